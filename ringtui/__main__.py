@@ -1,0 +1,3 @@
+from ringtui.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""The root `ringtui` command. Sub-commands live in ringtui/commands/, one module per noun.
+
+Only Typer and the command modules are imported here; the database layer is
+imported by a command when it runs, so `ringtui --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from ringtui import __version__
+from ringtui.commands import account, blacklist, contacts, groups, numbers, setup, tags, users
+from ringtui.commands._runtime import CliState
+from ringtui.errors import RingtuiError
+
+
+class RootGroup(TyperGroup):
+    """Turns a refused request into its message on stderr and exit code 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RingtuiError as error:
+            typer.echo(f"Error: {error}", err=True)
+            raise typer.Exit(1) from None
+        except Exception as error:
+            if type(error).__module__.startswith(("sqlalchemy", "psycopg")):
+                typer.echo(f"Error: database failure: {error}", err=True)
+                raise typer.Exit(1) from None
+            raise
+
+
+app = typer.Typer(
+    cls=RootGroup,
+    name="ringtui",
+    help="Terminal-first operations for a hosted PBX / contact center.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ringtui {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (env RINGTUI_DATABASE_URL); "
+                                           "default an SQLite file in the user data directory.")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="config.toml path (env RINGTUI_CONFIG).")] = None,
+    acting_user: Annotated[str | None, typer.Option("--as", help="Act as this user (env RINGTUI_USER); "
+                                                    "default the super admin.")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    ctx.obj = CliState(database_url=db, config_path=config, acting_user=acting_user)
+
+
+setup.register(app)
+for module in (account, users, groups, numbers, blacklist, tags, contacts):
+    app.add_typer(module.app, name=module.NAME, help=module.HELP)
+
+
+def main() -> None:
+    sys.exit(app(prog_name="ringtui"))

@@ -1,0 +1,1 @@
+"""Typer sub-apps, one per noun. Thin: parse, call a service, render."""

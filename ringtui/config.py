@@ -1,0 +1,92 @@
+"""Settings: command-line flag > environment variable > config.toml > default.
+
+config.toml is looked up at --config PATH, then $RINGTUI_CONFIG, then
+$XDG_CONFIG_HOME/ringtui/config.toml. The repository's config.toml documents
+every key with its default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ringtui.errors import Invalid
+
+APP_NAME = "ringtui"
+
+
+def default_database_url() -> str:
+    from platformdirs import user_data_path
+
+    path = user_data_path(APP_NAME) / "ringtui.db"
+    return f"sqlite:///{path}"
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME) / "config.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    acting_user: str | None = None
+    sip_domain: str = "ringtui.local"
+    sqlite_busy_timeout_ms: int = 5000
+    porting_days: dict[str, int] = field(default_factory=dict)
+    porting_days_default: int = 30
+    config_path: Path | None = None
+
+
+# (section, key) -> (environment variable or None, default)
+_KEYS: dict[tuple[str, str], tuple[str | None, Any]] = {
+    ("database", "url"): ("RINGTUI_DATABASE_URL", None),
+    ("database", "sqlite_busy_timeout_ms"): (None, 5000),
+    ("account", "acting_user"): ("RINGTUI_USER", None),
+    ("sip", "domain"): ("RINGTUI_SIP_DOMAIN", "ringtui.local"),
+    ("numbers", "porting_days_default"): (None, 30),
+    ("numbers", "porting_days"): (None, {"FR": 10, "BE": 10, "ES": 15, "GB": 15, "US": 30}),
+}
+
+
+def _read_file(path: Path | None, explicit: bool) -> dict[str, Any]:
+    if path is None or not path.exists():
+        if explicit:
+            raise Invalid(f"config file {path} does not exist")
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise Invalid(f"config file {path} is not valid TOML: {error}") from error
+
+
+def load_settings(
+    *, config_path: str | None = None, database_url: str | None = None, acting_user: str | None = None
+) -> Settings:
+    explicit = config_path or os.environ.get("RINGTUI_CONFIG")
+    path = Path(explicit) if explicit else default_config_path()
+    document = _read_file(path, explicit=bool(explicit))
+    flags = {("database", "url"): database_url, ("account", "acting_user"): acting_user}
+
+    def value(section: str, key: str) -> Any:
+        env_name, default = _KEYS[(section, key)]
+        if flags.get((section, key)):
+            return flags[(section, key)]
+        if env_name and os.environ.get(env_name):
+            return os.environ[env_name]
+        return document.get(section, {}).get(key, default)
+
+    return Settings(
+        database_url=value("database", "url") or default_database_url(),
+        acting_user=value("account", "acting_user") or None,
+        sip_domain=value("sip", "domain"),
+        sqlite_busy_timeout_ms=int(value("database", "sqlite_busy_timeout_ms")),
+        porting_days={k.upper(): int(v) for k, v in value("numbers", "porting_days").items()},
+        porting_days_default=int(value("numbers", "porting_days_default")),
+        config_path=path if path.exists() else None,
+    )

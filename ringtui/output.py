@@ -1,0 +1,115 @@
+"""Rendering of command results: Rich tables by default, `--json` or `--csv`.
+
+With --json exactly one JSON document goes to stdout (an array for lists, an
+object otherwise); messages for people go to stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"cannot render {type(value).__name__} as JSON")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, default=_jsonable, ensure_ascii=False, indent=2)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime | date | Enum):
+        return str(_jsonable(value))
+    if isinstance(value, Mapping):
+        if set(value) == {"kind", "name"}:
+            return f"{value['kind']}: {value['name']}"
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
+def stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True, no_color="NO_COLOR" in os.environ or None, highlight=False)
+
+
+def _stdout_console():
+    from rich.console import Console
+
+    return Console(no_color="NO_COLOR" in os.environ or None, highlight=False)
+
+
+def info(message: str) -> None:
+    """A message for people, on stderr so that stdout stays machine-readable."""
+    stderr_console().print(message, markup=False)
+
+
+def render_rows(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    as_json: bool = False,
+    as_csv: bool = False,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+) -> None:
+    """Print a list of records as a table, a JSON array or CSV."""
+    if as_json:
+        sys.stdout.write(to_json(list(rows)) + "\n")
+        return
+    names = list(columns or (rows[0].keys() if rows else []))
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows([_cell(row.get(name)) for name in names] for row in rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for name in names:
+        table.add_column(name.replace("_", " "), overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(name)) for name in names))
+    console = _stdout_console()
+    console.print(table)
+    if not rows:
+        info("(no rows)")
+
+
+def render_object(data: Mapping[str, Any], *, as_json: bool = False, title: str | None = None) -> None:
+    """Print one record as a two-column table or a JSON object."""
+    if as_json:
+        sys.stdout.write(to_json(dict(data)) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in data.items():
+        table.add_row(key.replace("_", " "), _cell(value))
+    _stdout_console().print(table)
+
+
+def write_csv(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
