@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from ringtui import __version__
-from ringtui.commands import account, blacklist, contacts, groups, numbers, setup, tags, users
+from ringtui.commands import account, blacklist, contacts, groups, ivr, numbers, setup, tags, users
 from ringtui.commands._runtime import CliState
 from ringtui.errors import RingtuiError
 
@@ -65,7 +65,7 @@ def root(
 
 
 setup.register(app)
-for module in (account, users, groups, numbers, blacklist, tags, contacts):
+for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts):
     app.add_typer(module.app, name=module.NAME, help=module.HELP)
 
 

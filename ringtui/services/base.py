@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 from sqlmodel import Session, select
@@ -63,6 +65,19 @@ def operation(settings: Settings, acting_email: str | None = None) -> Iterator[O
             raise
 
 
+def _plain(value: Any) -> Any:
+    """Audit snapshots are JSON: times become ISO-8601 strings, enums their values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
 def audit(
     op: Operation,
     action: str,
@@ -72,5 +87,6 @@ def audit(
     after: dict[str, Any] | None = None,
 ) -> None:
     op.session.add(
-        AuditEntry(actor=op.actor.email, action=action, target=target, before=before, after=after)
+        AuditEntry(actor=op.actor.email, action=action, target=target,
+                   before=_plain(before), after=_plain(after))
     )

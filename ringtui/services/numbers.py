@@ -52,7 +52,7 @@ def number_dict(op: Operation, number: PhoneNumber) -> dict[str, Any]:
     }
 
 
-def _clear_assignment(number: PhoneNumber) -> None:
+def clear_assignment(number: PhoneNumber) -> None:
     number.assigned_kind = None
     number.user_id = number.ivr_id = number.conference_id = None
     number.label = None
@@ -124,7 +124,7 @@ def release(op: Operation, raw_number: str) -> dict[str, Any]:
     if number.status != NumberStatus.ASSIGNED:
         raise Conflict(f"{number.e164} is not assigned (status {number.status}); nothing to release")
     before = number_dict(op, number)
-    _clear_assignment(number)
+    clear_assignment(number)
     op.session.add(number)
     op.session.flush()
     after = number_dict(op, number)
@@ -136,7 +136,7 @@ def release_all_of_user(op: Operation, user: User) -> list[str]:
     """Release every number of a leaving user; returns the released numbers."""
     numbers = op.session.exec(select(PhoneNumber).where(PhoneNumber.user_id == user.id)).all()
     for number in numbers:
-        _clear_assignment(number)
+        clear_assignment(number)
         op.session.add(number)
         audit(op, "number.release", number.e164, before={"assigned_to": user.email})
     return [n.e164 for n in numbers]
