@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import select
 
-from ringtui.errors import Conflict, Invalid
+from ringtui.errors import Conflict, Invalid, PermissionDenied
 from ringtui.models import Ivr, IvrVipNumber, PhoneNumber
 from ringtui.services.access import Area, require_area, scope_ids
 from ringtui.services.base import Operation, audit
@@ -87,7 +87,7 @@ def show_ivr(op: Operation, name: str) -> dict[str, Any]:
     if visible is None:
         require_area(op, Area.CONFIGURATION)
     elif ivr.id not in visible:
-        raise Invalid(f"IVR {name!r} is outside what {op.actor.email} supervises")
+        raise PermissionDenied(f"IVR {name!r} is outside what {op.actor.email} supervises")
     return ivr_dict(op, ivr)
 
 
