@@ -20,8 +20,8 @@ LIST_COLUMNS = ["email", "first_name", "last_name", "status", "role", "groups", 
 @app.command("add")
 def add(
     email: Annotated[str, typer.Argument(help="E-mail of the new user; an invitation is sent.")],
-    first_name: Annotated[str, typer.Option("--first-name")] = "",
-    last_name: Annotated[str, typer.Option("--last-name")] = "",
+    first_name: Annotated[str, typer.Option("--first-name", help="First name.")] = "",
+    last_name: Annotated[str, typer.Option("--last-name", help="Last name.")] = "",
     license: Annotated[str, typer.Option("--license", help="smart, business or advanced.")] = "business",
     number: Annotated[str | None, typer.Option("--number", help="An available number of the account.")] = None,
     role: Annotated[str, typer.Option("--role", help="Dashboard role.")] = "none",
