@@ -67,6 +67,7 @@ def root(
 setup.register(app)
 for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts):
     app.add_typer(module.app, name=module.NAME, help=module.HELP)
+app.add_typer(account.addons_app, name=account.ADDONS_NAME, help=account.ADDONS_HELP)
 
 
 def main() -> None:

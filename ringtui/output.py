@@ -70,6 +70,7 @@ def render_rows(
     as_csv: bool = False,
     columns: Sequence[str] | None = None,
     title: str | None = None,
+    caption: str | None = None,
 ) -> None:
     """Print a list of records as a table, a JSON array or CSV."""
     if as_json:
@@ -83,7 +84,7 @@ def render_rows(
         return
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False, header_style="bold")
+    table = Table(title=title, caption=caption, show_lines=False, header_style="bold")
     for name in names:
         table.add_column(name.replace("_", " "), overflow="fold")
     for row in rows:

@@ -42,7 +42,7 @@ def list_(as_json: JsonFlag = False, as_csv: CsvFlag = False) -> None:
     with operation() as op:
         result = tags.list_tags(op)
     render_rows(result["tags"], as_json=as_json, as_csv=as_csv, columns=LIST_COLUMNS,
-                title=f"Tags (at most {result['max_tags_per_call']} per call)")
+                title="Tags", caption=f"at most {result['max_tags_per_call']} tags per call")
 
 
 @app.command("remove")

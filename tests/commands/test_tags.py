@@ -26,7 +26,7 @@ def test_list_human_output_shows_the_maximum_as_a_caption(account):
     ok(account("tags", "add", "Urgent"))
     ok(account("tags", "max", "5"))
     out = ok(account("tags", "list")).stdout
-    assert "at most 5 per call" in out and "Urgent" in out
+    assert "at most 5 tags per call" in out and "Urgent" in out
 
 
 def test_list_as_csv(account):
