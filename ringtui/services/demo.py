@@ -7,10 +7,14 @@ from a fixed random seed, so every demo database is the same.
 
 from __future__ import annotations
 
+import csv
 import random
+import tempfile
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -25,7 +29,7 @@ from ringtui.models import (
     UserGroup,
 )
 from ringtui.models.types import utcnow
-from ringtui.services import groups, ivrs, users
+from ringtui.services import blacklist, contacts, groups, ivrs, tags, users
 from ringtui.services.base import Operation, operation
 from ringtui.services.setup import account_dict, init_account
 from ringtui.vocab import Role, UserStatus
@@ -101,6 +105,44 @@ def _seed(op: Operation, rng: random.Random) -> None:
         groups.create_group(op, name, open_=is_open)
     _seed_ivrs(op)
     _seed_users(op, rng)
+    for name, color, conditions in TAGS:
+        tags.add_tag(op, name, color=color, conditions=conditions)
+    tags.max_tags_per_call(op, 3)
+    _seed_contacts(op, rng)
+    _seed_blacklist(op)
+
+
+def _valid_mobile(rng: random.Random, country: str, national_prefix: str, digits: int) -> str:
+    """A random valid mobile number of the country, in E.164."""
+    while True:
+        candidate = f"+{phonenumbers.country_code_for_region(country)}{national_prefix}"
+        candidate += "".join(rng.choice("0123456789") for _ in range(digits))
+        if phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
+            return candidate
+
+
+def _seed_contacts(op: Operation, rng: random.Random, count: int = 200) -> None:
+    """200 customers, imported from a CSV file the way an admin would (T2)."""
+    mobiles = (("FR", "6", 8), ("FR", "7", 8), ("ES", "6", 8), ("GB", "7", 9))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "demo-customers.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["name", "number", "company", "segment"])
+            for _ in range(count):
+                numbers = [_valid_mobile(rng, *rng.choice(mobiles))]
+                if rng.random() < 0.2:
+                    numbers.append(_valid_mobile(rng, *rng.choice(mobiles)))
+                name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+                writer.writerow([name, ";".join(numbers), rng.choice(COMPANIES) or "",
+                                 rng.choice(("retail", "pro", "key account"))])
+        contacts.import_contacts(op, path)
+
+
+def _seed_blacklist(op: Operation) -> None:
+    blacklist.add_entry(op, "+33899*", "out")
+    blacklist.add_entry(op, "+33162000000", "in")
+    blacklist.add_entry(op, "+34902*", "both")
 
 
 def _seed_ivrs(op: Operation) -> None:
