@@ -7,7 +7,6 @@ revision the first time a process opens a database.
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +84,24 @@ def _latest_revision_file() -> str:
     return newest.split("_")[0]
 
 
-@cache
-def engine_for(url: str, busy_timeout_ms: int = 5000) -> Engine:
-    """The process-wide engine of a database, migrated to the newest revision."""
-    engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
-    if current_revision(engine) != _latest_revision_file():
-        upgrade(engine)
+_engines: dict[str, Engine] = {}
+
+
+def engine_for(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
+    """The process-wide engine of a database, migrated to the newest revision on first use."""
+    engine = _engines.get(url)
+    if engine is None:
+        engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
+        if current_revision(engine) != _latest_revision_file():
+            upgrade(engine)
+        _engines[url] = engine
     return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection this process opened."""
+    while _engines:
+        _engines.popitem()[1].dispose()
 
 
 def session(engine: Engine) -> Session:

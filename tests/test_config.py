@@ -37,9 +37,9 @@ def test_default_database_lives_in_the_user_data_directory(tmp_path: Path):
 
 
 def test_missing_or_broken_config_file_is_named(tmp_path: Path):
-    with pytest.raises(Invalid, match="nope.toml"):
+    with pytest.raises(Invalid, match=r"nope\.toml"):
         load_settings(config_path=str(tmp_path / "nope.toml"))
     broken = tmp_path / "broken.toml"
     broken.write_text("[database\n")
-    with pytest.raises(Invalid, match="broken.toml"):
+    with pytest.raises(Invalid, match=r"broken\.toml"):
         load_settings(config_path=str(broken))

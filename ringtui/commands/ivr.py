@@ -17,7 +17,8 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("create")
 def create(
     name: str,
-    record: Annotated[bool, typer.Option("--record", help="Record inbound and outbound conversations.")] = False,
+    record: Annotated[bool, typer.Option(
+        "--record", help="Record inbound and outbound conversations.")] = False,
     vip: Annotated[list[str] | None, typer.Option(
         "--vip", help="VIP number, served first in the waiting list (repeatable).")] = None,
     anonymous: Annotated[str, typer.Option("--anonymous", help="allow or reject anonymous calls.")] = "allow",

@@ -23,7 +23,8 @@ def add(
     first_name: Annotated[str, typer.Option("--first-name", help="First name.")] = "",
     last_name: Annotated[str, typer.Option("--last-name", help="Last name.")] = "",
     license: Annotated[str, typer.Option("--license", help="smart, business or advanced.")] = "business",
-    number: Annotated[str | None, typer.Option("--number", help="An available number of the account.")] = None,
+    number: Annotated[str | None, typer.Option(
+        "--number", help="An available number of the account.")] = None,
     role: Annotated[str, typer.Option("--role", help="Dashboard role.")] = "none",
     group: Annotated[list[str] | None, typer.Option("--group", help="Group to join (repeatable).")] = None,
     as_json: JsonFlag = False,
@@ -127,10 +128,10 @@ def perms(
 @app.command("set")
 def set_(
     email: str,
-    pairs: Annotated[list[str], typer.Argument(help="outgoing_number, forward_to, ring_seconds, call_waiting, "
-                                               "record_by_default, schedule, or a sound (ringback, "
-                                               "welcome_message, hold_music, voicemail_message, "
-                                               "recording_announcement) =VALUE.")],
+    pairs: Annotated[list[str], typer.Argument(help=(
+        "NAME=VALUE: outgoing_number, forward_to, ring_seconds, call_waiting, record_by_default, "
+        "schedule, or a sound (ringback, welcome_message, hold_music, voicemail_message, "
+        "recording_announcement)."))],
     as_json: JsonFlag = False,
 ) -> None:
     """Change a user's phone settings (U5) and sounds (U6)."""

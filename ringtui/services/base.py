@@ -29,7 +29,7 @@ class Operation:
 
 
 def open_session(settings: Settings) -> Session:
-    return session(engine_for(settings.database_url, settings.sqlite_busy_timeout_ms))
+    return session(engine_for(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms))
 
 
 def load_account(db: Session) -> Account:
@@ -43,7 +43,8 @@ def resolve_actor(db: Session, acting_email: str | None) -> User:
     if acting_email:
         actor = db.exec(select(User).where(User.email == acting_email.strip().lower())).first()
         if actor is None:
-            raise NotFound(f"acting user {acting_email!r} (--as / RINGTUI_USER) is not a user of this account")
+            raise NotFound(
+                f"acting user {acting_email!r} (--as / RINGTUI_USER) is not a user of this account")
         return actor
     actor = db.exec(select(User).where(User.role == Role.SUPER_ADMIN).order_by(User.id)).first()
     if actor is None:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete
 from sqlmodel import select
@@ -19,7 +19,6 @@ from sqlmodel import select
 from ringtui.errors import Conflict, Invalid, PermissionDenied
 from ringtui.models import Conference, Ivr, PhoneNumber, PortDocument, PortRequest, User
 from ringtui.models.types import utcnow
-from ringtui.services import inventory
 from ringtui.services.access import Area, is_admin, require_area
 from ringtui.services.base import Operation, audit
 from ringtui.services.lookups import (
@@ -36,6 +35,9 @@ from ringtui.vocab import AssigneeKind, NumberFormat, NumberStatus, PortDocument
 MONTHLY_PRICE_EUR = 5
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_ADDRESS_LENGTH = 300
+
+if TYPE_CHECKING:
+    from ringtui.services.inventory import InventoryNumber
 
 
 def assignee(op: Operation, number: PhoneNumber) -> dict[str, str] | None:
@@ -175,12 +177,14 @@ def search(
 ) -> list[dict[str, Any]]:
     """Numbers of the inventory the account may add; those it holds already are left out."""
     _require_numbers(op)
+    from ringtui.services import inventory  # the geocoder data costs a third of a second to load
+
     found = inventory.search(country, number_format, region=region, limit=limit,
                              exclude=_held_numbers(op))
     return [number.as_dict() for number in found]
 
 
-def _check_address(number: inventory.InventoryNumber, address: str | None) -> str | None:
+def _check_address(number: InventoryNumber, address: str | None) -> str | None:
     text = " ".join((address or "").split())
     if len(text) > MAX_ADDRESS_LENGTH:
         raise Invalid(f"address {text[:40]!r}... is longer than {MAX_ADDRESS_LENGTH} characters")
@@ -199,6 +203,8 @@ def add_number(op: Operation, raw_number: str, *, address: str | None = None) ->
     """Add a number to the account's available numbers; its monthly price joins the invoice."""
     _require_numbers(op)
     e164 = to_e164(raw_number, op.account.country)
+    from ringtui.services import inventory
+
     facts = inventory.describe(e164)
     if e164 in _held_numbers(op):
         raise Conflict(f"{e164} is already one of the account's numbers (see `ringtui numbers list`)")
@@ -307,6 +313,8 @@ def port_number(op: Operation, raw_number: str, documents: Sequence[str]) -> dic
     """Request to port a number in; it joins the account as `porting` until the carrier answers."""
     _require_numbers(op)
     e164 = to_e164(raw_number, op.account.country)
+    from ringtui.services import inventory
+
     facts = inventory.describe(e164)
     existing = op.session.exec(select(PhoneNumber).where(PhoneNumber.e164 == e164)).first()
     if existing is not None:

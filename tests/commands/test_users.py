@@ -72,7 +72,8 @@ def test_technical_user_may_add_users_but_not_change_roles(account, unchanged):
 def test_accountant_cannot_touch_configuration(account, unchanged):
     ok(account("users", "add", "money@acme.test", "--role", "accountant"))
     with unchanged():
-        refused(account("users", "add", "x@acme.test", as_user="money@acme.test"), "accountant", "configuration")
+        refused(account("users", "add", "x@acme.test", as_user="money@acme.test"),
+                "accountant", "configuration")
 
 
 def test_supervisor_role_with_scopes_and_campaigns(account):
