@@ -9,11 +9,15 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
+
+# Phone numbers, times and figures are never wrapped in human tables; text folds.
+_UNBREAKABLE = re.compile(r"[+\d][\d:.+-]{0,19}|\d{4}-\d\d-\d\d \d\d:\d\d")
 
 
 def _jsonable(value: Any) -> Any:
@@ -35,7 +39,9 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, datetime | date | Enum):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date | Enum):
         return str(_jsonable(value))
     if isinstance(value, Mapping):
         if set(value) == {"kind", "name"}:
@@ -60,7 +66,7 @@ def _stdout_console():
 
 def info(message: str) -> None:
     """A message for people, on stderr so that stdout stays machine-readable."""
-    stderr_console().print(message, markup=False)
+    stderr_console().print(message, markup=False, soft_wrap=True)
 
 
 def render_rows(
@@ -82,13 +88,18 @@ def render_rows(
         writer.writerow(names)
         writer.writerows([_cell(row.get(name)) for name in names] for row in rows)
         return
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title, caption=caption, show_lines=False, header_style="bold")
-    for name in names:
-        table.add_column(name.replace("_", " "), overflow="fold")
-    for row in rows:
-        table.add_row(*(_cell(row.get(name)) for name in names))
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, header_style="bold",
+                  pad_edge=False, collapse_padding=True)
+    cells = [[_cell(row.get(name)) for name in names] for row in rows]
+    for index, name in enumerate(names):
+        tokens = [token for line in cells for token in line[index].split(", ")]
+        unbroken = max((len(t) for t in tokens if _UNBREAKABLE.fullmatch(t)), default=None)
+        table.add_column(name.replace("_", " "), overflow="fold", min_width=unbroken)
+    for line in cells:
+        table.add_row(*line)
     console = _stdout_console()
     console.print(table)
     if not rows:

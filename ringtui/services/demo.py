@@ -29,10 +29,10 @@ from ringtui.models import (
     UserGroup,
 )
 from ringtui.models.types import utcnow
-from ringtui.services import blacklist, contacts, groups, ivrs, tags, users
+from ringtui.services import blacklist, contacts, groups, ivrs, numbers, tags, users
 from ringtui.services.base import Operation, operation
 from ringtui.services.setup import account_dict, init_account
-from ringtui.vocab import Role, UserStatus
+from ringtui.vocab import NumberStatus, Role, UserStatus
 
 COMPANY = "Atlantic Contact"
 DOMAIN = "atlantic-contact.fr"
@@ -104,6 +104,7 @@ def _seed(op: Operation, rng: random.Random) -> None:
     for name, is_open in GROUPS:
         groups.create_group(op, name, open_=is_open)
     _seed_ivrs(op)
+    _seed_numbers(op)
     _seed_users(op, rng)
     for name, color, conditions in TAGS:
         tags.add_tag(op, name, color=color, conditions=conditions)
@@ -151,6 +152,32 @@ def _seed_ivrs(op: Operation) -> None:
     ivrs.create_ivr(op, "UK Sales", record=True, script="Introduce yourself and ask for the account number.")
 
 
+# (country, format, region, how many): the account's numbers (N1-N2)
+NUMBER_PLAN = (
+    ("FR", "local", "Paris", 34), ("FR", "mobile", None, 8), ("FR", "national", None, 4),
+    ("ES", "local", "Madrid", 4), ("ES", "mobile", None, 2),
+    ("GB", "local", "London", 4), ("GB", "mobile", None, 2),
+)
+STREETS = {"Paris": "18 rue de la Paix, 75002 Paris", "Madrid": "Calle de Alcalá 42, 28014 Madrid",
+           "London": "10 Fleet Street, London EC4Y 1AA"}
+IVR_LINES = (("Standard", "FR", "national"), ("Soporte España", "ES", "local"), ("UK Sales", "GB", "local"))
+
+
+def _seed_numbers(op: Operation) -> None:
+    for country, number_format, region, count in NUMBER_PLAN:
+        for offer in numbers.search(op, country, number_format, region=region, limit=count):
+            numbers.add_number(op, offer["number"], address=STREETS.get(offer["region"]))
+    for ivr, country, number_format in IVR_LINES:
+        numbers.assign(op, _free_number(op, country, number_format), ivr=ivr, label="Main line")
+    numbers.assign(op, _free_number(op, "FR", "national"), conference="All hands", label="Weekly meeting")
+
+
+def _free_number(op: Operation, country: str, number_format: str) -> str:
+    return op.session.exec(select(PhoneNumber.e164).where(
+        PhoneNumber.country == country, PhoneNumber.format == number_format,
+        PhoneNumber.status == NumberStatus.AVAILABLE).order_by(PhoneNumber.e164)).first()
+
+
 def _seed_users(op: Operation, rng: random.Random) -> None:
     people = _people(rng, 39)
     roles = [Role.ADMIN] * 2 + [Role.ACCOUNTANT] + [Role.TECHNICAL] * 2 + [Role.SUPERVISOR] * 4
@@ -160,7 +187,8 @@ def _seed_users(op: Operation, rng: random.Random) -> None:
     for index, ((first, last, email), role) in enumerate(zip(people, roles, strict=True)):
         main_group = group_names[index % 4]
         member_of = [main_group] + (["Night shift"] if index % 7 == 0 else [])
-        users.add_user(op, email, first_name=first, last_name=last, groups=member_of,
+        line = _free_number(op, "FR", "local" if index % 6 else "mobile")
+        users.add_user(op, email, first_name=first, last_name=last, groups=member_of, number=line,
                        license="advanced" if role != Role.NONE else "business")
         if role == Role.SUPERVISOR:
             scopes = [f"group:{main_group}", "ivr:Standard" if index % 2 else "ivr:UK Sales"]
@@ -203,6 +231,8 @@ def summary(settings: Settings) -> dict[str, Any]:
             "users_by_role": dict(sorted(roles.items())),
             "groups": count(UserGroup),
             "numbers_by_country": dict(sorted(countries.items())),
+            "numbers_assigned": db.exec(select(func.count()).where(
+                PhoneNumber.status == NumberStatus.ASSIGNED)).one(),
             "ivrs": count(Ivr),
             "tags": count(Tag),
             "contacts": count(Contact),
