@@ -27,12 +27,12 @@ def parse(raw: str, country: str) -> phonenumbers.PhoneNumber:
     except NumberParseException as error:
         raise Invalid(f"{raw!r} is not a phone number ({error._msg})") from error
     if not phonenumbers.is_valid_number(number):
-        where = phonenumbers.region_code_for_number(number)
-        if text.startswith("+") or where:
-            hint = f"it is not a valid {where or 'international'} number"
+        if text.startswith("+"):
+            hint = f"no valid number has this form under country code +{number.country_code}"
         else:
             hint = f"it is not a valid national number of {country.upper()}"
-        raise Invalid(f"{raw!r} is not a valid phone number: {hint}; give it in international form (+CC...)")
+        raise Invalid(
+            f"{raw!r} is not a valid phone number: {hint}; give it in international form (+CC...)")
     return number
 
 

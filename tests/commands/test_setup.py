@@ -31,6 +31,9 @@ def test_demo_seeds_a_realistic_account_once(cli):
     assert first["users"] == 40 and first["groups"] == 5 and first["ivrs"] == 3
     assert {"admin", "accountant", "technical", "supervisor", "none"} <= set(first["users_by_role"])
     assert first["snoozed_users"] > 0
+    assert set(first["numbers_by_country"]) == {"FR", "ES", "GB"}
+    assert (first["tags"], first["contacts"]) == (8, 200)
+    assert first["numbers_assigned"] == 43  # 39 users, 3 IVRs, 1 conference
     again = ok(cli("demo", "--json"))
     assert again.json()["users"] == 40
     assert "already holds an account" in again.stderr

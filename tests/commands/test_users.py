@@ -159,3 +159,10 @@ def test_json_output_is_only_the_document(account):
     result = ok(account("users", "add", "ana@acme.test", "--json"))
     assert result.json()["email"] == "ana@acme.test"
     assert "Invitation" in result.stderr
+
+
+def test_foreign_format_number_is_refused_with_a_hint(account, unchanged):
+    ok(account("users", "add", "ana@acme.test"))
+    with unchanged():
+        refused(account("users", "set", "ana@acme.test", "forward_to=(202) 555-0143"),
+                "'(202) 555-0143'", "international form")
