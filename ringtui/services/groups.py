@@ -60,8 +60,8 @@ def add_members(op: Operation, name: str, emails: Sequence[str]) -> dict[str, An
     already = [u.email for u in users if u.email in before]
     if already:
         raise Conflict(f"{', '.join(already)} already in group {group.name!r}")
-    for user in dict.fromkeys(users):
-        op.session.add(GroupMember(group_id=group.id, user_id=user.id))
+    for user_id in dict.fromkeys(user.id for user in users):
+        op.session.add(GroupMember(group_id=group.id, user_id=user_id))
     op.session.flush()
     after = group_dict(op, group)
     audit(op, "group.add", group.name, before={"members": before}, after={"members": after["members"]})

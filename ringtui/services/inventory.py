@@ -159,10 +159,20 @@ def classify(number: PhoneNumber) -> InventoryNumber | None:
     return None
 
 
-def describe(e164: str) -> InventoryNumber:
-    """What an E.164 number is, or Invalid saying which numbers ringtui offers."""
+def describe(e164: str, *, ported: bool = False) -> InventoryNumber:
+    """What an E.164 number is, or Invalid saying which numbers ringtui offers.
+
+    A number ported in is the customer's own: any valid number is accepted, a
+    fixed line the geocoder places in no city counting as local to its country
+    and any other non-mobile number as national.
+    """
     number = phonenumbers.parse(e164, None)
     found = classify(number)
+    if found is None and ported:
+        country = phonenumbers.region_code_for_number(number)
+        kind = phonenumbers.number_type(number)
+        number_format = NumberFormat.LOCAL if kind in _GEOGRAPHIC else NumberFormat.NATIONAL
+        return InventoryNumber(e164, country, number_format, country_name(country))
     if found is None:
         country = phonenumbers.region_code_for_number(number) or "?"
         kind = phonenumbers.number_type(number)

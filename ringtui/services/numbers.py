@@ -315,7 +315,7 @@ def port_number(op: Operation, raw_number: str, documents: Sequence[str]) -> dic
     e164 = to_e164(raw_number, op.account.country)
     from ringtui.services import inventory
 
-    facts = inventory.describe(e164)
+    facts = inventory.describe(e164, ported=True)
     existing = op.session.exec(select(PhoneNumber).where(PhoneNumber.e164 == e164)).first()
     if existing is not None:
         being = "is being ported in already" if existing.status == NumberStatus.PORTING else \

@@ -348,3 +348,11 @@ def test_removing_a_user_releases_their_numbers(numbers, db_url):
         releases = connection.execute(text(
             "SELECT target FROM audit_entry WHERE action = 'number.release'")).scalars().all()
     assert sorted(releases) == sorted([PARIS, NINE])
+
+
+def test_a_customers_own_fixed_line_without_a_city_can_be_ported_in(account, documents):
+    # The geocoder places +33 4 78... in no city: not offered by the inventory, but a customer's own number.
+    ported = ok(account("numbers", "port", "+33478000000", *document_options(documents), "--json")).json()
+    assert ported["status"] == "requested"
+    listed = ok(account("numbers", "list", "--json")).json()
+    assert [(n["number"], n["status"], n["format"]) for n in listed] == [("+33478000000", "porting", "local")]
