@@ -46,6 +46,24 @@ def plan(
     render_object(result, as_json=as_json, title="Account")
 
 
+@app.command("retention")
+def retention(
+    days: Annotated[int | None, typer.Argument(help="Keep call data this many days.")] = None,
+    forever: Annotated[bool, typer.Option("--forever", help="Keep data without limit.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set how long call data is kept (B9)."""
+    if (days is None) == (not forever):
+        raise typer.BadParameter("give a number of days or --forever")
+    from ringtui.services import account
+
+    with operation() as op:
+        result = account.set_retention(op, None if forever else days)
+    kept = "without limit" if result["retention_days"] is None else f"{result['retention_days']} days"
+    info(f"Call data is kept {kept}.")
+    render_object(result, as_json=as_json, title="Account")
+
+
 @addons_app.command("list")
 def list_(as_json: JsonFlag = False, as_csv: CsvFlag = False) -> None:
     """List the add-ons, whether each is active, and the plans that offer it."""

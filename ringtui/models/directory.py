@@ -27,6 +27,7 @@ class Account(SQLModel, table=True):
     addons: list[str] = Field(default_factory=list, sa_type=JSON)
     max_tags_per_call: int = Field(default=3)
     off_plan_blocked: bool = Field(default=False)
+    retention_days: int | None = Field(default=None, description="B9: data kept this long; None = forever")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -74,7 +74,12 @@ class PortRequest(SQLModel, table=True):
     __tablename__ = "port_request"
 
     id: int | None = Field(default=None, primary_key=True)
-    number_id: int = Field(sa_column=_fk("phone_number.id", nullable=False))
+    # The number keeps its own copy here: a rejected request outlives the number it was for.
+    number_id: int | None = Field(default=None, sa_column=_fk("phone_number.id", ondelete="SET NULL"))
+    e164: str = Field(sa_type=String(20), index=True)
+    country: str = Field(sa_type=String(2))
+    format: NumberFormat = Field(sa_type=String(10))
+    region: str = Field(default="", sa_type=String(100))
     status: PortStatus = Field(default=PortStatus.REQUESTED, sa_type=String(12))
     requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expected_by: date

@@ -129,6 +129,25 @@ def change_plan(op: Operation, raw_plan: str) -> dict[str, Any]:
     return show_account(op) | {"changed": True}
 
 
+# ---------------------------------------------------------------- data retention (B9)
+
+MAX_RETENTION_DAYS = 36500
+
+
+def set_retention(op: Operation, days: int | None) -> dict[str, Any]:
+    """Keep call data for `days` days (None: forever); `ringtui retention apply` purges the rest."""
+    _require_admin(op, "sets the data retention period")
+    if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
+        raise Invalid(f"retention of {days} days: give a number of days from 1 to {MAX_RETENTION_DAYS}, "
+                      "or --forever")
+    before = op.account.retention_days
+    op.account.retention_days = days
+    op.session.add(op.account)
+    audit(op, "account.retention", op.account.company, before={"retention_days": before},
+          after={"retention_days": days})
+    return show_account(op)
+
+
 # ---------------------------------------------------------------- add-ons
 
 

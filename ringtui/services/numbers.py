@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete
 from sqlmodel import select
 
 from ringtui.errors import Conflict, Invalid, PermissionDenied
@@ -291,12 +290,12 @@ def _document_views(op: Operation, request_ids: Sequence[int]) -> dict[int, list
     return views
 
 
-def _port_dict(number: PhoneNumber, request: PortRequest, documents: list[dict[str, Any]]) -> dict[str, Any]:
+def _port_dict(request: PortRequest, documents: list[Any]) -> dict[str, Any]:
     return {
-        "number": number.e164,
-        "country": number.country,
-        "format": number.format,
-        "region": number.region,
+        "number": request.e164,
+        "country": request.country,
+        "format": request.format,
+        "region": request.region,
         "status": request.status,
         "requested_at": request.requested_at,
         "expected_by": request.expected_by,
@@ -327,7 +326,8 @@ def port_number(op: Operation, raw_number: str, documents: Sequence[str]) -> dic
                          status=NumberStatus.PORTING)
     op.session.add(number)
     op.session.flush()
-    request = PortRequest(number_id=number.id, status=PortStatus.REQUESTED,
+    request = PortRequest(number_id=number.id, e164=e164, country=facts.country, format=facts.format,
+                          region=facts.region, status=PortStatus.REQUESTED,
                           expected_by=utcnow().date() + timedelta(days=porting_days(op, facts.country)))
     op.session.add(request)
     op.session.flush()
@@ -336,19 +336,16 @@ def port_number(op: Operation, raw_number: str, documents: Sequence[str]) -> dic
                                     sha256=hashlib.sha256(content).hexdigest(), size=len(content),
                                     content=content))
     op.session.flush()
-    result = _port_dict(number, request, _document_views(op, [request.id])[request.id])
+    result = _port_dict(request, _document_views(op, [request.id])[request.id])
     audit(op, "number.port", e164, after=result)
     return result
 
 
 def list_ports(op: Operation) -> list[dict[str, Any]]:
     _require_numbers(op)
-    query = (select(PortRequest, PhoneNumber).join(PhoneNumber, PhoneNumber.id == PortRequest.number_id)
-             .order_by(PortRequest.requested_at, PortRequest.id))
-    pairs = op.session.exec(query).all()
-    documents = _document_views(op, [request.id for request, _ in pairs])
-    return [_port_dict(number, request, [d["kind"] for d in documents.get(request.id, [])])
-            for request, number in pairs]
+    requests = op.session.exec(select(PortRequest).order_by(PortRequest.requested_at, PortRequest.id)).all()
+    documents = _document_views(op, [request.id for request in requests])
+    return [_port_dict(request, [d["kind"] for d in documents.get(request.id, [])]) for request in requests]
 
 
 _OPEN_PORTS = (PortStatus.REQUESTED, PortStatus.IN_PROGRESS)
@@ -381,20 +378,21 @@ def set_port_status(op: Operation, raw_number: str, raw_status: str) -> dict[str
     if request.status == status:
         raise Conflict(f"the port request of {number.e164} is already {status}")
     documents = _document_views(op, [request.id])[request.id]
-    before = _port_dict(number, request, documents)
+    before = _port_dict(request, documents)
     request.status = status
     if status == PortStatus.COMPLETED:
         request.completed_at = utcnow()
         number.status = NumberStatus.AVAILABLE
-    result = _port_dict(number, request, documents)
+    result = _port_dict(request, documents)
+    op.session.add(request)
     if status == PortStatus.REJECTED:
-        # a rejected number never joined the account: it leaves the inventory with its request
-        op.session.exec(delete(PortDocument).where(PortDocument.port_request_id == request.id))
-        op.session.delete(request)
-        op.session.flush()  # the request first: the unit of work does not order unrelated mappers
+        # A rejected number never joined the account: it leaves the inventory; the request and
+        # its documents stay, for the record.
+        request.number_id = None
+        op.session.flush()
         op.session.delete(number)
     else:
-        op.session.add_all([request, number])
+        op.session.add(number)
     op.session.flush()
     audit(op, "number.port_status", number.e164, before={"status": before["status"]},
           after={"status": status, "number_status": number.status if status != PortStatus.REJECTED

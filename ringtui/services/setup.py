@@ -70,5 +70,6 @@ def account_dict(account: Account) -> dict[str, Any]:
         "timezone": account.timezone,
         "addons": account.addons,
         "max_tags_per_call": account.max_tags_per_call,
+        "retention_days": account.retention_days,
         "created_at": account.created_at,
     }

@@ -53,7 +53,7 @@ def test_show_gives_the_account_summary(account):
     ok(account("users", "add", "ana@acme.test"))
     shown = ok(account("account", "show", "--json")).json()
     assert set(shown) == {"company", "plan", "country", "timezone", "addons", "max_tags_per_call",
-                          "users", "numbers", "created_at", "super_admin"}
+                          "retention_days", "users", "numbers", "created_at", "super_admin"}
     assert (shown["company"], shown["plan"], shown["country"]) == ("Acme", "business", "FR")
     assert (shown["timezone"], shown["addons"], shown["max_tags_per_call"]) == ("Europe/Paris", [], 3)
     assert (shown["users"], shown["numbers"], shown["super_admin"]) == (2, 0, ADMIN)
@@ -224,3 +224,19 @@ def test_bad_addon_targets_are_refused(account, unchanged):
         refused(addons(account, "activate", "extra-outbound-channel", "--group", "Nope"), "'Nope'")
         refused(addons(account, "activate", "extra-outbound-channel", "--user", "ana@acme.test",
                        "--group", "Sales"), "not both")
+
+
+def test_retention_is_set_shown_and_cleared(account):
+    assert ok(account("account", "show", "--json")).json()["retention_days"] is None
+    assert ok(account("account", "retention", "365", "--json")).json()["retention_days"] == 365
+    assert ok(account("account", "show", "--json")).json()["retention_days"] == 365
+    assert ok(account("account", "retention", "--forever", "--json")).json()["retention_days"] is None
+
+
+def test_bad_retention_requests_change_nothing(account, unchanged):
+    ok(account("users", "add", "tech@acme.test", "--role", "technical"))
+    with unchanged():
+        refused(account("account", "retention", "0"), "0 days", "1 to 36500")
+        refused(account("account", "retention", "30", as_user="tech@acme.test"), "technical", "retention")
+        assert account("account", "retention").exit_code == 2
+        assert account("account", "retention", "30", "--forever").exit_code == 2

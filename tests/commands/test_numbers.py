@@ -298,14 +298,18 @@ def test_completed_port_makes_the_number_available(account, documents):
     assert ok(account("numbers", "ports", "--json")).json()[0]["status"] == "completed"
 
 
-def test_rejected_port_removes_the_number(account, documents, db_url):
+def test_rejected_port_removes_the_number_but_keeps_the_request(account, documents, db_url):
     ok(account("numbers", "port", LYON, *document_options(documents)))
     assert ok(account("numbers", "port-status", LYON, "rejected", "--json")).json()["status"] == "rejected"
     assert ok(account("numbers", "list", "--json")).json() == []
-    assert ok(account("numbers", "ports", "--json")).json() == []
+    [request] = ok(account("numbers", "ports", "--json")).json()
+    assert (request["number"], request["status"], request["region"]) == (LYON, "rejected", "Lyon")
+    assert sorted(request["documents"]) == ["bill", "identity", "request"]
     with Session(engine_for(db_url)) as db:
-        assert db.exec(select(PortDocument)).all() == []
+        assert len(db.exec(select(PortDocument)).all()) == 3
     assert ("number.port_status", LYON) in audit_actions(db_url)
+    # the number may be ported again later
+    ok(account("numbers", "port", LYON, *document_options(documents)))
 
 
 def test_bad_port_status_changes_are_refused(numbers, documents, unchanged):
