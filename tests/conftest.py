@@ -46,10 +46,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _worker_database_url(base_url: str, worker: str) -> str:
-    """A database of this test worker's own on the server of `base_url`, recreated empty."""
+def fresh_postgres_database(base_url: str, suffix: str) -> str:
+    """The URL of a new, empty database named after `base_url`'s, on the same server."""
     url = make_url(base_url)
-    name = f"{url.database}_{worker}"
+    name = f"{url.database}_{suffix}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -63,7 +63,7 @@ def postgres_url() -> str:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set")
-    url = _worker_database_url(base, os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    url = fresh_postgres_database(base, os.environ.get("PYTEST_XDIST_WORKER", "main"))
     engine = ringtui_db.make_engine(url)
     ringtui_db.upgrade(engine)
     engine.dispose()

@@ -18,12 +18,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, select, text, types
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, MetaData, Table, inspect, select, types
 from sqlmodel import SQLModel
 
 import ringtui.models  # noqa: F401  (fills SQLModel.metadata)
 from ringtui import db as ringtui_db
+from tests.conftest import fresh_postgres_database
 
 PG_ENV = "RINGTUI_TEST_DATABASE_URL"
 BASE = "base"
@@ -56,14 +56,7 @@ def _fresh_postgres_url(worker: str) -> str:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set")
-    url = make_url(base)
-    name = f"{url.database}_migrations_{worker}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return fresh_postgres_database(base, f"migrations_{worker}")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
