@@ -86,3 +86,96 @@ class Direction(StrEnum):
 class AnonymousPolicy(StrEnum):
     ALLOW = "allow"
     REJECT = "reject"
+
+
+# ---------------------------------------------------------------- IVR scenarios (I2, I3)
+
+
+class StepType(StrEnum):
+    ANNOUNCE = "announce"
+    MENU = "menu"
+    RING = "ring"
+    QUEUE = "queue"
+    VOICEMAIL = "voicemail"
+    FORWARD = "forward"
+    SURVEY = "survey"
+
+
+class Strategy(StrEnum):
+    """How a ring or queue step picks agents (Asterisk app_queue / mod_callcenter vocabulary)."""
+
+    RING_ALL = "ring-all"
+    LONGEST_IDLE = "longest-idle"
+    ROUND_ROBIN = "round-robin"
+    FEWEST_CALLS = "fewest-calls"
+    LEAST_TALK_TIME = "least-talk-time"
+    LINEAR = "linear"
+    RANDOM = "random"
+    WEIGHTED_RANDOM = "weighted-random"
+
+
+class SkipCondition(StrEnum):
+    """I3: go to the next step when ALL the step's agents are in this state."""
+
+    OFFLINE = "offline"
+    SNOOZE = "snooze"
+    OUT_OF_HOURS = "out-of-hours"
+    IN_CALL = "in-call"
+
+
+# ---------------------------------------------------------------- calls (E3, L1-L4, S5)
+
+
+class AgentState(StrEnum):
+    FREE = "free"
+    RINGING = "ringing"
+    IN_CALL = "in_call"
+    AFTER_CALL_WORK = "after_call_work"
+    SNOOZE = "snooze"
+    OFF = "off"
+    OUT_OF_SCHEDULE = "out_of_schedule"
+
+
+class Outcome(StrEnum):
+    """What a ring attempt on an agent came to (S5)."""
+
+    OUT = "OUT"
+    ANSWERED = "ANSWERED"
+    TOOLATE = "TOOLATE"
+    CALL_ANSWERED = "CALL_ANSWERED"
+    NO_ANSWER = "NO_ANSWER"
+    REJECTED = "REJECTED"
+    INCALL = "INCALL"
+    SNOOZE = "SNOOZE"
+    PLANNING = "PLANNING"
+    NOTCONNECTED = "NOTCONNECTED"
+    SIP_PHONE_ERROR = "SIP_PHONE_ERROR"
+
+
+class CallType(StrEnum):
+    """L1/L3: what a call came to."""
+
+    ANSWERED = "answered"
+    MISSED = "missed"
+    VOICEMAIL = "voicemail"
+    NO_KEY = "no-key"
+
+
+class CallKind(StrEnum):
+    IVR = "ivr"
+    DIRECT = "direct"
+
+
+class EndedBy(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+    ENGINE_RESTART = "engine_restart"
+
+
+class ProcessChannel(StrEnum):
+    """L4: how a missed call was followed up."""
+
+    CALL = "call"
+    SMS = "sms"
+    EMAIL = "email"

@@ -115,6 +115,8 @@ def _value_for(table: Table, column: Any, parents: dict[str, dict[str, Any]]) ->
         return True
     if isinstance(kind, types.Integer):
         return 7
+    if isinstance(kind, types.Float):  # not a Numeric in SQLAlchemy 2.1
+        return 1.5
     if isinstance(kind, types.Numeric):
         return Decimal("1.5") if kind.asdecimal else 1.5
     if isinstance(kind, types.DateTime):

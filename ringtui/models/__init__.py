@@ -1,6 +1,6 @@
 """Every table, imported so SQLModel.metadata is complete for Alembic and the services."""
 
-from ringtui.models.access import ApiKey, AuditEntry
+from ringtui.models.access import ApiKey, AuditEntry, Webhook
 from ringtui.models.contacts import Contact, ContactImport, ContactNumber
 from ringtui.models.directory import (
     Account,
@@ -10,11 +10,12 @@ from ringtui.models.directory import (
     UserGroup,
     UserScope,
 )
-from ringtui.models.records import Tag
+from ringtui.models.records import CallRecord, CallTag, RingAttempt, SurveyAnswer, Tag
 from ringtui.models.telephony import (
     BlacklistEntry,
     Conference,
     Ivr,
+    IvrStep,
     IvrVipNumber,
     PhoneNumber,
     PortDocument,
@@ -26,19 +27,25 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "BlacklistEntry",
+    "CallRecord",
+    "CallTag",
     "Conference",
     "Contact",
     "ContactImport",
     "ContactNumber",
     "GroupMember",
     "Ivr",
+    "IvrStep",
     "IvrVipNumber",
     "PhoneNumber",
     "PortDocument",
     "PortRequest",
+    "RingAttempt",
     "SnoozePeriod",
+    "SurveyAnswer",
     "Tag",
     "User",
     "UserGroup",
     "UserScope",
+    "Webhook",
 ]

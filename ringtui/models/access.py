@@ -36,3 +36,17 @@ class AuditEntry(SQLModel, table=True):
     target: str = Field(sa_type=String(300))
     before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class Webhook(SQLModel, table=True):
+    """A URL that receives signed JSON events (M5)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_type=String(2000))
+    events: list[str] = Field(default_factory=list, sa_type=JSON)
+    secret: str = Field(sa_type=String(64), description="HMAC-SHA256 key of the signature header")
+    active: bool = Field(default=True)
+    created_by: str = Field(sa_type=String(254))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_status: str | None = Field(default=None, sa_type=String(200))
+    last_delivery_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

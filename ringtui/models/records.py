@@ -1,13 +1,15 @@
-"""Tags applied to calls (T1). Call records join this module in the engine issue."""
+"""Tags (T1), call records with their ring attempts (E3, L1-L4), survey answers (S11)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
+from ringtui.models.directory import _fk
 from ringtui.models.types import UTCDateTime, utcnow
+from ringtui.vocab import CallKind, CallType, Direction, EndedBy, Outcome, ProcessChannel
 
 
 class Tag(SQLModel, table=True):
@@ -16,3 +18,83 @@ class Tag(SQLModel, table=True):
     color: str = Field(default="#888888", sa_type=String(7))
     conditions: str = Field(default="", sa_type=Text, description="conditions of use, shown to agents")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CallRecord(SQLModel, table=True):
+    """Exactly one per call, whatever happened to it.
+
+    Open (`ended_at` None) while the call lasts; closed by the recorder when it
+    ends, or at the next engine start when the engine died first.
+    """
+
+    __tablename__ = "call_record"
+    __table_args__ = (
+        Index("ix_call_record_started_direction", "started_at", "direction"),
+        Index("ix_call_record_missed_worklist", "type", "processed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(sa_type=String(64), unique=True, description="the engine's (or SIP) call id")
+    direction: Direction = Field(sa_type=String(4))
+    kind: CallKind = Field(sa_type=String(8))
+    from_number: str = Field(sa_type=String(32), description="E.164, or 'anonymous'")
+    to_number: str = Field(sa_type=String(32))
+    caller_country: str | None = Field(default=None, sa_type=String(2))
+    ivr_id: int | None = Field(default=None, sa_column=_fk("ivr.id", ondelete="SET NULL"))
+    user_id: int | None = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"),
+                                description="the agent who took the call (or the caller, outbound)")
+    started_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    type: CallType | None = Field(default=None, sa_type=String(10))
+    wait_s: float = Field(default=0.0)
+    talk_s: float = Field(default=0.0)
+    ended_by: EndedBy | None = Field(default=None, sa_type=String(16))
+    recorded: bool = Field(default=False)
+    vip: bool = Field(default=False)
+    flagged: bool = Field(default=False)
+    note: str | None = Field(default=None, sa_type=Text)
+    # L4: the missed-call worklist
+    processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    processed_channel: ProcessChannel | None = Field(default=None, sa_type=String(6))
+    processed_by: int | None = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
+
+
+class RingAttempt(SQLModel, table=True):
+    """One agent rung (or one outbound call) for a call, with its S5 outcome."""
+
+    __tablename__ = "ring_attempt"
+    __table_args__ = (Index("ix_ring_attempt_user_outcome", "user_id", "outcome"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_record_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("call_record.id", ondelete="CASCADE"), nullable=False, index=True))
+    user_id: int | None = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: Outcome = Field(sa_type=String(16))
+
+
+class CallTag(SQLModel, table=True):
+    __tablename__ = "call_tag"
+
+    call_record_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("call_record.id", ondelete="CASCADE"), primary_key=True))
+    tag_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True, index=True))
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """A DTMF rating (1-5) given after a call (S11)."""
+
+    __tablename__ = "survey_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_record_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("call_record.id", ondelete="CASCADE"), nullable=False, index=True))
+    ivr_id: int | None = Field(default=None, sa_column=_fk("ivr.id", ondelete="SET NULL"))
+    user_id: int | None = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
+    category: str = Field(default="", sa_type=String(60))
+    question: str = Field(default="", sa_type=String(200))
+    rating: int
+    answered_at: datetime = Field(sa_type=UTCDateTime, index=True)

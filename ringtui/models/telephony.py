@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ringtui.models.directory import _fk
@@ -17,6 +18,7 @@ from ringtui.vocab import (
     NumberStatus,
     PortDocumentKind,
     PortStatus,
+    StepType,
 )
 
 
@@ -26,8 +28,28 @@ class Ivr(SQLModel, table=True):
     record_inbound: bool = Field(default=False)
     record_outbound: bool = Field(default=False)
     anonymous: AnonymousPolicy = Field(default=AnonymousPolicy.ALLOW, sa_type=String(8))
+    announce_recording: bool = Field(default=False, description="the caller may press * to refuse")
     script: str = Field(default="", sa_type=Text)
+    # {"mon": [["09:00", "18:00"]], ...} in the account's time zone; None = always open
+    opening_hours: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    closed_step: str | None = Field(default=None, sa_type=String(60),
+                                    description="step run outside opening hours; None = hang up")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class IvrStep(SQLModel, table=True):
+    """One step of an IVR's scenario (I2); `settings` holds what its type needs (I3)."""
+
+    __tablename__ = "ivr_step"
+    __table_args__ = (UniqueConstraint("ivr_id", "position"), UniqueConstraint("ivr_id", "name"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    ivr_id: int = Field(sa_column=_fk("ivr.id", nullable=False))
+    position: int
+    name: str = Field(sa_type=String(60), description="how menus and exits refer to the step")
+    type: StepType = Field(sa_type=String(12))
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    skip_if: list[str] = Field(default_factory=list, sa_type=JSON)
 
 
 class IvrVipNumber(SQLModel, table=True):
