@@ -1,0 +1,1 @@
+"""Pure routing state and decisions: no I/O, time from an injected clock."""
