@@ -1,0 +1,124 @@
+"""The recorder writes exactly one call record per call, with its attempts, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, func, select
+
+from ringtui.db import engine_for
+from ringtui.engine.core.events import (
+    AttemptSummary,
+    CallAnswered,
+    CallEnded,
+    CallStarted,
+    CallSummary,
+)
+from ringtui.engine.recorder import Recorder, close_orphans
+from ringtui.models import CallRecord, CallTag, RingAttempt, SurveyAnswer
+from ringtui.vocab import CallKind, CallType, Direction, EndedBy, Outcome
+from tests.conftest import ok
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+CALLER = "+34612345678"
+LINE = "+33144951479"
+
+
+@pytest.fixture
+def center(account, db_url):
+    ok(account("ivr", "create", "Standard"))
+    ok(account("tags", "add", "Sale"))
+    for email in ("ana@acme.test", "bob@acme.test"):
+        ok(account("users", "add", email))
+    return engine_for(db_url)
+
+
+def started(call_id: str, at: datetime = T0) -> CallStarted:
+    return CallStarted(at=at, call_id=call_id, direction=Direction.IN, kind=CallKind.IVR,
+                       from_number=CALLER, to_number=LINE, ivr="Standard")
+
+
+def answered_summary(call_id: str) -> CallSummary:
+    return CallSummary(
+        call_id=call_id, direction=Direction.IN, kind=CallKind.IVR, from_number=CALLER, to_number=LINE,
+        started_at=T0, ended_at=T0 + timedelta(seconds=95), type=CallType.ANSWERED,
+        ended_by=EndedBy.CUSTOMER, ivr="Standard", agent="ana@acme.test",
+        answered_at=T0 + timedelta(seconds=15), wait_s=15, talk_s=80,
+        attempts=(
+            AttemptSummary("bob@acme.test", T0 + timedelta(seconds=5), T0 + timedelta(seconds=15),
+                           Outcome.CALL_ANSWERED),
+            AttemptSummary("ana@acme.test", T0 + timedelta(seconds=5), T0 + timedelta(seconds=15),
+                           Outcome.ANSWERED),
+        ),
+        survey_rating=4, survey_category="support", survey_question="How did we do?", tags=("Sale",),
+    )
+
+
+def records(engine) -> list[CallRecord]:
+    with Session(engine) as db:
+        return list(db.exec(select(CallRecord).order_by(CallRecord.id)))
+
+
+def count(engine, model) -> int:
+    with Session(engine) as db:
+        return db.exec(select(func.count()).select_from(model)).one()
+
+
+def test_a_call_opens_then_closes_one_record_with_everything(center):
+    recorder = Recorder(center)
+    recorder.handle(started("c1"))
+    assert recorder.flush() == 1
+    [opened] = records(center)
+    assert (opened.ended_at, opened.type, opened.caller_country) == (None, None, "ES")
+    recorder.handle(CallAnswered(at=T0 + timedelta(seconds=15), call_id="c1", agent="ana@acme.test",
+                                 wait_s=15))
+    recorder.handle(CallEnded(at=T0 + timedelta(seconds=95), call=answered_summary("c1")))
+    recorder.flush()
+    [closed] = records(center)
+    assert (closed.type, closed.wait_s, closed.talk_s, closed.ended_by) == ("answered", 15, 80, "customer")
+    assert closed.answered_at == T0 + timedelta(seconds=15)
+    assert closed.processed_at is None
+    with Session(center) as db:
+        outcomes = sorted(db.exec(select(RingAttempt.outcome)))
+        assert outcomes == ["ANSWERED", "CALL_ANSWERED"]
+        assert db.exec(select(SurveyAnswer.rating)).one() == 4
+    assert count(center, CallTag) == 1
+
+
+def test_a_call_that_ends_in_the_same_batch_it_starts_has_one_record(center):
+    recorder = Recorder(center)
+    recorder.handle(started("c2"))
+    recorder.handle(CallEnded(at=T0, call=answered_summary("c2")))
+    recorder.flush()
+    assert [r.call_id for r in records(center)] == ["c2"]
+
+
+def test_crash_recovery_closes_open_records_once(center):
+    recorder = Recorder(center)
+    recorder.handle(started("talking"))
+    recorder.handle(started("waiting"))
+    recorder.handle(CallAnswered(at=T0 + timedelta(seconds=10), call_id="talking", agent="ana@acme.test",
+                                 wait_s=10))
+    recorder.flush()
+    # the engine dies here; a new one starts a minute later
+    restart = T0 + timedelta(seconds=70)
+    assert sorted(close_orphans(center, restart)) == ["talking", "waiting"]
+    by_id = {r.call_id: r for r in records(center)}
+    assert (by_id["talking"].type, by_id["talking"].talk_s) == ("answered", 60)
+    assert (by_id["waiting"].type, by_id["waiting"].wait_s) == ("missed", 70)
+    assert {r.ended_by for r in by_id.values()} == {"engine_restart"}
+    assert close_orphans(center, restart + timedelta(hours=1)) == []
+    assert count(center, CallRecord) == 2
+
+
+def test_a_failing_batch_writes_nothing(center):
+    recorder = Recorder(center)
+    recorder.handle(started("dup"))
+    recorder.flush()
+    recorder.handle(started("fresh"))
+    recorder.handle(started("dup"))  # the same call opened twice: the batch must not half-apply
+    with pytest.raises(IntegrityError):
+        recorder.flush()
+    assert [r.call_id for r in records(center)] == ["dup"]
