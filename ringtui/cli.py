@@ -14,7 +14,19 @@ import typer
 from typer.core import TyperGroup
 
 from ringtui import __version__
-from ringtui.commands import account, apikeys, blacklist, contacts, groups, ivr, numbers, setup, tags, users
+from ringtui.commands import (
+    account,
+    apikeys,
+    blacklist,
+    contacts,
+    engine,
+    groups,
+    ivr,
+    numbers,
+    setup,
+    tags,
+    users,
+)
 from ringtui.commands._runtime import CliState
 from ringtui.errors import RingtuiError
 
@@ -67,7 +79,7 @@ def root(
 
 
 setup.register(app)
-for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts, apikeys):
+for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts, apikeys, engine):
     app.add_typer(module.app, name=module.NAME, help=module.HELP)
 app.add_typer(account.addons_app, name=account.ADDONS_NAME, help=account.ADDONS_HELP)
 

@@ -39,7 +39,17 @@ class Settings:
     sqlite_busy_timeout_ms: int = 5000
     porting_days: dict[str, int] = field(default_factory=dict)
     porting_days_default: int = 30
+    engine_ws: str = "127.0.0.1:8765"
+    engine_sip: str = "127.0.0.1:5060"
+    engine_token_file: Path | None = None
     config_path: Path | None = None
+
+    @property
+    def token_file(self) -> Path:
+        """Where the engine writes its local token (default: beside the default database)."""
+        from platformdirs import user_data_path
+
+        return self.engine_token_file or user_data_path(APP_NAME) / "engine.token"
 
 
 # (section, key) -> (environment variable or None, default)
@@ -49,6 +59,9 @@ _KEYS: dict[tuple[str, str], tuple[str | None, Any]] = {
     ("account", "acting_user"): ("RINGTUI_USER", None),
     ("sip", "domain"): ("RINGTUI_SIP_DOMAIN", "ringtui.local"),
     ("numbers", "porting_days_default"): (None, 30),
+    ("engine", "ws"): ("RINGTUI_ENGINE_WS", "127.0.0.1:8765"),
+    ("engine", "sip"): ("RINGTUI_ENGINE_SIP", "127.0.0.1:5060"),
+    ("engine", "token_file"): ("RINGTUI_ENGINE_TOKEN_FILE", None),
     ("numbers", "porting_days"): (None, {"FR": 10, "BE": 10, "ES": 15, "GB": 15, "US": 30}),
 }
 
@@ -88,5 +101,9 @@ def load_settings(
         sqlite_busy_timeout_ms=int(value("database", "sqlite_busy_timeout_ms")),
         porting_days={k.upper(): int(v) for k, v in value("numbers", "porting_days").items()},
         porting_days_default=int(value("numbers", "porting_days_default")),
+        engine_ws=value("engine", "ws"),
+        engine_sip=value("engine", "sip"),
+        engine_token_file=Path(value("engine", "token_file")).expanduser()
+        if value("engine", "token_file") else None,
         config_path=path if path.exists() else None,
     )

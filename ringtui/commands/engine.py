@@ -1,0 +1,42 @@
+"""`ringtui engine ...`: run the routing engine, ask a running one for its state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ringtui.commands._runtime import JsonFlag, settings
+from ringtui.output import info, render_rows, to_json
+
+NAME = "engine"
+HELP = "Run the routing engine (SIP, live feed, simulator) or ask a running one for its state."
+app = typer.Typer(no_args_is_help=True)
+
+EngineOption = Annotated[str | None, typer.Option(
+    "--engine", help="Feed address ws://HOST:PORT (default [engine] ws of config.toml).")]
+TokenOption = Annotated[str | None, typer.Option(
+    "--token", envvar="RINGTUI_ENGINE_TOKEN",
+    help="Feed token or API key with feed:read (default: the engine's local token file).")]
+
+
+@app.command("status")
+def status(engine: EngineOption = None, token: TokenOption = None, as_json: JsonFlag = False) -> None:
+    """Agents by state, waiting calls and calls in progress of a running engine."""
+    import asyncio
+
+    from ringtui.engine.client import feed_url, fetch_snapshot
+    from ringtui.engine.token import read_token
+
+    current = settings()
+    url = feed_url(engine or current.engine_ws)
+    snapshot = asyncio.run(fetch_snapshot(url, token or read_token(current.token_file)))
+    if as_json:
+        typer.echo(to_json(snapshot))
+        return
+    render_rows(snapshot.get("agents", []), title="Agents",
+                columns=["email", "name", "state", "reason", "interface", "since"])
+    render_rows(snapshot.get("waiting", []), title="Waiting calls",
+                columns=["call_id", "from_number", "ivr", "wait_s", "vip"])
+    render_rows(snapshot.get("calls", []), title="Calls in progress")
+    info(f"engine at {url}")
