@@ -8,6 +8,7 @@ direction from `both` leaves the other.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_
@@ -169,3 +170,29 @@ def is_blocked(
         owners,
     )
     return db.exec(query.limit(1)).first() is not None
+
+
+@dataclass(frozen=True)
+class BlacklistSnapshot:
+    """The whole blacklist in memory, for the routing engine's per-call checks.
+
+    Same rule as is_blocked (the number or any prefix entry covering it, company
+    entries for everyone, a user's for that user), without a query per call.
+    """
+
+    entries: frozenset[tuple[str, str, str | None]]  # (number or prefix, direction, user e-mail)
+
+    def blocks(self, number_e164: str, direction: Direction | str, user_email: str | None = None) -> bool:
+        side = parse_direction(str(direction))
+        if side == Direction.BOTH:
+            raise Invalid("a call goes one way: check in or out, not both")
+        owners = (None, user_email) if user_email else (None,)
+        return any((candidate, way, owner) in self.entries
+                   for candidate in _candidates(number_e164)
+                   for way in (side.value, Direction.BOTH.value) for owner in owners)
+
+
+def load_snapshot(db: Session) -> BlacklistSnapshot:
+    rows = db.exec(select(BlacklistEntry.number, BlacklistEntry.direction, User.email)
+                   .join(User, User.id == BlacklistEntry.user_id, isouter=True)).all()
+    return BlacklistSnapshot(frozenset((number, str(direction), email) for number, direction, email in rows))

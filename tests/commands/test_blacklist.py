@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ringtui.config import load_settings
 from ringtui.db import engine_for
+from ringtui.models import User
 from ringtui.services.base import operation
-from ringtui.services.blacklist import is_blocked
+from ringtui.services.blacklist import is_blocked, load_snapshot
 from ringtui.services.lookups import user_by_email
 from tests.conftest import ADMIN, ok, refused
 
@@ -173,3 +174,18 @@ def test_is_blocked_refuses_an_ambiguous_direction(blocked):
 
     with Session(engine_for(blocked)) as session, pytest.raises(Invalid, match="in or out"):
         is_blocked(session, "+33140506070", "both")
+
+
+def test_in_memory_snapshot_agrees_with_the_query(account, db_url):
+    ok(account("users", "add", "ana@acme.test"))
+    ok(account("blacklist", "add", "+33899*", "--direction", "out"))
+    ok(account("blacklist", "add", "+33612345678", "--direction", "in", "--user", "ana@acme.test"))
+    ok(account("blacklist", "add", "+34911111111", "--direction", "both"))
+    with Session(engine_for(db_url)) as db:
+        snapshot = load_snapshot(db)
+        ana = db.exec(select(User.id).where(User.email == "ana@acme.test")).one()
+        for number in ("+33899123456", "+33612345678", "+34911111111", "+33700000000"):
+            for direction in ("in", "out"):
+                for email, user_id in ((None, None), ("ana@acme.test", ana)):
+                    assert snapshot.blocks(number, direction, email) == is_blocked(
+                        db, number, direction, user_id), (number, direction, email)
