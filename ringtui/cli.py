@@ -26,6 +26,7 @@ from ringtui.commands import (
     setup,
     tags,
     users,
+    webhooks,
 )
 from ringtui.commands._runtime import CliState
 from ringtui.errors import RingtuiError
@@ -79,7 +80,7 @@ def root(
 
 
 setup.register(app)
-for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts, apikeys, engine):
+for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts, apikeys, webhooks, engine):
     app.add_typer(module.app, name=module.NAME, help=module.HELP)
 app.add_typer(account.addons_app, name=account.ADDONS_NAME, help=account.ADDONS_HELP)
 
