@@ -62,6 +62,7 @@ class CallSummary:
     ivr: str | None = None
     agent: str | None = None
     answered_at: datetime | None = None
+    forwarded_to: str | None = None  # answered by an external number (forward step)
     wait_s: float = 0.0
     talk_s: float = 0.0
     recorded: bool = False
@@ -133,3 +134,25 @@ class CallEnded(Event):
 class WaitingListChanged(Event):
     type: ClassVar[str] = "waiting_list"
     waiting: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class AttemptOutcomeChanged(Event):
+    """A ring attempt already reported changes outcome: an agent answered after the call ended (TOOLATE).
+
+    The recorder updates the attempt (call_id, agent, started_at) of the closed call record.
+    """
+
+    type: ClassVar[str] = "attempt_outcome"
+    call_id: str
+    agent: str
+    started_at: datetime
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class SupervisorWhispered(Event):
+    type: ClassVar[str] = "whisper"
+    call_id: str
+    supervisor: str
+    agent: str | None

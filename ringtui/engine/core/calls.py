@@ -1,0 +1,90 @@
+"""Calls in progress and their ring attempts, as the core tracks them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from ringtui.engine.core.events import AttemptSummary
+from ringtui.engine.core.scenario import Scenario, Step
+from ringtui.vocab import CallKind, Direction, Outcome
+
+
+class Phase(StrEnum):
+    """Where a call is: what input it expects next."""
+
+    ROUTING = "routing"  # between steps (transient)
+    MENU = "menu"
+    RINGING = "ringing"  # a ring step, or a direct line
+    QUEUED = "queued"
+    VOICEMAIL = "voicemail"
+    FORWARDED = "forwarded"
+    DIALING = "dialing"  # outbound, far end not answered yet
+    CONNECTED = "connected"
+    SURVEY = "survey"
+
+
+@dataclass
+class RingAttempt:
+    agent: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: Outcome | None = None
+    live: bool = False  # the agent's phone is ringing now
+    timed_out: bool = False  # rang its full ring_s; settled NO_ANSWER or CALL_ANSWERED at the call's end
+
+    def close(self, at: datetime, outcome: Outcome | None) -> None:
+        self.live, self.ended_at, self.outcome = False, at, outcome
+
+    def summary(self) -> AttemptSummary:
+        assert self.ended_at is not None and self.outcome is not None
+        return AttemptSummary(agent=self.agent, started_at=self.started_at, ended_at=self.ended_at,
+                              outcome=self.outcome)
+
+
+@dataclass
+class Call:
+    call_id: str
+    direction: Direction
+    kind: CallKind
+    from_number: str
+    to_number: str
+    started_at: datetime
+    arrival: int  # arrival order, for the waiting list
+    scenario: Scenario | None = None  # kept for the call's life: a configuration reload does not change it
+    vip: bool = False
+    phase: Phase = Phase.ROUTING
+    step: Step | None = None
+    step_token: int = 0  # bumps on every step change: timers of an earlier step are void
+    attempts: list[RingAttempt] = field(default_factory=list)
+    tried: set[str] = field(default_factory=set)  # agents rung (or refused) in the current step
+    hunt: list[str] = field(default_factory=list)  # agents still to try, in the strategy's order
+    agent: str | None = None  # connected agent
+    answered_at: datetime | None = None
+    talk_ended_at: datetime | None = None
+    connected_step: str | None = None
+    queued_at: datetime | None = None
+    menu_seen: bool = False
+    key_pressed: bool = False
+    voicemail_started: bool = False
+    forwarded_to: str | None = None
+    recorded: bool = False
+    survey_step: Step | None = None
+    survey_rating: int | None = None
+    ended_by_agent: bool = False
+
+    def live_attempts(self) -> list[RingAttempt]:
+        return [attempt for attempt in self.attempts if attempt.live]
+
+    def live_attempt(self, email: str) -> RingAttempt | None:
+        for attempt in reversed(self.attempts):
+            if attempt.agent == email and attempt.live:
+                return attempt
+        return None
+
+    def last_attempt(self, email: str) -> RingAttempt | None:
+        for attempt in reversed(self.attempts):
+            if attempt.agent == email:
+                return attempt
+        return None

@@ -1,0 +1,181 @@
+"""S5: every ring attempt on an agent comes to exactly one outcome, and each outcome is reachable."""
+
+from __future__ import annotations
+
+from ringtui.engine.core.actions import CancelRing, ConnectAgent, Dial, HangUp
+from ringtui.engine.core.agents import AgentConfig
+from ringtui.engine.core.events import AttemptOutcomeChanged, CallAnswered
+from ringtui.vocab import CallKind, CallType, Direction, EndedBy, Outcome, Strategy
+
+from .conftest import ANN, BOB, CID, ivr, make_center, rung, step
+
+
+def ring_then_voicemail(ring_s: float = 20, **ring: object):
+    return ivr(step("ring", "ring", agents=(ANN, BOB), ring_s=ring_s, **ring),
+               step("vm", "voicemail", text="leave a message"))
+
+
+def test_answered_and_the_other_agent_rung_is_call_answered(clock):
+    center = make_center(clock, scenarios=[ring_then_voicemail()])
+    call, arrived = center.call()
+    assert rung(arrived) == [ANN, BOB]
+    clock.advance(5)
+    answered = center.agent_answered(call, ANN)
+    assert answered.of(ConnectAgent) == [ConnectAgent(call, ANN)]
+    assert answered.of(CancelRing) == [CancelRing(call, BOB)]
+    assert answered.of(CallAnswered)[0].wait_s == 5
+    clock.advance(60)
+    center.agent_hung_up(call, ANN)
+    summary = center.summary(call)
+    assert center.outcomes(call) == [(ANN, Outcome.ANSWERED), (BOB, Outcome.CALL_ANSWERED)]
+    assert (summary.type, summary.ended_by, summary.kind) == (CallType.ANSWERED, EndedBy.AGENT, CallKind.IVR)
+    assert (summary.wait_s, summary.talk_s, summary.agent, summary.ivr) == (5, 60, ANN, "sales")
+
+
+def test_a_ring_that_timed_out_is_call_answered_when_another_agent_answers_later(clock):
+    scenario = ivr(step("queue", "queue", agents=(ANN, BOB), strategy=Strategy.LINEAR, ring_s=10))
+    center = make_center(clock, scenarios=[scenario])
+    call, arrived = center.call()
+    assert rung(arrived) == [ANN]
+    assert rung(center.wait(10)) == [BOB]
+    center.agent_answered(call, BOB)
+    center.caller_hung_up(call)
+    assert center.outcomes(call) == [(ANN, Outcome.CALL_ANSWERED), (BOB, Outcome.ANSWERED)]
+    assert center.summary(call).ended_by == EndedBy.CUSTOMER
+
+
+def test_nobody_answers_is_no_answer_and_a_missed_call(clock):
+    center = make_center(clock, scenarios=[ivr(step("ring", "ring", agents=(ANN, BOB), ring_s=20))])
+    call, _ = center.call()
+    ended = center.wait(20)
+    assert ended.of(HangUp)[0].cause == 200
+    summary = center.summary(call)
+    assert center.outcomes(call) == [(ANN, Outcome.NO_ANSWER), (BOB, Outcome.NO_ANSWER)]
+    assert (summary.type, summary.ended_by, summary.wait_s) == (CallType.MISSED, EndedBy.SYSTEM, 20)
+
+
+def test_caller_hanging_up_while_agents_ring_is_no_answer(clock):
+    center = make_center(clock, scenarios=[ring_then_voicemail()])
+    call, _ = center.call()
+    clock.advance(7)
+    gone = center.caller_hung_up(call)
+    assert {a.agent for a in gone.of(CancelRing)} == {ANN, BOB}
+    assert center.outcomes(call) == [(ANN, Outcome.NO_ANSWER), (BOB, Outcome.NO_ANSWER)]
+    assert (center.summary(call).type, center.summary(call).ended_by) == (CallType.MISSED, EndedBy.CUSTOMER)
+    assert center.summary(call).wait_s == 7
+
+
+def test_answering_after_the_ring_timed_out_is_toolate(clock):
+    center = make_center(clock, scenarios=[ring_then_voicemail()])
+    call, _ = center.call()
+    center.wait(20)  # rings over, voicemail started
+    late = center.agent_answered(call, ANN)
+    assert "too late" in late.ignored and late.of(CancelRing) == [CancelRing(call, ANN)]
+    center.caller_hung_up(call)
+    assert center.outcomes(call) == [(ANN, Outcome.TOOLATE), (BOB, Outcome.NO_ANSWER)]
+    assert center.summary(call).type == CallType.VOICEMAIL
+
+
+def test_answering_after_another_agent_answered_is_toolate(clock):
+    center = make_center(clock, scenarios=[ring_then_voicemail()])
+    call, _ = center.call()
+    center.agent_answered(call, ANN)
+    center.agent_answered(call, BOB)
+    center.caller_hung_up(call)
+    assert center.outcomes(call) == [(ANN, Outcome.ANSWERED), (BOB, Outcome.TOOLATE)]
+
+
+def test_answering_after_the_caller_left_is_toolate_reported_to_the_recorder(clock):
+    center = make_center(clock, scenarios=[ring_then_voicemail()])
+    call, _ = center.call()
+    center.caller_hung_up(call)
+    late = center.agent_answered(call, BOB)
+    changed = late.of(AttemptOutcomeChanged)
+    assert [(c.call_id, c.agent, c.outcome) for c in changed] == [(call, BOB, Outcome.TOOLATE)]
+    assert "is over" in late.ignored
+
+
+def test_rejected(clock):
+    center = make_center(clock, scenarios=[ring_then_voicemail()])
+    call, _ = center.call()
+    center.agent_rejected(call, ANN)
+    center.agent_rejected(call, BOB)  # both refused: on to voicemail at once
+    assert center.center.calls[call].phase == "voicemail"
+    center.caller_hung_up(call)
+    assert center.outcomes(call) == [(ANN, Outcome.REJECTED), (BOB, Outcome.REJECTED)]
+    assert center.summary(call).type == CallType.VOICEMAIL
+
+
+def test_incall_agent_is_not_rung_and_gets_an_incall_attempt(clock):
+    center = make_center(clock, scenarios=[ring_then_voicemail()])
+    first, _ = center.call()
+    center.agent_answered(first, ANN)
+    second, arrived = center.call()
+    assert rung(arrived) == [BOB]
+    center.caller_hung_up(second)
+    assert center.outcomes(second) == [(ANN, Outcome.INCALL), (BOB, Outcome.NO_ANSWER)]
+
+
+def test_snooze_planning_and_notconnected_agents_are_not_rung(clock):
+    agents = [AgentConfig(email=ANN), AgentConfig.of(BOB, schedule={"mon": [["14:00", "18:00"]]}),
+              AgentConfig(email=CID)]
+    scenario = ivr(step("ring", "ring", agents=(ANN, BOB, CID), ring_s=20))
+    center = make_center(clock, agents=agents, scenarios=[scenario], connect=False)
+    center.agent_connected(ANN, "web")
+    center.agent_connected(BOB, "ios")
+    center.snooze(ANN, "lunch")
+    call, arrived = center.call()
+    assert rung(arrived) == [] and arrived.of(HangUp)[0].call_id == call
+    assert center.outcomes(call) == [
+        (ANN, Outcome.SNOOZE), (BOB, Outcome.PLANNING), (CID, Outcome.NOTCONNECTED)]
+
+
+def test_phone_error_is_sip_phone_error(clock):
+    center = make_center(clock, scenarios=[ring_then_voicemail()])
+    call, _ = center.call()
+    center.agent_ring_failed(call, ANN, "488 not acceptable")
+    center.agent_answered(call, BOB)
+    center.caller_hung_up(call)
+    assert center.outcomes(call) == [(ANN, Outcome.SIP_PHONE_ERROR), (BOB, Outcome.ANSWERED)]
+
+
+def test_agent_disconnecting_while_rung_is_notconnected(clock):
+    center = make_center(clock, scenarios=[ring_then_voicemail()])
+    call, _ = center.call()
+    center.agent_disconnected(ANN)
+    center.caller_hung_up(call)
+    assert center.outcomes(call) == [(ANN, Outcome.NOTCONNECTED), (BOB, Outcome.NO_ANSWER)]
+
+
+def test_outbound_call_is_an_out_attempt(clock):
+    center = make_center(clock)
+    dialed = center.outbound_call("o1", ANN, "+33699999999")
+    assert dialed.of(Dial) == [Dial("o1", ANN, "+33699999999")]
+    assert center.state(ANN) == "in_call"
+    clock.advance(4)
+    center.outbound_answered("o1")
+    clock.advance(30)
+    center.agent_hung_up("o1", ANN)
+    summary = center.summary("o1")
+    assert center.outcomes("o1") == [(ANN, Outcome.OUT)]
+    assert (summary.direction, summary.type, summary.wait_s, summary.talk_s) == (
+        Direction.OUT, CallType.ANSWERED, 4, 30)
+    assert center.state(ANN) == "free"
+
+
+def test_outbound_call_not_answered_is_missed_and_still_out(clock):
+    center = make_center(clock)
+    center.outbound_call("o1", ANN, "+33699999999")
+    clock.advance(25)
+    center.agent_hung_up("o1", ANN)
+    assert center.outcomes("o1") == [(ANN, Outcome.OUT)]
+    assert center.summary("o1").type == CallType.MISSED
+
+
+def test_every_attempt_has_exactly_one_outcome_and_an_end(clock):
+    center = make_center(clock, scenarios=[ring_then_voicemail()])
+    call, _ = center.call()
+    center.wait(20)
+    center.caller_hung_up(call)
+    for attempt in center.summary(call).attempts:
+        assert attempt.outcome in set(Outcome) and attempt.ended_at >= attempt.started_at
