@@ -45,6 +45,8 @@ class Harness:
 
         def recorded(*args: Any, **kwargs: Any) -> Reaction:
             reaction = method(*args, **kwargs)
+            if not isinstance(reaction, Reaction):
+                return reaction
             self.actions += reaction.actions
             self.events += reaction.events
             return reaction
