@@ -332,7 +332,7 @@ def test_a_hanging_endpoint_delays_neither_other_webhooks_nor_submit():
             return submit_s, delivered_s, time.monotonic() - closing
 
         submit_s, delivered_s, close_s = run(scenario())
-    assert submit_s < 0.05
+    assert submit_s < 0.5  # against a 10 s hang: submit() does not wait for any delivery
     assert delivered_s < 1.0, f"the healthy webhook waited {delivered_s:.2f} s behind the dead one"
     assert close_s < 2.0, f"aclose took {close_s:.2f} s with a delivery hanging"
     assert len(dead.requests) == 1  # the second event waits behind the first in the dead one's lane
@@ -369,7 +369,7 @@ def test_overflow_drops_the_oldest_events_and_submit_never_blocks(receiver):
         return dispatcher, slowest
 
     dispatcher, slowest = run(scenario())
-    assert slowest < 0.01, f"one submit() took {slowest * 1000:.1f} ms"
+    assert slowest < 0.1, f"one submit() took {slowest * 1000:.1f} ms"  # i.e. it never waited
     assert (dispatcher.stats.submitted, dispatcher.stats.dropped) == (1000, 995)
     assert sorted(r.json()["call"]["call_id"] for r in receiver.requests) == sorted(
         f"c{n}" for n in range(995, 1000))
