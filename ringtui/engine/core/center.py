@@ -230,7 +230,7 @@ class CallCenter:
         attempt = call.live_attempt(email)
         if attempt is None:
             last = call.last_attempt(email)
-            if last is None or last.outcome not in RANG:
+            if last is None or last.ended_at is None or last.outcome not in RANG:
                 return self._end(ignored=f"agent {email} was not rung for call {call_id}")
             last.outcome, last.timed_out = Outcome.TOOLATE, False
             self._do(act.CancelRing(call_id, email))
