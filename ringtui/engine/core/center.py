@@ -122,6 +122,7 @@ class CallCenter:
         self._reaction = Reaction()
         self._touched: dict[str, None] = {}
         self._dispatch_due = False
+        self._waiting_dirty = False
         self._now = clock.now()
 
     # ------------------------------------------------------------------ configuration
@@ -667,7 +668,7 @@ class CallCenter:
             self._waiting_changed()
 
     def _waiting_changed(self) -> None:
-        self._emit(WaitingListChanged(at=self._now, waiting=tuple(self._waiting_rows(self._now))))
+        self._waiting_dirty = True  # one WaitingListChanged per input, however many calls came and went
 
     def _waiting_rows(self, now: datetime) -> list[dict[str, Any]]:
         return [{"call_id": call.call_id, "from_number": call.from_number, "ivr": self._ivr(call),
@@ -854,6 +855,9 @@ class CallCenter:
             self._dispatch_due = False
             self._dispatch()
             self._flush_touched()
+        if self._waiting_dirty:
+            self._waiting_dirty = False
+            self._emit(WaitingListChanged(at=self._now, waiting=tuple(self._waiting_rows(self._now))))
         reaction, self._reaction = self._reaction, Reaction()
         reaction.ignored = ignored
         return reaction

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+
 from ringtui.engine.core.calls import Call
 
 
+def _rank(call: Call) -> tuple[bool, int]:
+    return (not call.vip, call.arrival)
+
+
 class WaitingList:
+    """Kept sorted as calls come and go: dispatch reads the order far more often than it changes."""
+
     def __init__(self) -> None:
         self._calls: dict[str, Call] = {}
-        self._ordered: list[Call] | None = []
+        self._ordered: list[Call] = []
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -17,21 +25,21 @@ class WaitingList:
         return call_id in self._calls
 
     def add(self, call: Call) -> None:
+        if call.call_id in self._calls:
+            return
         self._calls[call.call_id] = call
-        self._ordered = None
+        insort(self._ordered, call, key=_rank)
 
     def remove(self, call_id: str) -> bool:
-        if self._calls.pop(call_id, None) is None:
+        call = self._calls.pop(call_id, None)
+        if call is None:
             return False
-        self._ordered = None
+        del self._ordered[bisect_left(self._ordered, _rank(call), key=_rank)]
         return True
 
     def in_order(self) -> list[Call]:
-        """Cached until the list changes: dispatch reads it far more often than it changes."""
-        if self._ordered is None:
-            self._ordered = sorted(self._calls.values(), key=lambda call: (not call.vip, call.arrival))
         return self._ordered
 
     def position(self, call_id: str) -> int:
         """1-based place in the list."""
-        return next(index for index, call in enumerate(self.in_order(), 1) if call.call_id == call_id)
+        return bisect_left(self._ordered, _rank(self._calls[call_id]), key=_rank) + 1

@@ -12,6 +12,7 @@ from ringtui.engine.core.actions import (
     HoldMusic,
     Play,
     Record,
+    RingAgent,
     StartVoicemail,
 )
 from ringtui.engine.core.agents import AgentConfig
@@ -370,3 +371,23 @@ def test_snapshot_lists_agents_waiting_calls_and_calls(clock):
                                     "vip": False}]
     calls = {c["call_id"]: (c["state"], c["agent"], c["duration_s"], c["to"]) for c in snapshot["calls"]}
     assert calls == {busy: ("connected", ANN, 12.0, IVR_NUMBER), waiting: ("queued", None, 12.0, IVR_NUMBER)}
+
+
+def test_the_waiting_list_is_announced_once_per_input_in_vip_then_arrival_order(clock):
+    from ringtui.engine.core.events import WaitingListChanged
+    scenario = queue(max_wait_s=600)
+    scenario = type(scenario)(**{**scenario.__dict__, "vip_numbers": frozenset({"+33699000000"})})
+    center = make_center(clock, scenarios=[scenario])
+    busy, _ = center.call()
+    center.agent_answered(busy, ANN)
+    center.call("+33611000001")
+    vip, arrived = center.call("+33699000000")
+    (changed,) = arrived.of(WaitingListChanged)
+    assert [(row["from_number"], row["vip"]) for row in changed.waiting] == [
+        ("+33699000000", True), ("+33611000001", False)]
+    freed = center.agent_hung_up(busy, ANN)
+    assert freed.of(WaitingListChanged) == []  # ringing does not take a call off the list
+    (ring,) = freed.of(RingAgent)
+    assert ring.call_id == vip
+    answered = center.agent_answered(vip, ANN)
+    assert len(answered.of(WaitingListChanged)) == 1
