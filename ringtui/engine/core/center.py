@@ -48,6 +48,7 @@ from ringtui.engine.core.events import (
     Event,
     SupervisorWhispered,
     WaitingListChanged,
+    json_ready,
 )
 from ringtui.engine.core.hours import is_within
 from ringtui.engine.core.scenario import Scenario, Step
@@ -167,6 +168,18 @@ class CallCenter:
 
     def set_time_zone(self, name: str) -> None:
         self.zone = ZoneInfo(name)
+
+    def reconfigure(self, *, agents: Iterable[AgentConfig], scenarios: Iterable[Scenario],
+                    direct_lines: Mapping[str, str], blacklist: Blacklist | Collection[str],
+                    time_zone: str) -> Reaction:
+        """Replace the whole configuration at once (the engine's reload); calls in progress go on."""
+        self.set_time_zone(time_zone)
+        self.set_blacklist(blacklist)
+        self.load_direct_lines(direct_lines)
+        reaction = self.load_scenarios(scenarios)
+        agents_reaction = self.load_agents(agents)
+        return Reaction(actions=reaction.actions + agents_reaction.actions,
+                        events=reaction.events + agents_reaction.events)
 
     # ------------------------------------------------------------------ inputs: calls
 
@@ -377,6 +390,7 @@ class CallCenter:
     # ------------------------------------------------------------------ snapshot (feed, engine status)
 
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:
+        """JSON-ready: times as ISO 8601 UTC strings, enums as their values."""
         now = self.clock.now()
         agents = []
         for agent in self.agents.values():
@@ -384,11 +398,11 @@ class CallCenter:
             agents.append({"email": agent.email, "name": agent.config.name, "state": state.value,
                            "reason": agent.snooze_reason if state == AgentState.SNOOZE else None,
                            "interface": agent.interface, "since": agent.since})
-        return {"agents": agents, "waiting": self._waiting_rows(now), "calls": [
+        return json_ready({"agents": agents, "waiting": self._waiting_rows(now), "calls": [
             {"call_id": call.call_id, "direction": call.direction.value, "from": call.from_number,
              "to": call.to_number, "ivr": self._ivr(call), "agent": call.agent, "state": call.phase.value,
              "duration_s": (now - call.started_at).total_seconds()}
-            for call in self.calls.values()]}
+            for call in self.calls.values()]})
 
     def agent_state(self, email: str) -> AgentState:
         return self._agent(email).state(self.clock.now(), self.zone)
@@ -811,6 +825,8 @@ class CallCenter:
             agent.ringing.discard(call_id)
             self._touch(email)
             self._dispatch_due = True
+            if agent.retired and not agent.ringing and not agent.in_calls:
+                self._retire(email)
 
     def _retire(self, email: str) -> None:
         agent = self.agents[email]

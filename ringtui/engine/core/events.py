@@ -29,6 +29,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
+json_ready = _plain
+
+
 @dataclass(frozen=True)
 class Event:
     type: ClassVar[str] = "event"
@@ -156,3 +159,8 @@ class SupervisorWhispered(Event):
     call_id: str
     supervisor: str
     agent: str | None
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready form of event fields, snapshots and the like (UTC times, enum values)."""
+    return _plain(value)

@@ -90,6 +90,13 @@ class IdleIndex:
         version = self._version.get(agent.email, 0) + 1
         self._version[agent.email] = version
         heapq.heappush(self._heap, (agent.idle_key(), agent.order, version, agent.email))
+        if len(self._heap) > 4 * len(self._version) + 64:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drop stale entries: agents re-offered after every call would otherwise pile them up."""
+        self._heap = [entry for entry in self._heap if self._version.get(entry[3]) == entry[2]]
+        heapq.heapify(self._heap)
 
     def forget(self, email: str) -> None:
         self._version[email] = self._version.get(email, 0) + 1

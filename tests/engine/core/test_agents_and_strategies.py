@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ringtui.engine.core.actions import HangUp
 from ringtui.engine.core.agents import AgentConfig
 from ringtui.engine.core.clock import FakeClock
 from ringtui.engine.core.events import AgentStateChanged
@@ -15,6 +16,8 @@ from ringtui.engine.core.hours import is_within, week_hours
 from ringtui.vocab import AgentState, Outcome, Strategy
 
 from .conftest import ANN, BOB, CID, MONDAY_9, ivr, make_center, rung, step
+
+EVE_ = "eve@acme.test"
 
 # ------------------------------------------------------------------ clock and hours
 
@@ -313,3 +316,49 @@ def test_longest_idle_in_a_queue_goes_to_the_longest_idle_free_agent(clock):
     clock.advance(10)
     center.agent_hung_up(calls[0], ANN)
     assert rung(center.call()[1]) == [BOB]
+
+
+def test_an_agent_removed_while_ringing_leaves_when_the_ring_ends(clock):
+    center = make_center(clock, scenarios=[ivr(step("ring", "ring", agents=(ANN, BOB), ring_s=10))])
+    call, _ = center.call()
+    center.load_agents([AgentConfig(email=BOB)])
+    assert center.center.agents[ANN].retired
+    center.wait(10)
+    assert ANN not in center.center.agents
+    assert center.outcomes(call) == [(ANN, Outcome.NO_ANSWER), (BOB, Outcome.NO_ANSWER)]
+
+
+def test_reconfigure_replaces_everything_at_once(clock):
+    center = make_center(clock)
+    center.reconfigure(agents=[AgentConfig(email=ANN), AgentConfig(email=EVE_)],
+                       scenarios=[ivr(step("ring", "ring", agents=(EVE_,)))],
+                       direct_lines={"+33140000001": ANN}, blacklist={"+33666666666"},
+                       time_zone="Europe/Paris")
+    assert set(center.center.agents) == {ANN, EVE_} and str(center.center.zone) == "Europe/Paris"
+    center.agent_connected(EVE_, "android")
+    assert rung(center.call()[1]) == [EVE_]
+    assert rung(center.call(to_number="+33140000001")[1]) == [ANN]
+    assert center.call("+33666666666")[1].of(HangUp)[0].cause == 603
+
+
+def test_idle_index_drops_stale_entries():
+    from ringtui.engine.core.agents import Agent
+    from ringtui.engine.core.strategies import IdleIndex
+    index, agent = IdleIndex(), Agent(config=AgentConfig(email=ANN), order=0)
+    for second in range(1000):
+        agent.last_call_end = MONDAY_9 + timedelta(seconds=second)
+        index.offer(agent)
+    assert len(index._heap) <= 4 + 64
+    assert index.longest_idle(lambda email: True) == ANN
+    index.forget(ANN)
+    assert index.longest_idle(lambda email: True) is None
+
+
+def test_the_snapshot_is_json_ready(clock):
+    import json
+    center = make_center(clock, scenarios=[ivr(step("q", "queue", agents=(ANN,)))])
+    center.snooze(ANN, "lunch")
+    center.call()
+    snapshot = json.loads(json.dumps(center.center.snapshot()))
+    assert snapshot["agents"][0]["since"] == "2026-01-05T09:00:00Z"
+    assert snapshot["calls"][0]["direction"] == "in"
