@@ -20,6 +20,26 @@ TokenOption = Annotated[str | None, typer.Option(
     help="Feed token or API key with feed:read (default: the engine's local token file).")]
 
 
+@app.command("run")
+def run(
+    ws: Annotated[str | None, typer.Option(
+        "--ws", help="Serve the live feed on HOST:PORT (default [engine] ws, 127.0.0.1:8765).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the engine's random choices.")] = None,
+    auto_snooze: Annotated[int, typer.Option(
+        "--auto-snooze", help="Snooze an agent after N unanswered rings in a row (0: never).")] = 0,
+    run_for: Annotated[float | None, typer.Option(
+        "--for", help="Stop after this many seconds (default: until Ctrl-C or SIGTERM).")] = None,
+) -> None:
+    """Run the routing engine in the foreground: live feed, call records, webhooks."""
+    import asyncio
+
+    from ringtui.engine.launcher import run_engine
+
+    current = settings()
+    asyncio.run(run_engine(current, ws=ws or current.engine_ws, seed=seed, auto_snooze_after=auto_snooze,
+                           run_for=run_for))
+
+
 @app.command("status")
 def status(engine: EngineOption = None, token: TokenOption = None, as_json: JsonFlag = False) -> None:
     """Agents by state, waiting calls and calls in progress of a running engine."""

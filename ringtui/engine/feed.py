@@ -30,7 +30,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from ringtui.engine.core.events import PROTOCOL_VERSION, Event
+from ringtui.engine.core.events import PROTOCOL_VERSION, Event, plain
 
 Authorize = Callable[[str], frozenset[str] | None]
 Snapshot = Callable[[], dict[str, Any]]
@@ -39,6 +39,10 @@ Control = Callable[[dict[str, Any], frozenset[str]], dict[str, Any] | Awaitable[
 
 READ, CONTROL = "feed:read", "feed:control"
 CLIENT_QUEUE = 1000
+
+
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(plain(document))
 
 
 class ControlRefused(Exception):
@@ -77,7 +81,7 @@ class Feed:
         """Queue an event for every client; never blocks, never raises."""
         self._seq += 1
         body = event.to_dict() if isinstance(event, Event) else dict(event)
-        frame = json.dumps({**body, "seq": self._seq})
+        frame = _json({**body, "seq": self._seq})
         for connection, queue in list(self._clients.items()):
             try:
                 queue.put_nowait(frame)
@@ -106,7 +110,7 @@ class Feed:
         queue: asyncio.Queue[str] = asyncio.Queue(CLIENT_QUEUE)
         await connection.send(json.dumps({"type": "hello", "protocol": PROTOCOL_VERSION,
                                           "rights": sorted(rights)}))
-        await connection.send(json.dumps({"type": "snapshot", "seq": self._seq, **self._snapshot()}))
+        await connection.send(_json({"type": "snapshot", "seq": self._seq, **self._snapshot()}))
         self._clients[connection] = queue
         sender = asyncio.create_task(self._send_loop(connection, queue))
         try:

@@ -11,13 +11,21 @@ is counted twice.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlmodel import Session
 
-from ringtui.engine.core.events import CallAnswered, CallEnded, CallStarted, CallSummary, Event
+from ringtui.engine.core.events import (
+    AttemptOutcomeChanged,
+    CallAnswered,
+    CallEnded,
+    CallStarted,
+    CallSummary,
+    Event,
+)
 from ringtui.models import CallRecord, CallTag, Ivr, RingAttempt, SurveyAnswer, Tag, User
 from ringtui.services.phones import country_of
 from ringtui.vocab import CallType, Direction, EndedBy
@@ -27,8 +35,26 @@ _ATTEMPTS = RingAttempt.__table__
 _CLOSE = update(_RECORDS).where(_RECORDS.c.id == bindparam("record_id")).values(
     {name: bindparam(name) for name in (
         "answered_at", "ended_at", "type", "wait_s", "talk_s", "ended_by", "recorded", "user_id")})
+_LATE = update(_ATTEMPTS).where(
+    _ATTEMPTS.c.call_record_id == select(_RECORDS.c.id).where(
+        _RECORDS.c.call_id == bindparam("late_call")).scalar_subquery(),
+    _ATTEMPTS.c.user_id == bindparam("late_user"),
+    _ATTEMPTS.c.started_at == bindparam("late_start"),
+).values(outcome=bindparam("late_outcome"))
 _ANSWER = update(_RECORDS).where(_RECORDS.c.call_id == bindparam("answered_call")).values(
     answered_at=bindparam("answered_at"), user_id=bindparam("user_id"))
+
+
+@dataclass(frozen=True)
+class Batch:
+    opened: list[CallStarted]
+    answered: list[CallAnswered]
+    closed: list[CallEnded]
+    late: list[AttemptOutcomeChanged]
+
+    @property
+    def size(self) -> int:
+        return len(self.opened) + len(self.answered) + len(self.closed) + len(self.late)
 
 
 class Recorder:
@@ -37,6 +63,7 @@ class Recorder:
         self._opened: list[CallStarted] = []
         self._answered: list[CallAnswered] = []
         self._closed: list[CallEnded] = []
+        self._late: list[AttemptOutcomeChanged] = []
         self._users: dict[str, int] = {}
         self._ivrs: dict[str, int] = {}
         self._tags: dict[str, int] = {}
@@ -51,30 +78,43 @@ class Recorder:
             self._answered.append(event)
         elif isinstance(event, CallEnded):
             self._closed.append(event)
+        elif isinstance(event, AttemptOutcomeChanged):
+            self._late.append(event)
 
     @property
     def pending(self) -> int:
-        return len(self._opened) + len(self._answered) + len(self._closed)
+        return len(self._opened) + len(self._answered) + len(self._closed) + len(self._late)
 
     # ------------------------------------------------------------ writing
 
-    def flush(self) -> int:
-        """Write every queued open and close in one transaction; returns how many."""
-        opened, answered, closed = self._opened, self._answered, self._closed
-        count = self.pending
-        if not count:
+    def take(self) -> Batch:
+        """Everything queued so far, leaving the queue empty (in the event loop's thread)."""
+        batch = Batch(self._opened, self._answered, self._closed, self._late)
+        self._opened, self._answered, self._closed, self._late = [], [], [], []
+        return batch
+
+    def write(self, batch: Batch) -> int:
+        """Write a batch in one transaction, opens before answers before closes (any thread)."""
+        if not batch.size:
             return 0
-        self._opened, self._answered, self._closed = [], [], []
         with Session(self._engine) as db, db.begin():
             self._refresh_names(db)
-            if opened:
-                db.execute(insert(_RECORDS), [self._open_row(event) for event in opened])
-            if answered:  # so that a crash before the end still knows the call was answered
+            if batch.opened:
+                db.execute(insert(_RECORDS), [self._open_row(event) for event in batch.opened])
+            if batch.answered:  # so that a crash before the end still knows the call was answered
                 db.execute(_ANSWER, [{"answered_call": event.call_id, "answered_at": event.at,
-                                      "user_id": self._users.get(event.agent)} for event in answered])
-            if closed:
-                self._write_closes(db, [event.call for event in closed])
-        return count
+                                      "user_id": self._users.get(event.agent)} for event in batch.answered])
+            if batch.closed:
+                self._write_closes(db, [event.call for event in batch.closed])
+            if batch.late:  # an agent picked up after the call was over: TOOLATE (S5)
+                db.execute(_LATE, [{"late_call": e.call_id, "late_user": self._users.get(e.agent),
+                                    "late_start": e.started_at, "late_outcome": e.outcome}
+                                   for e in batch.late])
+        return batch.size
+
+    def flush(self) -> int:
+        """Write everything queued, now, in one transaction; returns how many events."""
+        return self.write(self.take())
 
     def _refresh_names(self, db: Session) -> None:
         self._users = dict(db.execute(select(User.email, User.id)).all())

@@ -106,6 +106,7 @@ def _seed(op: Operation, rng: random.Random) -> None:
     _seed_ivrs(op)
     _seed_numbers(op)
     _seed_users(op, rng)
+    _seed_scenarios(op)
     for name, color, conditions in TAGS:
         tags.add_tag(op, name, color=color, conditions=conditions)
     tags.max_tags_per_call(op, 3)
@@ -147,9 +148,13 @@ def _seed_blacklist(op: Operation) -> None:
 
 
 def _seed_ivrs(op: Operation) -> None:
-    ivrs.create_ivr(op, "Standard", record=True, vip_numbers=["+33612000001", "+33612000002"])
-    ivrs.create_ivr(op, "Soporte España", anonymous="reject")
-    ivrs.create_ivr(op, "UK Sales", record=True, script="Introduce yourself and ask for the account number.")
+    for name in ("Standard", "Soporte España", "UK Sales"):
+        ivrs.create_ivr(op, name)
+
+
+def _seed_scenarios(op: Operation) -> None:
+    """The IVRs' steps, hours and settings, from the scenario file shipped with ringtui."""
+    ivrs.apply_file(op, Path(__file__).resolve().parent.parent / "data" / "demo-ivrs.toml")
 
 
 # (country, format, region, how many): the account's numbers (N1-N2)

@@ -122,3 +122,19 @@ def test_a_failing_batch_writes_nothing(center):
     with pytest.raises(IntegrityError):
         recorder.flush()
     assert [r.call_id for r in records(center)] == ["dup"]
+
+
+def test_a_late_answer_after_the_end_turns_the_attempt_into_toolate(center):
+    from ringtui.engine.core.events import AttemptOutcomeChanged
+
+    summary = answered_summary("c3")
+    recorder = Recorder(center)
+    recorder.handle(started("c3"))
+    recorder.handle(CallEnded(at=summary.ended_at, call=summary))
+    recorder.flush()
+    bob = summary.attempts[0]
+    recorder.handle(AttemptOutcomeChanged(at=summary.ended_at, call_id="c3", agent=bob.agent,
+                                          started_at=bob.started_at, outcome=Outcome.TOOLATE))
+    recorder.flush()
+    with Session(center) as db:
+        assert sorted(db.exec(select(RingAttempt.outcome))) == ["ANSWERED", "TOOLATE"]

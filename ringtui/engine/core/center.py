@@ -138,6 +138,11 @@ class CallCenter:
                 agent = self.agents[email] = Agent(config=config, order=order)
                 if config.snooze_reason:
                     agent.snooze_reason, agent.snoozed_at = config.snooze_reason, now
+            elif config.snooze_reason != agent.config.snooze_reason:
+                # the stored snooze changed (`ringtui users snooze` while the engine runs)
+                agent.snooze_reason = config.snooze_reason
+                agent.snoozed_at = now if config.snooze_reason else None
+                agent.unanswered_in_a_row = 0
             agent.config, agent.order, agent.retired = config, order, False
             self._touch(email)
         for email in [email for email in self.agents if email not in fresh]:
@@ -399,10 +404,14 @@ class CallCenter:
                            "reason": agent.snooze_reason if state == AgentState.SNOOZE else None,
                            "interface": agent.interface, "since": agent.since})
         return json_ready({"agents": agents, "waiting": self._waiting_rows(now), "calls": [
-            {"call_id": call.call_id, "direction": call.direction.value, "from": call.from_number,
-             "to": call.to_number, "ivr": self._ivr(call), "agent": call.agent, "state": call.phase.value,
-             "duration_s": (now - call.started_at).total_seconds()}
+            {"call_id": call.call_id, "direction": call.direction.value, "from_number": call.from_number,
+             "to_number": call.to_number, "ivr": self._ivr(call), "agent": call.agent,
+             "state": call.phase.value, "duration_s": (now - call.started_at).total_seconds()}
             for call in self.calls.values()]})
+
+    def next_timer_at(self) -> datetime | None:
+        """When the earliest pending timer falls due (a driver sleeps until then), or None."""
+        return self._timers[0][0] if self._timers else None
 
     def agent_state(self, email: str) -> AgentState:
         return self._agent(email).state(self.clock.now(), self.zone)

@@ -369,7 +369,8 @@ def test_snapshot_lists_agents_waiting_calls_and_calls(clock):
                       CID: ("free", None, "sip")}
     assert snapshot["waiting"] == [{"call_id": waiting, "from_number": CALLER, "ivr": "sales", "wait_s": 12.0,
                                     "vip": False}]
-    calls = {c["call_id"]: (c["state"], c["agent"], c["duration_s"], c["to"]) for c in snapshot["calls"]}
+    calls = {c["call_id"]: (c["state"], c["agent"], c["duration_s"], c["to_number"])
+             for c in snapshot["calls"]}
     assert calls == {busy: ("connected", ANN, 12.0, IVR_NUMBER), waiting: ("queued", None, 12.0, IVR_NUMBER)}
 
 
