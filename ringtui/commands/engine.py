@@ -29,15 +29,22 @@ def run(
         "--auto-snooze", help="Snooze an agent after N unanswered rings in a row (0: never).")] = 0,
     run_for: Annotated[float | None, typer.Option(
         "--for", help="Stop after this many seconds (default: until Ctrl-C or SIGTERM).")] = None,
+    simulate: Annotated[bool, typer.Option(
+        "--simulate", help="Generate realistic traffic on the account (no phone needed).")] = False,
+    speed: Annotated[float, typer.Option(
+        "--speed", help="With --simulate: simulated seconds per real second.")] = 1.0,
 ) -> None:
     """Run the routing engine in the foreground: live feed, call records, webhooks."""
     import asyncio
 
     from ringtui.engine.launcher import run_engine
+    from ringtui.services.base import operation
 
     current = settings()
+    with operation(current) as op:  # the account must exist; its time zone paces the simulation
+        zone = op.account.timezone
     asyncio.run(run_engine(current, ws=ws or current.engine_ws, seed=seed, auto_snooze_after=auto_snooze,
-                           run_for=run_for))
+                           run_for=run_for, simulate=simulate, speed=speed, time_zone=zone))
 
 
 @app.command("status")

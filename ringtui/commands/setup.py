@@ -9,13 +9,20 @@ import typer
 from ringtui.commands._runtime import JsonFlag, settings
 from ringtui.output import info, render_object
 
+HistoryDays = Annotated[int, typer.Option(
+    "--history-days", min=0, max=3650, help="Days of simulated call history written with the demo account.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the demo's simulated traffic.")]
+
 
 def init(
-    company: Annotated[str, typer.Option(help="Company name.")] = "My company",
-    plan: Annotated[str, typer.Option(help="smart, business or advanced.")] = "business",
-    admin: Annotated[str, typer.Option(help="E-mail of the super admin.")] = "admin@example.com",
+    company: Annotated[str | None, typer.Option(help="Company name.")] = None,
+    plan: Annotated[str | None, typer.Option(
+        help="smart, business or advanced (default business; advanced with --demo).")] = None,
+    admin: Annotated[str | None, typer.Option(help="E-mail of the super admin.")] = None,
     country: Annotated[str, typer.Option(help="Default country (ISO2) for national numbers.")] = "FR",
-    demo: Annotated[bool, typer.Option("--demo", help="Seed a realistic demo account.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed a realistic demo account with history.")] = False,
+    history_days: HistoryDays = 90,
+    seed: Seed = 2026,
     as_json: JsonFlag = False,
 ) -> None:
     """Create the account and its super admin in an empty database."""
@@ -23,28 +30,62 @@ def init(
 
     current = settings()
     if demo:
-        from ringtui.services import demo as demo_service
-
-        result = demo_service.seed_demo(current, company=company if company != "My company" else None,
-                                        plan=plan, admin_email=admin, country=country)
+        result = _seed_demo(history_days, seed, company=company, plan=plan or "advanced",
+                            admin_email=admin, country=country)
     else:
-        result = setup_service.init_account(current, company=company, plan=plan,
-                                            admin_email=admin, country=country)
+        result = setup_service.init_account(current, company=company or "My company",
+                                            plan=plan or "business",
+                                            admin_email=admin or "admin@example.com", country=country)
     render_object(result, as_json=as_json, title="Account created")
 
 
-def demo(as_json: JsonFlag = False) -> None:
-    """Seed the demo account on an empty database (or show the one there) and present it."""
+def _seed_demo(history_days: int, seed: int, **account: object) -> dict[str, object]:
+    """The demo account, then its simulated past, both told on stderr as they go."""
+    from ringtui.engine.history import simulate_recent_history
+    from ringtui.services import demo as demo_service
+
+    current = settings()
+    info("Creating the demo account (users, groups, numbers, IVRs, tags, contacts)...")
+    demo_service.seed_demo(current, **account)  # type: ignore[arg-type]
+    if history_days:
+        info(f"Simulating {history_days} days of calls (seed {seed})...")
+        report = simulate_recent_history(current, days=history_days, seed=seed)
+        info(f"Recorded {report.calls} calls from {report.first_day} to {report.last_day}.")
+    return demo_service.summary(current)
+
+
+def demo(
+    history_days: HistoryDays = 90,
+    seed: Seed = 2026,
+    speed: Annotated[float, typer.Option("--speed", help="Speed of the live simulated traffic.")] = 10.0,
+    ws: Annotated[str | None, typer.Option("--ws", help="Live feed address HOST:PORT.")] = None,
+    run_for: Annotated[float | None, typer.Option(
+        "--for", help="Stop the live engine after this many seconds (default: Ctrl-C).")] = None,
+    no_engine: Annotated[bool, typer.Option(
+        "--no-engine", help="Seed (or show) the demo account and stop there.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """A living contact center: seed the demo account with history on an empty database,
+    then run the engine with simulated traffic."""
     from ringtui.services import demo as demo_service
     from ringtui.services import setup as setup_service
 
     current = settings()
     if setup_service.is_initialised(current):
-        info("The database already holds an account; showing it.")
+        info("The database already holds an account; using it.")
         result = demo_service.summary(current)
     else:
-        result = demo_service.seed_demo(current)
+        result = _seed_demo(history_days, seed)
     render_object(result, as_json=as_json, title="ringtui demo account")
+    if no_engine:
+        return
+    import asyncio
+
+    from ringtui.engine.launcher import run_engine
+
+    info("Starting the engine with simulated traffic; in another terminal: `ringtui engine status`.")
+    asyncio.run(run_engine(current, ws=ws or current.engine_ws, seed=seed, run_for=run_for, simulate=True,
+                           speed=speed, time_zone=str(result["timezone"])))
 
 
 def register(app: typer.Typer) -> None:

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from ringtui.config import Settings
+from ringtui.db import engine_for
 from ringtui.engine.config import load_config
 from ringtui.engine.core.center import CallCenter, Reaction
 from ringtui.engine.core.clock import FakeClock
 from ringtui.engine.core.events import CallStarted
 from ringtui.engine.recorder import Recorder
-from ringtui.engine.simulator import Behaviour, Simulator
+from ringtui.engine.simulator import Behaviour, simulator_for
 
 FLUSH_EVERY = 5000  # events per transaction
 
@@ -27,15 +29,6 @@ class HistoryReport:
     events: int
     first_day: str
     last_day: str
-
-
-def blocked_samples(entries: frozenset[tuple[str, str, str | None]]) -> list[str]:
-    """Caller numbers the blacklist refuses inbound (a prefix entry gets a number under it)."""
-    samples = []
-    for number, direction, owner in entries:
-        if owner is None and direction in ("in", "both"):
-            samples.append(number.rstrip("*") + "1234567"[: max(0, 12 - len(number))])
-    return samples
 
 
 def simulate_history(database: Engine, *, days: int, seed: int, end: datetime,
@@ -62,12 +55,8 @@ def simulate_history(database: Engine, *, days: int, seed: int, end: datetime,
         if recorder.pending >= FLUSH_EVERY:
             recorder.flush()
 
-    simulator = Simulator(center, random.Random(seed),
-                          inbound_numbers=[n for s in config.scenarios for n in s.numbers],
-                          direct_numbers=list(config.direct_lines),
-                          agents=[a.email for a in config.agents], time_zone=config.timezone,
-                          blocked_numbers=blocked_samples(config.blacklist.entries),
-                          behaviour=behaviour, sink=record)
+    simulator = simulator_for(center, config, random.Random(seed), behaviour=behaviour, sink=record,
+                              id_prefix=f"hist{start_local:%Y%m%d}")
     simulator.run_until(end)
     simulator.stop_calls()  # let the last ones finish
     simulator.run_until(end + timedelta(hours=2))
@@ -75,3 +64,9 @@ def simulate_history(database: Engine, *, days: int, seed: int, end: datetime,
     return HistoryReport(days=days, calls=counted["calls"], events=counted["events"],
                          first_day=start_local.date().isoformat(),
                          last_day=end.astimezone(zone).date().isoformat())
+
+
+def simulate_recent_history(settings: Settings, *, days: int, seed: int) -> HistoryReport:
+    """`days` days of traffic up to an hour ago, on the settings' database."""
+    database = engine_for(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    return simulate_history(database, days=days, seed=seed, end=datetime.now(UTC) - timedelta(hours=1))

@@ -4,21 +4,57 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from ringtui.config import Settings
+from ringtui.engine.core.clock import ScaledClock
 from ringtui.engine.runtime import EngineOptions, EngineRuntime
+from ringtui.engine.simulator import simulator_for
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def simulation_start(zone_name: str, now: datetime | None = None) -> datetime:
+    """Where simulated time begins: now, or the next weekday 09:30 when the center is closed,
+    so that a demo always opens on a working contact center."""
+    zone = ZoneInfo(zone_name)
+    local = (now or datetime.now(UTC)).astimezone(zone)
+    if local.weekday() < 5 and time(9) <= local.time() < time(17, 30):
+        return local.astimezone(UTC)
+    day = local.date() + timedelta(days=0 if local.time() < time(9) else 1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(9, 30), zone).astimezone(UTC)
+
+
+def _simulation(runtime: EngineRuntime, seed: int | None) -> Callable[[], Awaitable[None]]:
+    """The simulator as an extra task of the runtime, built once the configuration is loaded."""
+
+    async def simulate() -> None:
+        config = runtime.config
+        assert config is not None
+        simulator = simulator_for(runtime.center, config, random.Random(seed), sink=runtime.apply,
+                                  id_prefix=f"live{int(runtime.clock.now().timestamp())}", responds=False)
+        runtime.action_sinks.append(simulator.respond)
+        await simulator.run_live()
+
+    return simulate
+
+
 async def run_engine(settings: Settings, *, ws: str, seed: int | None = None, auto_snooze_after: int = 0,
-                     run_for: float | None = None) -> EngineRuntime:
+                     run_for: float | None = None, simulate: bool = False, speed: float = 1.0,
+                     time_zone: str = "UTC") -> EngineRuntime:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    runtime = EngineRuntime(settings, EngineOptions(ws=ws, auto_snooze_after=auto_snooze_after, seed=seed))
+    clock = ScaledClock(speed, simulation_start(time_zone)) if simulate else None
+    runtime = EngineRuntime(settings, EngineOptions(ws=ws, auto_snooze_after=auto_snooze_after, seed=seed),
+                            clock=clock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -31,10 +67,15 @@ async def run_engine(settings: Settings, *, ws: str, seed: int | None = None, au
             await asyncio.sleep(0.05)
         host, port = runtime.address
         snapshot = runtime.center.snapshot()
+        traffic = (f" Simulated traffic at {speed:g}x from {runtime.clock.now():%Y-%m-%d %H:%M} UTC."
+                   if simulate else "")
         _say(f"ringtui engine: feed on ws://{host}:{port}, token in {settings.token_file}; "
-             f"{len(snapshot['agents'])} agents, {len(runtime.center.scenarios)} IVRs. "
+             f"{len(snapshot['agents'])} agents, {len(runtime.center.scenarios)} IVRs.{traffic} "
              "Ctrl-C stops it.")
 
-    await runtime.run(stop, announce)
-    _say("ringtui engine: stopped; every call record is written.")
+    extra = [announce, _simulation(runtime, seed)] if simulate else [announce]
+    await runtime.run(stop, *extra)
+    ended = len(runtime.closed_at_stop)
+    _say("ringtui engine: stopped; every call record is written"
+         + (f" ({ended} call(s) in progress closed as ended by the engine)." if ended else "."))
     return runtime

@@ -70,6 +70,8 @@ class EngineRuntime:
         self.feed = Feed(self.center.snapshot, self._authorize, self._control)
         self.action_sinks: list[Callable[[Action], None]] = []
         self.version = -1
+        self.config: CenterConfig | None = None
+        self.closed_at_stop: list[str] = []
         self.address: tuple[str, int] | None = None
         self._token = ""
         self._webhooks: Any = None
@@ -92,6 +94,7 @@ class EngineRuntime:
     # ------------------------------------------------------------ configuration
 
     def configure(self, config: CenterConfig) -> None:
+        self.config = config
         self.center.set_time_zone(config.timezone)
         self.kpis.zone = ZoneInfo(config.timezone)
         self.apply(self.center.load_agents(config.agents))
@@ -168,6 +171,8 @@ class EngineRuntime:
 
     async def close(self) -> None:
         await self.flush()
+        # Calls still in progress end with the engine: closed now, as the restart would.
+        self.closed_at_stop = await asyncio.to_thread(close_orphans, self.database, self.clock.now())
         self._server.close()
         await self._server.wait_closed()
         if self._webhooks is not None:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ringtui.engine.config import CenterConfig
 from ringtui.engine.core import actions as act
 from ringtui.engine.core.center import CallCenter, Reaction
 from ringtui.engine.core.clock import FakeClock
@@ -74,7 +75,8 @@ class Simulator:
     def __init__(self, center: CallCenter, rng: random.Random, *, inbound_numbers: Sequence[str],
                  agents: Sequence[str], direct_numbers: Sequence[str] = (), time_zone: str = "UTC",
                  blocked_numbers: Sequence[str] = (),
-                 behaviour: Behaviour | None = None, sink: Callable[[Reaction], None] | None = None) -> None:
+                 behaviour: Behaviour | None = None, sink: Callable[[Reaction], None] | None = None,
+                 id_prefix: str = "sim", responds: bool = True) -> None:
         self.center = center
         self.rng = rng
         self.numbers = list(inbound_numbers)
@@ -84,6 +86,10 @@ class Simulator:
         self.blocked = list(blocked_numbers)
         self.behaviour = behaviour or Behaviour()
         self.sink = sink or (lambda reaction: None)
+        # The engine's runtime hands every action back through respond(); alone, the
+        # simulator answers the actions of its own inputs.
+        self.responds = responds
+        self.id_prefix = f"{id_prefix}-"
         self._heap: list[_Happening] = []
         self._seq = itertools.count()
         self._ids = itertools.count(1)
@@ -104,12 +110,14 @@ class Simulator:
 
     def _react(self, reaction: Reaction) -> None:
         self.sink(reaction)
-        for action in reaction.actions:
-            self._respond(action)
+        if self.responds:
+            for action in reaction.actions:
+                self.respond(action)
 
     def _input(self, method: Callable[..., Reaction], *args: Any) -> None:
         """Feed the core an input if the call or agent it names is still there."""
-        call_id = args[0] if args and isinstance(args[0], str) and args[0].startswith("sim-") else None
+        named = args[0] if args and isinstance(args[0], str) else ""
+        call_id = named if named.startswith(self.id_prefix) else None
         if call_id is not None and call_id not in self.center.calls:
             return
         self._react(method(*args))
@@ -134,6 +142,14 @@ class Simulator:
                 heapq.heappop(self._heap).work()
         move(max(end, clock.now()))
         self._react(self.center.advance())
+
+    async def run_live(self, poll_s: float = 0.05) -> None:
+        """Follow the center's own (scaled) clock in real time, until cancelled."""
+        import asyncio
+
+        while True:
+            self.run_until(self.center.clock.now(), set_clock=lambda moment: None)
+            await asyncio.sleep(poll_s)
 
     def _plan(self, end: datetime) -> None:
         """Arrivals and the agents' days up to `end`, an hour at a time."""
@@ -236,7 +252,7 @@ class Simulator:
         to_number = self._destination()
         if to_number is None:
             return
-        call_id = f"sim-{next(self._ids)}"
+        call_id = f"{self.id_prefix}{next(self._ids)}"
         self.calls_started += 1
         self._react(self.center.call_arrived(call_id, self._caller(), to_number))
         patience = self.rng.expovariate(1 / self.behaviour.patience_mean_s)
@@ -248,7 +264,8 @@ class Simulator:
 
     # ------------------------------------------------------------ answering the core's actions
 
-    def _respond(self, action: act.Action) -> None:
+    def respond(self, action: act.Action) -> None:
+        """Have the simulated people react to what the core asks (ring, connect, ...)."""
         handler = _RESPONSES.get(type(action))
         if handler is not None:
             handler(self, action)
@@ -349,3 +366,20 @@ def _poisson(rng: random.Random, mean: float) -> int:
 def _stable_share(key: str, share: float) -> bool:
     """The same yes/no for the same key in every run (a stable slice of the agents)."""
     return (sum(map(ord, key)) % 100) < share * 100
+
+
+def blocked_samples(entries: frozenset[tuple[str, str, str | None]]) -> list[str]:
+    """Caller numbers the blacklist refuses inbound (a prefix entry gets a number under it)."""
+    samples = []
+    for number, direction, owner in entries:
+        if owner is None and direction in ("in", "both"):
+            samples.append(number.rstrip("*") + "1234567"[: max(0, 12 - len(number))])
+    return samples
+
+
+def simulator_for(center: CallCenter, config: CenterConfig, rng: random.Random, **options: Any) -> Simulator:
+    """A simulator calling the account's IVR numbers and direct lines, with its agents."""
+    return Simulator(center, rng, inbound_numbers=[n for s in config.scenarios for n in s.numbers],
+                     direct_numbers=list(config.direct_lines), agents=[a.email for a in config.agents],
+                     time_zone=config.timezone, blocked_numbers=blocked_samples(config.blacklist.entries),
+                     **options)

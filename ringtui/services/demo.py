@@ -21,6 +21,7 @@ from sqlmodel import select
 from ringtui.config import Settings
 from ringtui.models import (
     BlacklistEntry,
+    CallRecord,
     Contact,
     Ivr,
     PhoneNumber,
@@ -243,4 +244,5 @@ def summary(settings: Settings) -> dict[str, Any]:
             "contacts": count(Contact),
             "blacklist_entries": count(BlacklistEntry),
             "snoozed_users": db.exec(select(func.count()).where(User.snooze_reason.is_not(None))).one(),
+            "calls_recorded": count(CallRecord),
         }

@@ -45,3 +45,20 @@ def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"{moment.isoformat()} has no time zone: give a UTC-aware datetime")
     return moment.astimezone(UTC)
+
+
+class ScaledClock:
+    """Time that runs `speed` times faster than the wall clock, from `start` (the simulator's live mode)."""
+
+    def __init__(self, speed: float, start: datetime | None = None) -> None:
+        import time
+
+        if speed <= 0:
+            raise ValueError(f"speed {speed}: give a positive factor, e.g. 1 or 60")
+        self.speed = speed
+        self._start = _aware(start or datetime.now(UTC))
+        self._monotonic = time.monotonic
+        self._began = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=(self._monotonic() - self._began) * self.speed)
