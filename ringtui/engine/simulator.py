@@ -16,7 +16,7 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,13 +64,6 @@ class Behaviour:
     saturday_share: float = 0.25
 
 
-@dataclass(order=True)
-class _Happening:
-    at: datetime
-    seq: int
-    work: Callable[[], None] = field(compare=False)
-
-
 class Simulator:
     def __init__(self, center: CallCenter, rng: random.Random, *, inbound_numbers: Sequence[str],
                  agents: Sequence[str], direct_numbers: Sequence[str] = (), time_zone: str = "UTC",
@@ -90,7 +83,7 @@ class Simulator:
         # simulator answers the actions of its own inputs.
         self.responds = responds
         self.id_prefix = f"{id_prefix}-"
-        self._heap: list[_Happening] = []
+        self._heap: list[tuple[datetime, int, Callable[[], None]]] = []  # (when, order, what)
         self._seq = itertools.count()
         self._ids = itertools.count(1)
         self._customers: list[str] = []
@@ -103,7 +96,7 @@ class Simulator:
     # ------------------------------------------------------------ the event heap
 
     def at(self, moment: datetime, work: Callable[[], None]) -> None:
-        heapq.heappush(self._heap, _Happening(moment, next(self._seq), work))
+        heapq.heappush(self._heap, (moment, next(self._seq), work))
 
     def after(self, seconds: float, work: Callable[[], None]) -> None:
         self.at(self.center.clock.now() + timedelta(seconds=max(0.0, seconds)), work)
@@ -130,7 +123,7 @@ class Simulator:
         move = set_clock or (clock.set if isinstance(clock, FakeClock) else (lambda moment: None))
         self._plan(end)
         while True:
-            next_event = self._heap[0].at if self._heap else None
+            next_event = self._heap[0][0] if self._heap else None
             next_timer = self.center.next_timer_at()
             due = min((t for t in (next_event, next_timer) if t is not None), default=None)
             if due is None or due > end:
@@ -138,8 +131,8 @@ class Simulator:
             move(max(due, clock.now()))
             if next_timer is not None and next_timer <= due:
                 self._react(self.center.advance())
-            if self._heap and self._heap[0].at <= clock.now():
-                heapq.heappop(self._heap).work()
+            if self._heap and self._heap[0][0] <= clock.now():
+                heapq.heappop(self._heap)[2]()
         move(max(end, clock.now()))
         self._react(self.center.advance())
 

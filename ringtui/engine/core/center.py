@@ -125,6 +125,7 @@ class CallCenter:
         self._dispatch_due = False
         self._waiting_dirty = False
         self._now = clock.now()
+        self._schedules_read_at: datetime | None = None
 
     # ------------------------------------------------------------------ configuration
 
@@ -356,11 +357,19 @@ class CallCenter:
         return self._end()
 
     def advance(self) -> Reaction:
-        """Fire every timer due now; re-read schedules (an agent's shift may have begun or ended)."""
-        self._begin()
-        for email in self.agents:
-            self._touch(email)
-        self._dispatch_due = True
+        """Fire every timer due now; re-read schedules (an agent's shift may have begun or ended).
+
+        Schedules are to the minute, so agents who have one are re-read once a minute;
+        the rest change state only through inputs and timers.
+        """
+        now = self._begin()
+        minute = now.replace(second=0, microsecond=0)
+        if minute != self._schedules_read_at:
+            self._schedules_read_at = minute
+            for email, agent in self.agents.items():
+                if agent.config.schedule is not None:
+                    self._touch(email)
+            self._dispatch_due = True
         return self._end()
 
     # ------------------------------------------------------------------ supervisor controls (A3)
