@@ -85,7 +85,7 @@ def demo(
 
     info("Starting the engine with simulated traffic; in another terminal: `ringtui engine status`.")
     asyncio.run(run_engine(current, ws=ws or current.engine_ws, seed=seed, run_for=run_for, simulate=True,
-                           speed=speed, time_zone=str(result["timezone"])))
+                           speed=speed, time_zone=str(result["timezone"]), report_every=5.0))
 
 
 def register(app: typer.Typer) -> None:

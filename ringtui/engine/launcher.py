@@ -7,6 +7,7 @@ import logging
 import random
 import signal
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -48,9 +49,23 @@ def _simulation(runtime: EngineRuntime, seed: int | None) -> Callable[[], Awaita
     return simulate
 
 
+def status_line(runtime: EngineRuntime) -> str:
+    """One line for a terminal: the time, agents by state, waiting calls, today's figures."""
+    snapshot = runtime.center.snapshot()
+    states = Counter(agent["state"] for agent in snapshot["agents"])
+    kpis = runtime.kpis.figures(runtime.clock.now())
+    level = kpis["service_level"]
+    zone = runtime.center.zone
+    return (f"{runtime.clock.now().astimezone(zone):%a %H:%M}  agents: {states['free']} free, "
+            f"{states['in_call'] + states['ringing']} busy, {states['snooze']} snooze, {states['off']} off  "
+            f"waiting: {len(snapshot['waiting'])}  today: {kpis['inbound_calls']} in, "
+            f"{kpis['answered_calls']} answered"
+            + (f", service level {level:.0%}" if level is not None else ""))
+
+
 async def run_engine(settings: Settings, *, ws: str, seed: int | None = None, auto_snooze_after: int = 0,
                      run_for: float | None = None, simulate: bool = False, speed: float = 1.0,
-                     time_zone: str = "UTC") -> EngineRuntime:
+                     time_zone: str = "UTC", report_every: float | None = None) -> EngineRuntime:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     clock = ScaledClock(speed, simulation_start(time_zone)) if simulate else None
     runtime = EngineRuntime(settings, EngineOptions(ws=ws, auto_snooze_after=auto_snooze_after, seed=seed),
@@ -73,7 +88,14 @@ async def run_engine(settings: Settings, *, ws: str, seed: int | None = None, au
              f"{len(snapshot['agents'])} agents, {len(runtime.center.scenarios)} IVRs.{traffic} "
              "Ctrl-C stops it.")
 
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(report_every or 5)
+            _say(status_line(runtime))
+
     extra = [announce, _simulation(runtime, seed)] if simulate else [announce]
+    if report_every:
+        extra.append(report)
     await runtime.run(stop, *extra)
     ended = len(runtime.closed_at_stop)
     _say("ringtui engine: stopped; every call record is written"
