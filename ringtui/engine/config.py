@@ -67,7 +67,8 @@ def load_config(engine: Engine) -> CenterConfig:
         version = db.exec(select(func.coalesce(func.max(AuditEntry.id), 0))).one()
         lines = dict(db.exec(select(PhoneNumber.e164, User.email)
                              .join(User, User.id == PhoneNumber.user_id)
-                             .where(PhoneNumber.assigned_kind == AssigneeKind.USER)).all())
+                             .where(PhoneNumber.assigned_kind == AssigneeKind.USER)
+                             .order_by(PhoneNumber.e164)).all())
         return CenterConfig(version=version, timezone=account.timezone, agents=_agents(db),
                             scenarios=tuple(load_scenarios(db)), direct_lines=lines,
                             blacklist=load_snapshot(db))

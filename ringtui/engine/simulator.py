@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+
 from ringtui.engine.config import CenterConfig
 from ringtui.engine.core import actions as act
 from ringtui.engine.core.center import CallCenter, Reaction
@@ -222,13 +224,12 @@ class Simulator:
             return self.rng.choice(self.blocked)
         if self._customers and self.rng.random() < behaviour.repeat_caller:
             return self.rng.choice(self._customers)
-        prefixes = [p for p, _, _ in COUNTRY_PREFIXES]
-        weights = [w for _, _, w in COUNTRY_PREFIXES]
-        prefix = self.rng.choices(prefixes, weights)[0]
-        digits = dict((p, n) for p, n, _ in COUNTRY_PREFIXES)[prefix]
-        number = prefix + "".join(self.rng.choice("0123456789") for _ in range(digits))
-        self._customers.append(number)
-        return number
+        prefix, digits, _ = self.rng.choices(COUNTRY_PREFIXES, [w for _, _, w in COUNTRY_PREFIXES])[0]
+        while True:  # a real, valid number of that country
+            number = prefix + "".join(self.rng.choice("0123456789") for _ in range(digits))
+            if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+                self._customers.append(number)
+                return number
 
     def _destination(self) -> str | None:
         """Most customers call an IVR; some dial an agent's direct line."""
@@ -367,7 +368,7 @@ def blocked_samples(entries: frozenset[tuple[str, str, str | None]]) -> list[str
     for number, direction, owner in entries:
         if owner is None and direction in ("in", "both"):
             samples.append(number.rstrip("*") + "1234567"[: max(0, 12 - len(number))])
-    return samples
+    return sorted(samples)  # a set's order changes with every process: the seed alone decides
 
 
 def simulator_for(center: CallCenter, config: CenterConfig, rng: random.Random, **options: Any) -> Simulator:

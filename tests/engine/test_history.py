@@ -216,8 +216,6 @@ def test_caller_country_is_that_of_every_valid_international_number(history: His
     assert {country for number, country in rows if number == "anonymous"} == {None}
 
 
-@pytest.mark.xfail(strict=True, reason="the simulator dials numbers no country owns (+1 212 0…/1…, "
-                                       "+44 76…), so their records get no caller_country")
 def test_every_international_caller_has_a_country(history: History):
     nameless = history.rows("SELECT DISTINCT from_number FROM call_record "
                             "WHERE from_number LIKE '+%' AND caller_country IS NULL")
@@ -241,9 +239,6 @@ def test_the_same_seed_on_a_fresh_account_writes_the_same_records(history: Histo
         history.rows("SELECT rating FROM survey_answer"))
 
 
-@pytest.mark.xfail(strict=True, reason="load_config reads the direct lines without ORDER BY, and the "
-                                       "simulator picks among them in that order: SQLite and PostgreSQL "
-                                       "return them in different orders")
 def test_the_same_seed_writes_the_same_records_on_sqlite_and_postgresql(
         sqlite_template: Path, tmp_path: Path):
     on_sqlite = Databases("sqlite", sqlite_template, tmp_path)
@@ -271,9 +266,6 @@ print(hashlib.sha256(repr([tuple(row) for row in rows]).encode()).hexdigest())
 """
 
 
-@pytest.mark.xfail(strict=True, reason="the simulator's blocked caller numbers come from iterating a "
-                                       "frozenset of blacklist entries (blocked_samples), whose order "
-                                       "follows Python's per-process string hashing")
 def test_the_same_seed_writes_the_same_records_in_another_process(sqlite_template: Path, tmp_path: Path):
     demo = Databases("sqlite", sqlite_template, tmp_path).fresh("demo")
     seed_demo(Settings(database_url=demo))
