@@ -56,6 +56,9 @@ def _agents(db: Session) -> tuple[AgentConfig, ...]:
             after_call_work_s=float(permission_value(user, "after_call_work_s")),
             call_waiting=user.call_waiting, schedule=week_hours(user.schedule),
             ring_s=float(user.ring_seconds), snooze_reason=_snooze_reason(user),
+            record_conversations=bool(permission_value(user, "record_conversations")),
+            recorded_percent=int(permission_value(user, "recorded_percent")),
+            record_by_default=user.record_by_default,
         )
         for user in db.exec(select(User).order_by(User.id))
     )

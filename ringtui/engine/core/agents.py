@@ -30,6 +30,11 @@ class AgentConfig:
     ring_s: float = 20.0  # how long a direct call rings this agent (U5)
     weight: int = 1  # weighted-random
     snooze_reason: str | None = None  # snoozed when first loaded (state kept across restarts)
+    # recording policy (U4, U5): whether the agent's calls may be recorded, what share of them,
+    # and whether direct-line calls are recorded by default
+    record_conversations: bool = True
+    recorded_percent: int = 100
+    record_by_default: bool = False
 
     @classmethod
     def of(cls, email: str, *, groups: Iterable[str] = (), schedule: Mapping | None = None,

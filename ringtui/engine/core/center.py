@@ -636,11 +636,21 @@ class CallCenter:
         call.connected_step = call.step.name if call.step else None
         call.step_token += 1  # the step's timers (max wait, ring) are void
         self._do(act.ConnectAgent(call.call_id, agent.email))
-        if call.scenario is not None and call.scenario.record:
+        if self._records(call, agent):
             call.recorded = True
             self._do(act.Record(call.call_id, True))
         self._emit(CallAnswered(at=now, call_id=call.call_id, agent=agent.email, wait_s=self._wait_s(call)))
         self._touch(agent.email)
+
+    def _records(self, call: Call, agent: Agent) -> bool:
+        """The recording policy: the IVR's flag (or, on a direct line, the agent's default), the
+        agent's permission to be recorded, and the share of the agent's calls that are."""
+        config = agent.config
+        wanted = config.record_by_default if call.kind == CallKind.DIRECT else bool(
+            call.scenario is not None and call.scenario.record)
+        if not wanted or not config.record_conversations:
+            return False
+        return config.recorded_percent >= 100 or self.rng.random() * 100 < config.recorded_percent
 
     def _survey_after(self, call: Call) -> Step | None:
         if call.scenario is None or call.connected_step is None or call.kind != CallKind.IVR:

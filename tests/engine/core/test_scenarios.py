@@ -392,3 +392,33 @@ def test_the_waiting_list_is_announced_once_per_input_in_vip_then_arrival_order(
     assert ring.call_id == vip
     answered = center.agent_answered(vip, ANN)
     assert len(answered.of(WaitingListChanged)) == 1
+
+
+def test_recording_policy_follows_the_agents_permission_and_share(clock):
+    scenario = ivr(step("ring", "ring", agents=(ANN,)), record=True)
+    never = AgentConfig(email=ANN, name="ann", record_conversations=False)
+    center = make_center(clock, agents=[never], scenarios=[scenario])
+    call, _ = center.call()
+    assert center.agent_answered(call, ANN).of(Record) == []
+    center.caller_hung_up(call)
+    assert not center.summary(call).recorded
+
+    half = AgentConfig(email=ANN, name="ann", recorded_percent=50)
+    center = make_center(clock, agents=[half], scenarios=[scenario])
+    recorded = 0
+    for _ in range(200):
+        call, _ = center.call()
+        recorded += bool(center.agent_answered(call, ANN).of(Record))
+        center.caller_hung_up(call)
+        clock.advance(1)
+    assert 60 < recorded < 140  # about half of 200, from the seeded draw
+
+
+def test_direct_lines_are_recorded_when_the_agent_records_by_default(clock):
+    always = AgentConfig(email=ANN, name="ann", record_by_default=True)
+    center = make_center(clock, agents=[always, BOB])
+    center.load_direct_lines({"+33123456789": ANN, "+33123456780": BOB})
+    call, _ = center.call(to_number="+33123456789")
+    assert center.agent_answered(call, ANN).of(Record) == [Record(call, True)]
+    other, _ = center.call(to_number="+33123456780")
+    assert center.agent_answered(other, BOB).of(Record) == []
