@@ -11,14 +11,14 @@ is counted twice.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlmodel import Session
 
 from ringtui.engine.core.events import (
+    AgentStateChanged,
     AttemptOutcomeChanged,
     CallAnswered,
     CallEnded,
@@ -26,10 +26,11 @@ from ringtui.engine.core.events import (
     CallSummary,
     Event,
 )
-from ringtui.models import CallRecord, CallTag, Ivr, RingAttempt, SurveyAnswer, Tag, User
+from ringtui.models import CallRecord, CallTag, Ivr, RingAttempt, SnoozePeriod, SurveyAnswer, Tag, User
 from ringtui.services.phones import country_of
-from ringtui.vocab import CallType, Direction, EndedBy
+from ringtui.vocab import AgentState, CallType, Direction, EndedBy
 
+E = TypeVar("E", bound=Event)
 _RECORDS = CallRecord.__table__
 _ATTEMPTS = RingAttempt.__table__
 _CLOSE = update(_RECORDS).where(_RECORDS.c.id == bindparam("record_id")).values(
@@ -45,25 +46,13 @@ _ANSWER = update(_RECORDS).where(_RECORDS.c.call_id == bindparam("answered_call"
     answered_at=bindparam("answered_at"), user_id=bindparam("user_id"))
 
 
-@dataclass(frozen=True)
-class Batch:
-    opened: list[CallStarted]
-    answered: list[CallAnswered]
-    closed: list[CallEnded]
-    late: list[AttemptOutcomeChanged]
-
-    @property
-    def size(self) -> int:
-        return len(self.opened) + len(self.answered) + len(self.closed) + len(self.late)
+Batch = list[Event]
 
 
 class Recorder:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._opened: list[CallStarted] = []
-        self._answered: list[CallAnswered] = []
-        self._closed: list[CallEnded] = []
-        self._late: list[AttemptOutcomeChanged] = []
+        self._queue: Batch = []
         self._users: dict[str, int] = {}
         self._ivrs: dict[str, int] = {}
         self._tags: dict[str, int] = {}
@@ -71,50 +60,69 @@ class Recorder:
     # ------------------------------------------------------------ queueing
 
     def handle(self, event: Event) -> None:
-        """Queue what the event means for the records; other events are ignored."""
-        if isinstance(event, CallStarted):
-            self._opened.append(event)
-        elif isinstance(event, CallAnswered):
-            self._answered.append(event)
-        elif isinstance(event, CallEnded):
-            self._closed.append(event)
-        elif isinstance(event, AttemptOutcomeChanged):
-            self._late.append(event)
+        """Queue the events the records are made of; the others are not kept."""
+        if isinstance(event, _RECORDED):
+            self._queue.append(event)
 
     @property
     def pending(self) -> int:
-        return len(self._opened) + len(self._answered) + len(self._closed) + len(self._late)
+        return len(self._queue)
 
     # ------------------------------------------------------------ writing
 
     def take(self) -> Batch:
         """Everything queued so far, leaving the queue empty (in the event loop's thread)."""
-        batch = Batch(self._opened, self._answered, self._closed, self._late)
-        self._opened, self._answered, self._closed, self._late = [], [], [], []
+        batch, self._queue = self._queue, []
         return batch
 
     def write(self, batch: Batch) -> int:
         """Write a batch in one transaction, opens before answers before closes (any thread)."""
-        if not batch.size:
+        if not batch:
             return 0
         with Session(self._engine) as db, db.begin():
             self._refresh_names(db)
-            if batch.opened:
-                db.execute(insert(_RECORDS), [self._open_row(event) for event in batch.opened])
-            if batch.answered:  # so that a crash before the end still knows the call was answered
+            opened = _of(batch, CallStarted)
+            if opened:
+                db.execute(insert(_RECORDS), [self._open_row(event) for event in opened])
+            answered = _of(batch, CallAnswered)
+            if answered:  # so that a crash before the end still knows the call was answered
                 db.execute(_ANSWER, [{"answered_call": event.call_id, "answered_at": event.at,
-                                      "user_id": self._users.get(event.agent)} for event in batch.answered])
-            if batch.closed:
-                self._write_closes(db, [event.call for event in batch.closed])
-            if batch.late:  # an agent picked up after the call was over: TOOLATE (S5)
+                                      "user_id": self._users.get(event.agent)} for event in answered])
+            closed = _of(batch, CallEnded)
+            if closed:
+                self._write_closes(db, [event.call for event in closed])
+            late = _of(batch, AttemptOutcomeChanged)
+            if late:  # an agent picked up after the call was over: TOOLATE (S5)
                 db.execute(_LATE, [{"late_call": e.call_id, "late_user": self._users.get(e.agent),
-                                    "late_start": e.started_at, "late_outcome": e.outcome}
-                                   for e in batch.late])
-        return batch.size
+                                    "late_start": e.started_at, "late_outcome": e.outcome} for e in late])
+            self._write_snoozes(db, _of(batch, AgentStateChanged))
+        return len(batch)
 
     def flush(self) -> int:
         """Write everything queued, now, in one transaction; returns how many events."""
         return self.write(self.take())
+
+    def _write_snoozes(self, db: Session, changes: list[AgentStateChanged]) -> None:
+        """Snooze history (S12): a period opens when an agent goes into snooze and closes when
+        they are seen working again; a period opened by `users snooze` is not opened twice."""
+        if not changes:
+            return
+        user_ids = {self._users[c.email] for c in changes if c.email in self._users}
+        open_periods = {period.user_id: period for period in db.execute(select(SnoozePeriod).where(
+            SnoozePeriod.ended_at.is_(None), SnoozePeriod.user_id.in_(user_ids))).scalars()}
+        for change in changes:
+            user_id = self._users.get(change.email)
+            if user_id is None:
+                continue
+            period = open_periods.get(user_id)
+            if change.state == AgentState.SNOOZE and period is None:
+                open_periods[user_id] = period = SnoozePeriod(
+                    user_id=user_id, reason=change.reason or "", started_at=change.since or change.at)
+                db.add(period)
+            elif change.state not in (AgentState.SNOOZE, AgentState.OFF) and period is not None:
+                period.ended_at = change.at
+                db.add(period)
+                del open_periods[user_id]
 
     def _refresh_names(self, db: Session) -> None:
         self._users = dict(db.execute(select(User.email, User.id)).all())
@@ -171,6 +179,13 @@ class Recorder:
                 "user_id": self._users.get(call.agent or ""), "category": call.survey_category,
                 "question": call.survey_question, "rating": call.survey_rating,
                 "answered_at": call.ended_at}
+
+
+_RECORDED = (CallStarted, CallAnswered, CallEnded, AttemptOutcomeChanged, AgentStateChanged)
+
+
+def _of(batch: Batch, kind: type[E]) -> list[E]:
+    return [event for event in batch if isinstance(event, kind)]
 
 
 def _caller_country(direction: str, from_number: str, to_number: str) -> str | None:

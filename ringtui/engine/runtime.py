@@ -182,7 +182,7 @@ class EngineRuntime:
 
     async def flush(self) -> None:
         batch = self.recorder.take()
-        if batch.size:
+        if batch:
             await asyncio.to_thread(self.recorder.write, batch)
 
     def _tick(self) -> None:

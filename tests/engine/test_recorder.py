@@ -138,3 +138,27 @@ def test_a_late_answer_after_the_end_turns_the_attempt_into_toolate(center):
     recorder.flush()
     with Session(center) as db:
         assert sorted(db.exec(select(RingAttempt.outcome))) == ["ANSWERED", "TOOLATE"]
+
+
+def test_snooze_history_opens_and_closes_periods_once(center, account):
+    from ringtui.engine.core.events import AgentStateChanged
+    from ringtui.models import SnoozePeriod
+    from ringtui.vocab import AgentState
+
+    def state(minute: int, email: str, value: AgentState, reason: str | None = None) -> AgentStateChanged:
+        return AgentStateChanged(at=T0 + timedelta(minutes=minute), email=email, state=value, reason=reason,
+                                 since=T0 + timedelta(minutes=minute))
+
+    ok(account("users", "snooze", "bob@acme.test", "--reason", "Meeting"))  # opened by the CLI
+    recorder = Recorder(center)
+    for event in (state(0, "ana@acme.test", AgentState.SNOOZE, "Lunch"),
+                  state(1, "bob@acme.test", AgentState.SNOOZE, "Meeting"),
+                  state(30, "ana@acme.test", AgentState.OFF),  # logged out while in snooze: still snoozing
+                  state(45, "ana@acme.test", AgentState.FREE)):
+        recorder.handle(event)
+    recorder.flush()
+    with Session(center) as db:
+        periods = {(p.reason, p.ended_at is None) for p in db.exec(select(SnoozePeriod))}
+        ana = db.exec(select(SnoozePeriod).where(SnoozePeriod.reason == "Lunch")).one()
+    assert periods == {("Lunch", False), ("Meeting", True)}
+    assert ana.ended_at - ana.started_at == timedelta(minutes=45)
