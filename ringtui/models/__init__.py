@@ -11,6 +11,7 @@ from ringtui.models.directory import (
     UserScope,
 )
 from ringtui.models.records import CallRecord, CallTag, RingAttempt, SurveyAnswer, Tag
+from ringtui.models.sip import SipBinding
 from ringtui.models.telephony import (
     BlacklistEntry,
     Conference,
@@ -41,6 +42,7 @@ __all__ = [
     "PortDocument",
     "PortRequest",
     "RingAttempt",
+    "SipBinding",
     "SnoozePeriod",
     "SurveyAnswer",
     "Tag",
