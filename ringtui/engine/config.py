@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from ringtui.engine.core.agents import AgentConfig
 from ringtui.engine.core.scenario import Scenario
-from ringtui.models import Account, AuditEntry, GroupMember, PhoneNumber, User, UserGroup
+from ringtui.models import Account, AuditEntry, GroupMember, PhoneNumber, Tag, User, UserGroup
 from ringtui.services.blacklist import BlacklistSnapshot, load_snapshot
 from ringtui.services.permissions import permission_value
 from ringtui.services.scenarios import load_scenarios, week_hours
@@ -30,6 +30,7 @@ class CenterConfig:
     scenarios: tuple[Scenario, ...]
     direct_lines: dict[str, str]  # E.164 -> agent e-mail
     blacklist: BlacklistSnapshot
+    tags: tuple[str, ...] = ()
 
 
 def config_version(engine: Engine) -> int:
@@ -74,4 +75,5 @@ def load_config(engine: Engine) -> CenterConfig:
                              .order_by(PhoneNumber.e164)).all())
         return CenterConfig(version=version, timezone=account.timezone, agents=_agents(db),
                             scenarios=tuple(load_scenarios(db)), direct_lines=lines,
-                            blacklist=load_snapshot(db))
+                            blacklist=load_snapshot(db),
+                            tags=tuple(db.exec(select(Tag.name).order_by(Tag.name))))

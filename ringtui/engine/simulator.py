@@ -28,6 +28,8 @@ from ringtui.engine.core import actions as act
 from ringtui.engine.core.center import CallCenter, Reaction
 from ringtui.engine.core.clock import FakeClock
 from ringtui.engine.core.errors import CoreError
+from ringtui.engine.core.events import CallEnded, CallSummary
+from ringtui.vocab import AgentState, CallType, Direction, EndedBy
 
 # Relative call volume by hour of a weekday (local time): busy mornings, a lunch dip,
 # a second peak in the afternoon, quiet nights.
@@ -58,6 +60,7 @@ class Behaviour:
     rate_survey: float = 0.4
     customer_hangs_up: float = 0.65
     call_back: float = 0.35
+    tag_calls: float = 0.5
     anonymous: float = 0.02
     blacklisted: float = 0.01
     repeat_caller: float = 0.3
@@ -71,11 +74,12 @@ class Simulator:
                  agents: Sequence[str], direct_numbers: Sequence[str] = (), time_zone: str = "UTC",
                  blocked_numbers: Sequence[str] = (),
                  behaviour: Behaviour | None = None, sink: Callable[[Reaction], None] | None = None,
-                 id_prefix: str = "sim", responds: bool = True) -> None:
+                 id_prefix: str = "sim", responds: bool = True, tags: Sequence[str] = ()) -> None:
         self.center = center
         self.rng = rng
         self.numbers = list(inbound_numbers)
         self.direct_numbers = list(direct_numbers)
+        self.tags = list(tags)
         self.agents = list(agents)
         self.zone = ZoneInfo(time_zone)
         self.blocked = list(blocked_numbers)
@@ -92,6 +96,7 @@ class Simulator:
         self._connected: set[str] = set()
         self._digits: dict[str, str] = {}
         self._planned_until: datetime | None = None
+        self._stopped = False
         self._online: set[str] = set()
         self.calls_started = 0
 
@@ -108,6 +113,39 @@ class Simulator:
         if self.responds:
             for action in reaction.actions:
                 self.respond(action)
+        for event in reaction.events:
+            if isinstance(event, CallEnded):
+                self._after_call(event.call)
+
+    # ------------------------------------------------------------ after a call: callbacks
+
+    def _after_call(self, call: CallSummary) -> None:
+        """A missed customer is often called back by an agent a little later (L4, S2)."""
+        if (call.direction == Direction.IN and call.type == CallType.MISSED
+                and call.ended_by == EndedBy.CUSTOMER  # not the blacklisted or refused ones
+                and call.from_number.startswith("+")
+                and self.rng.random() < self.behaviour.call_back):
+            self.after(self.rng.uniform(120, 5400), lambda: self._call_back(call.from_number, call.to_number))
+
+    def _call_back(self, customer: str, our_number: str) -> None:
+        if self._stopped:
+            return
+        free = [email for email in self.agents if email in self._online
+                and self.center.agent_state(email) == AgentState.FREE]
+        if not free:
+            return
+        call_id, agent = f"{self.id_prefix}cb{next(self._ids)}", self.rng.choice(free)
+        self._react(self.center.outbound_call(call_id, agent, customer, our_number))
+        if self.rng.random() < 0.7:
+            self.after(self.rng.uniform(5, 15), lambda: self._customer_answers(call_id, agent))
+        else:
+            self.after(25, lambda: self._agent_hangs_up(call_id, agent))
+
+    def _customer_answers(self, call_id: str, agent: str) -> None:
+        self._input(self.center.outbound_answered, call_id)
+        self._connected.add(call_id)
+        talk = self.rng.lognormvariate(math.log(self.behaviour.talk_mean_s) - 0.7, 0.8)
+        self.after(talk, lambda: self._agent_hangs_up(call_id, agent))
 
     def _input(self, method: Callable[..., Reaction], *args: Any) -> None:
         """Feed the core an input if the call or agent it names is still there."""
@@ -239,8 +277,9 @@ class Simulator:
         return self.rng.choice(pool) if pool else None
 
     def stop_calls(self) -> None:
-        """No new calls from now on; those in progress go on to their end."""
+        """No new calls from now on (callbacks included); those in progress go on to their end."""
         self.numbers, self.direct_numbers = [], []
+        self._stopped = True
 
     def _arrival(self) -> None:
         to_number = self._destination()
@@ -293,6 +332,9 @@ class Simulator:
     def _connected_to(self, action: act.ConnectAgent) -> None:
         call_id, email = action.call_id, action.agent
         self._connected.add(call_id)
+        if self.tags and self.rng.random() < self.behaviour.tag_calls:
+            chosen = self.rng.sample(self.tags, k=min(len(self.tags), self.rng.choice((1, 1, 2))))
+            self.after(self.rng.uniform(5, 60), lambda: self._input(self.center.tag_call, call_id, chosen))
         talk = self.rng.lognormvariate(math.log(self.behaviour.talk_mean_s) - 0.5, 1.0)
         if self.rng.random() < self.behaviour.customer_hangs_up:
             self.after(talk, lambda: self._hang_up(call_id))
@@ -376,4 +418,4 @@ def simulator_for(center: CallCenter, config: CenterConfig, rng: random.Random, 
     return Simulator(center, rng, inbound_numbers=[n for s in config.scenarios for n in s.numbers],
                      direct_numbers=list(config.direct_lines), agents=[a.email for a in config.agents],
                      time_zone=config.timezone, blocked_numbers=blocked_samples(config.blacklist.entries),
-                     **options)
+                     tags=config.tags, **options)

@@ -72,6 +72,7 @@ class Call:
     recorded: bool = False
     survey_step: Step | None = None
     survey_rating: int | None = None
+    tags: list[str] = field(default_factory=list)
     ended_by_agent: bool = False
 
     def live_attempts(self) -> list[RingAttempt]:

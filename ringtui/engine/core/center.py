@@ -315,6 +315,13 @@ class CallCenter:
         self._do(act.Dial(call_id, email, to_number))
         return self._end()
 
+    def tag_call(self, call_id: str, tags: Iterable[str]) -> Reaction:
+        """The agent tags the call in progress (T1); the tags go into its record."""
+        self._begin()
+        call = self._call(call_id)
+        call.tags.extend(tag for tag in tags if tag not in call.tags)
+        return self._end()
+
     def outbound_answered(self, call_id: str) -> Reaction:
         now = self._begin()
         call = self._call(call_id)
@@ -808,7 +815,7 @@ class CallCenter:
             answered_at=call.answered_at, wait_s=self._wait_s(call), talk_s=talk_s, recorded=call.recorded,
             vip=call.vip, attempts=tuple(attempt.summary() for attempt in call.attempts),
             survey_rating=call.survey_rating, survey_category=survey.category if survey else "",
-            survey_question=survey.text if survey else "")
+            survey_question=survey.text if survey else "", tags=tuple(call.tags))
 
     def _wait_s(self, call: Call) -> float:
         return ((call.answered_at or self._now) - call.started_at).total_seconds()
