@@ -24,6 +24,9 @@ TokenOption = Annotated[str | None, typer.Option(
 def run(
     ws: Annotated[str | None, typer.Option(
         "--ws", help="Serve the live feed on HOST:PORT (default [engine] ws, 127.0.0.1:8765).")] = None,
+    sip: Annotated[str | None, typer.Option(
+        "--sip", help="Serve SIP (agents' phones register) on udp HOST:PORT, e.g. 127.0.0.1:5060 "
+        "([engine] sip of config.toml); without it, no SIP.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the engine's random choices.")] = None,
     auto_snooze: Annotated[int, typer.Option(
         "--auto-snooze", help="Snooze an agent after N unanswered rings in a row (0: never).")] = 0,
@@ -40,11 +43,18 @@ def run(
     from ringtui.engine.launcher import run_engine
     from ringtui.services.base import operation
 
+    if sip is not None:
+        from ringtui.engine.runtime import split_address
+
+        try:
+            split_address(sip)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--sip") from None
     current = settings()
     with operation(current) as op:  # the account must exist; its time zone paces the simulation
         zone = op.account.timezone
     asyncio.run(run_engine(current, ws=ws or current.engine_ws, seed=seed, auto_snooze_after=auto_snooze,
-                           run_for=run_for, simulate=simulate, speed=speed, time_zone=zone))
+                           run_for=run_for, simulate=simulate, speed=speed, time_zone=zone, sip=sip))
 
 
 @app.command("status")

@@ -49,6 +49,29 @@ def _simulation(runtime: EngineRuntime, seed: int | None) -> Callable[[], Awaita
     return simulate
 
 
+def _sip_gateway(runtime: EngineRuntime, address: str, stop: asyncio.Event) -> Callable[[], Awaitable[None]]:
+    """The SIP gateway (registrar) as an extra task; aiovoip is loaded only when it is asked for.
+    An engine asked for SIP that cannot listen stops, rather than run without its phones."""
+    from ringtui.engine.sip.gateway import SipGateway
+
+    gateway = SipGateway(runtime, address)
+
+    async def serve() -> None:
+        task = asyncio.create_task(gateway.run())
+        while gateway.address is None and not task.done():
+            await asyncio.sleep(0.05)
+        if gateway.address is not None:
+            _say(f"ringtui engine: SIP registrar on udp:{gateway.address[0]}:{gateway.address[1]}, "
+                 f"domain {runtime.settings.sip_domain}.")
+        try:
+            await task
+        except OSError as error:
+            _say(f"ringtui engine: cannot serve SIP on {address}: {error}; stopping.")
+            stop.set()
+
+    return serve
+
+
 def status_line(runtime: EngineRuntime) -> str:
     """One line for a terminal: the time, agents by state, waiting calls, today's figures."""
     snapshot = runtime.center.snapshot()
@@ -65,7 +88,8 @@ def status_line(runtime: EngineRuntime) -> str:
 
 async def run_engine(settings: Settings, *, ws: str, seed: int | None = None, auto_snooze_after: int = 0,
                      run_for: float | None = None, simulate: bool = False, speed: float = 1.0,
-                     time_zone: str = "UTC", report_every: float | None = None) -> EngineRuntime:
+                     time_zone: str = "UTC", report_every: float | None = None,
+                     sip: str | None = None) -> EngineRuntime:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     clock = ScaledClock(speed, simulation_start(time_zone)) if simulate else None
     runtime = EngineRuntime(settings, EngineOptions(ws=ws, auto_snooze_after=auto_snooze_after, seed=seed),
@@ -96,6 +120,8 @@ async def run_engine(settings: Settings, *, ws: str, seed: int | None = None, au
     extra = [announce, _simulation(runtime, seed)] if simulate else [announce]
     if report_every:
         extra.append(report)
+    if sip:
+        extra.append(_sip_gateway(runtime, sip, stop))
     await runtime.run(stop, *extra)
     ended = len(runtime.closed_at_stop)
     _say("ringtui engine: stopped; every call record is written"

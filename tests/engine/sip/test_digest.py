@@ -115,8 +115,10 @@ def test_forged_nonces_are_foreign(tamper) -> None:
     assert store.check(tamper(store.issue()), 1) is NonceCheck.FOREIGN
 
 
-def test_challenges_offer_sha256_first_then_md5() -> None:
+def test_challenges_offer_both_algorithms_md5_first_unless_asked() -> None:
     offered = challenges("ringtui.local", "abc", stale=True)
-    assert [c.split("algorithm=")[1].split(",")[0] for c in offered] == ["SHA-256", "MD5"]
+    assert [c.split("algorithm=")[1].split(",")[0] for c in offered] == ["MD5", "SHA-256"]
+    preferred = challenges("r", "n", algorithms=("SHA-256", "MD5"))
+    assert [c.split("algorithm=")[1].split(",")[0] for c in preferred] == ["SHA-256", "MD5"]
     assert all('realm="ringtui.local"' in c and 'qop="auth"' in c and "stale=true" in c for c in offered)
     assert all("stale" not in c for c in challenges("r", "n"))

@@ -1,0 +1,90 @@
+"""The SIP gateway of a running engine: the UDP endpoint, the registrar, and the engine's agents.
+
+Started by `ringtui engine run --sip HOST:PORT` as one more task of the
+EngineRuntime; stops (socket closed) when that task is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from ringtui.engine.core.errors import CoreError
+from ringtui.engine.sip.message import SipRequest, reply
+from ringtui.engine.sip.registrar import Registrar, RegistrarOptions
+from ringtui.engine.sip.transport import SipEndpoint
+
+if TYPE_CHECKING:
+    from ringtui.engine.runtime import EngineRuntime
+
+log = logging.getLogger("ringtui.engine.sip")
+
+SWEEP_S = 1.0
+ALLOW = "REGISTER, OPTIONS"
+INTERFACE = "sip"
+
+
+class EnginePresence:
+    """Registered agents are connected for the routing core (interface "sip")."""
+
+    def __init__(self, runtime: EngineRuntime) -> None:
+        self.runtime = runtime
+        self.user_agents: dict[str, str] = {}  # e-mail -> User-Agent of the newest binding
+
+    def connected(self, email: str, user_agent: str) -> None:
+        self.user_agents[email] = user_agent
+        self._apply(lambda: self.runtime.center.agent_connected(email, INTERFACE), email)
+
+    def disconnected(self, email: str) -> None:
+        self.user_agents.pop(email, None)
+        self._apply(lambda: self.runtime.center.agent_disconnected(email), email)
+
+    def _apply(self, change, email: str) -> None:
+        try:
+            self.runtime.apply(change())
+        except CoreError as error:  # a user not (yet) among the engine's agents
+            log.info("SIP registration of %s not shown to the engine: %s", email, error)
+
+
+class SipGateway:
+    def __init__(self, runtime: EngineRuntime, address: str,
+                 options: RegistrarOptions = RegistrarOptions()) -> None:
+        from ringtui.engine.runtime import split_address
+
+        self.runtime = runtime
+        self.host, self.port = split_address(address)
+        self.presence = EnginePresence(runtime)
+        self.registrar = Registrar(runtime.database, realm=runtime.settings.sip_domain,
+                                   domains={runtime.settings.sip_domain, self.host}, presence=self.presence,
+                                   options=options)
+        self.endpoint = SipEndpoint(self.handle)
+        self.address: tuple[str, int] | None = None
+
+    async def handle(self, request: SipRequest) -> bytes | None:
+        if request.method == "REGISTER":
+            return await self.registrar.register(request)
+        if request.method == "OPTIONS":
+            return reply(request, 200, "OK", extra=[("Allow", ALLOW)])
+        if request.method == "CANCEL":
+            return reply(request, 481, "Call/Transaction Does Not Exist")
+        return reply(request, 501, "Not Implemented", extra=[("Allow", ALLOW)])
+
+    async def run(self) -> None:
+        """Serve until cancelled."""
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(lambda: self.endpoint,
+                                                           local_addr=(self.host, self.port))
+        try:
+            self.address = transport.get_extra_info("sockname")[:2]
+            restored = await self.registrar.restore()
+            log.info("SIP on udp:%s:%d; %d stored binding(s) restored", *self.address, restored)
+            while True:
+                await asyncio.sleep(SWEEP_S)
+                self.endpoint.sweep()
+                try:
+                    await self.registrar.expire()
+                except Exception:
+                    log.exception("expiring SIP bindings failed; retried in %s s", SWEEP_S)
+        finally:
+            self.endpoint.close()

@@ -1,0 +1,120 @@
+"""The UDP endpoint: datagrams in, requests to a handler, responses back where requests came from.
+
+What aiovoip's UDP protocol lacks is done here, once:
+- the tolerant parser (message.py); a malformed request is answered 400 when it
+  has a Via to answer to, dropped otherwise, and logged once per source a minute,
+  never with a traceback;
+- responses go to the source address (and port, with rport), not the Via host;
+- non-INVITE server transactions (RFC 3261 17.2.2): a retransmitted request gets
+  the same response again, and is not run twice while the first is in progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiovoip.message import Response
+
+from ringtui.engine.sip.message import MalformedMessage, SipRequest, parse, reply, reply_address
+
+log = logging.getLogger("ringtui.engine.sip")
+
+TIMER_J_S = 32.0  # 64 * T1: how long a non-INVITE server transaction absorbs retransmissions
+LOG_EVERY_S = 60.0
+_PENDING = b""
+
+Handler = Callable[[SipRequest], Awaitable[bytes | None]]
+
+
+def transaction_key(request: SipRequest) -> tuple[str, ...]:
+    top = request.via[0]
+    branch = str(top.params.get("branch") or "")
+    if branch.startswith("z9hG4bK"):  # RFC 3261 17.2.3
+        return (branch, f"{top.host}:{top.port}", request.method)
+    from_tag = str(request.headers["From"]).partition(";tag=")[2].split(";")[0]
+    return (str(request.headers["Call-ID"]), str(request.cseq), request.method, from_tag,
+            *request.source[:1])
+
+
+class SipEndpoint(asyncio.DatagramProtocol):
+    def __init__(self, handler: Handler, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.handler = handler
+        self.transport: asyncio.DatagramTransport | None = None
+        self.transactions: dict[tuple[str, ...], tuple[float, bytes, tuple[str, int]]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.malformed = 0
+        self._clock = clock
+        self._logged: dict[str, float] = {}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not data.strip():  # CRLF keep-alive
+            return
+        source = (addr[0], addr[1])
+        try:
+            message = parse(data, source)
+        except MalformedMessage as error:
+            self._refuse(error, source)
+            return
+        if isinstance(message, Response) or message.method == "ACK":
+            return  # no client transactions yet; an ACK ends nothing we keep
+        key = transaction_key(message)
+        known = self.transactions.get(key)
+        if known is not None:
+            if known[1]:  # answered: send the same response again
+                self._send(known[1], known[2])
+            return
+        self.transactions[key] = (self._clock(), _PENDING, reply_address(message))
+        task = asyncio.get_running_loop().create_task(self._serve(message, key))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _serve(self, request: SipRequest, key: tuple[str, ...]) -> None:
+        try:
+            response = await self.handler(request)
+        except Exception:
+            log.exception("SIP %s from %s:%d failed", request.method, *request.source)
+            response = reply(request, 500, "Server Internal Error")
+        if response is None:
+            self.transactions.pop(key, None)
+            return
+        destination = reply_address(request)
+        self.transactions[key] = (self._clock(), response, destination)
+        self._send(response, destination)
+
+    def _refuse(self, error: MalformedMessage, source: tuple[str, int]) -> None:
+        self.malformed += 1
+        now = self._clock()
+        if now - self._logged.get(source[0], -LOG_EVERY_S) >= LOG_EVERY_S:
+            self._logged[source[0]] = now
+            log.warning("malformed SIP from %s:%d: %s (further ones from this address are not logged "
+                        "for a minute)", source[0], source[1], error.reason)
+        if error.request is not None:
+            error.request.source = source
+            with contextlib.suppress(MalformedMessage, ValueError, KeyError, IndexError):
+                self._send(reply(error.request, 400, "Bad Request"), reply_address(error.request))
+
+    def _send(self, data: bytes, destination: tuple[str, int]) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.sendto(data, destination)
+
+    def sweep(self) -> None:
+        """Forget finished transactions older than Timer J and old log marks."""
+        now = self._clock()
+        for key in [k for k, (at, response, _) in self.transactions.items()
+                    if response and now - at > TIMER_J_S]:
+            del self.transactions[key]
+        for source in [s for s, at in self._logged.items() if now - at > LOG_EVERY_S]:
+            del self._logged[source]
+
+    def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        if self.transport is not None:
+            self.transport.close()
