@@ -22,6 +22,7 @@ from ringtui.services.access import Area, require_area
 from ringtui.services.base import Operation, audit
 from ringtui.services.phones import check_country, national_prefix_to_e164, to_e164
 from ringtui.services.plans import Feature, require_feature
+from ringtui.services.validation import read_text_file
 
 NAME_LENGTH = 200
 FIELD_KEY_LENGTH = 60
@@ -246,19 +247,6 @@ def import_dict(record: ContactImport) -> dict[str, Any]:
 Line = tuple[int, ContactDraft | str]  # (line number, the contact or what is wrong with the line)
 
 
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFound(f"no file {str(path)!r}") from None
-    except OSError as error:
-        raise Invalid(f"cannot read {str(path)!r}: {error.strerror}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")  # spreadsheets saved on Windows
-
-
 def _checked(line: int, build: Callable[[], ContactDraft]) -> Line:
     try:
         return line, build()
@@ -319,7 +307,7 @@ def read_contact_file(path: Path, country: str) -> list[Line]:
     kind = path.suffix.lower()
     if kind not in _FILE_KINDS:
         raise Invalid(f"cannot import {path.name!r}: give a .csv file (with a header) or a .txt file")
-    text = _read_text(path)
+    text = _read_contact_text(path)
     lines = list(_csv_lines(text, path.name, country) if kind == ".csv" else _txt_lines(text, country))
     if not lines:
         raise Invalid(f"{path.name!r} holds no contacts")
@@ -351,3 +339,7 @@ def import_contacts(
     audit(op, "contacts.import", path.name,
           after={"import_id": record.id, "imported": len(drafts), "skipped": len(problems)})
     return result
+
+
+def _read_contact_text(path: Path) -> str:
+    return read_text_file(path, fallback_encoding="cp1252")  # spreadsheets saved on Windows

@@ -21,7 +21,7 @@ from ringtui.services.lookups import ivr_by_name
 from ringtui.services.numbers import clear_assignment
 from ringtui.services.phones import to_e164
 from ringtui.services.plans import Feature, require_feature
-from ringtui.services.validation import check_name
+from ringtui.services.validation import check_name, read_text_file
 from ringtui.vocab import AnonymousPolicy, ScopeKind, StepType
 
 
@@ -324,7 +324,7 @@ def apply_file(op: Operation, file: Path) -> list[dict[str, Any]]:
     require_feature(op.account, Feature.IVRS)
     require_area(op, Area.CONFIGURATION)
     directory = scenarios.load_directory(op.session, op.account.country)
-    plans = scenarios.read_scenario_file(str(file), _read_scenario_text(file), directory)
+    plans = scenarios.read_scenario_file(str(file), read_text_file(file), directory)
     names = [plan.name for plan in plans]
     existing = {ivr.name: ivr for ivr in op.session.exec(select(Ivr).where(Ivr.name.in_(names)))}
     return [_apply_plan(op, plan, existing.get(plan.name)) for plan in plans]
@@ -377,14 +377,3 @@ def _write_state(op: Operation, ivr: Ivr, state: Mapping[str, Any]) -> None:
                 settings=step["settings"], skip_if=step["skip_if"])
         for index, step in enumerate(state["steps"], start=1))
     op.session.flush()
-
-
-def _read_scenario_text(file: Path) -> str:
-    try:
-        return file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise Invalid(f"cannot read {file}: no such file") from None
-    except UnicodeDecodeError as error:
-        raise Invalid(f"{file} is not UTF-8 text (byte {error.start}): save it as UTF-8") from None
-    except OSError as error:
-        raise Invalid(f"cannot read {file}: {error.strerror}") from None

@@ -26,7 +26,7 @@ from ringtui.services.base import Operation, audit
 from ringtui.services.phones import to_e164
 from ringtui.services.plans import Feature, require_feature
 from ringtui.services.users import new_sip_password, new_sip_username, parse_license, parse_role
-from ringtui.services.validation import check_email
+from ringtui.services.validation import check_email, read_text_file
 from ringtui.vocab import AssigneeKind, License, NumberStatus, Role, UserStatus
 
 COLUMNS = ("email", "first_name", "last_name", "role", "number", "groups")
@@ -107,7 +107,7 @@ def import_users(op: Operation, file: Path, *, skip_invalid: bool) -> dict[str, 
 
 def read_records(file: Path) -> list[Record]:
     """Every non-blank data line of the file, with its line number."""
-    text = _read_text(file)
+    text = _read_csv_text(file)
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader, None)
@@ -121,17 +121,6 @@ def read_records(file: Path) -> list[Record]:
     if not records:
         raise Invalid(f"{file} has a header but no users: add one line per user after line 1")
     return records
-
-
-def _read_text(file: Path) -> str:
-    try:
-        return file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise Invalid(f"cannot read {file}: no such file") from None
-    except UnicodeDecodeError as error:
-        raise Invalid(f"{file} is not UTF-8 text (byte {error.start}): save it as UTF-8 CSV") from None
-    except OSError as error:
-        raise Invalid(f"cannot read {file}: {error.strerror}") from None
 
 
 def _check_header(file: Path, header: list[str]) -> list[str]:
@@ -358,3 +347,7 @@ def _audit_view(line: _Line) -> dict[str, Any]:
     return {"email": line.email, "first_name": line.first_name, "last_name": line.last_name,
             "role": line.role.value, "license": line.license.value, "groups": sorted(line.groups),
             "numbers": [line.number] if line.number else [], "status": UserStatus.INVITED.value}
+
+
+def _read_csv_text(file: Path) -> str:
+    return read_text_file(file, save_as="UTF-8 CSV")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ringtui.errors import Invalid
 
@@ -42,3 +43,23 @@ def check_colour(raw: str) -> str:
     if not _HEX_COLOUR.match(colour):
         raise Invalid(f"invalid colour {raw!r}: give a hex colour such as #1E90FF")
     return colour.upper()
+
+
+def read_text_file(path: Path, *, save_as: str = "UTF-8", fallback_encoding: str | None = None) -> str:
+    """A text file people made (CSV, TOML, TXT), with errors that name it.
+
+    UTF-8 with or without a byte-order mark; with `fallback_encoding`, files that are
+    not UTF-8 (spreadsheets saved on Windows) are read in that encoding instead of refused.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise Invalid(f"cannot read {path}: no such file") from None
+    except OSError as error:
+        raise Invalid(f"cannot read {path}: {error.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        if fallback_encoding:
+            return data.decode(fallback_encoding, errors="replace")
+        raise Invalid(f"{path} is not UTF-8 text (byte {error.start}): save it as {save_as}") from None
