@@ -266,6 +266,7 @@ def reply(request: SipRequest, status: int, reason: str | None = None, *, to_tag
         to = f"{to};tag={to_tag}"
     headers["To"] = to
     headers["Call-ID"] = request.headers["Call-ID"]
+    headers["CSeq"] = f"{request.cseq} {request.method}"  # aiovoip drops a CSeq number 0 otherwise
     headers["Server"] = SERVER
     for name, value in extra:
         existing = headers.get(name)
