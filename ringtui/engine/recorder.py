@@ -10,11 +10,11 @@ is counted twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, column, insert, select, table, update
 from sqlmodel import Session
 
 from ringtui.engine.core.events import (
@@ -33,6 +33,10 @@ from ringtui.vocab import AgentState, CallType, Direction, EndedBy
 E = TypeVar("E", bound=Event)
 _RECORDS = CallRecord.__table__
 _ATTEMPTS = RingAttempt.__table__
+# Ring attempts are most of the rows written: they go through an untyped table with their
+# times already in the database's form, sparing a type conversion per value.
+_ATTEMPT_COLUMNS = ("call_record_id", "user_id", "started_at", "ended_at", "outcome")
+_ATTEMPT_ROWS = insert(table("ring_attempt", *(column(name) for name in _ATTEMPT_COLUMNS)))
 _CLOSE = update(_RECORDS).where(_RECORDS.c.id == bindparam("record_id")).values(
     {name: bindparam(name) for name in (
         "answered_at", "ended_at", "type", "wait_s", "talk_s", "ended_by", "recorded", "user_id")})
@@ -81,16 +85,23 @@ class Recorder:
             return 0
         with Session(self._engine) as db, db.begin():
             self._refresh_names(db)
-            opened = _of(batch, CallStarted)
-            if opened:
-                db.execute(insert(_RECORDS), [self._open_row(event) for event in opened])
-            answered = _of(batch, CallAnswered)
+            closed = [event.call for event in _of(batch, CallEnded)]
+            ended = {call.call_id for call in closed}
+            opened = {event.call_id: event for event in _of(batch, CallStarted)}
+            # A call that starts and ends in the same batch is inserted once, complete.
+            # (two statements: an executemany takes its columns from its first row)
+            still_open = [self._open_row(event) for call_id, event in opened.items() if call_id not in ended]
+            complete = [self._open_row(opened[call.call_id]) | self._close_fields(call)
+                        for call in closed if call.call_id in opened]
+            for rows in (still_open, complete):
+                if rows:
+                    db.execute(insert(_RECORDS), rows)
+            answered = [event for event in _of(batch, CallAnswered) if event.call_id not in ended]
             if answered:  # so that a crash before the end still knows the call was answered
                 db.execute(_ANSWER, [{"answered_call": event.call_id, "answered_at": event.at,
                                       "user_id": self._users.get(event.agent)} for event in answered])
-            closed = _of(batch, CallEnded)
             if closed:
-                self._write_closes(db, [event.call for event in closed])
+                self._write_closes(db, closed, written=set(opened))
             late = _of(batch, AttemptOutcomeChanged)
             if late:  # an agent picked up after the call was over: TOOLATE (S5)
                 db.execute(_LATE, [{"late_call": e.call_id, "late_user": self._users.get(e.agent),
@@ -139,19 +150,23 @@ class Recorder:
             "wait_s": 0.0, "talk_s": 0.0, "recorded": False, "flagged": False,
         }
 
-    def _write_closes(self, db: Session, calls: list[CallSummary]) -> None:
-        ids = dict(db.execute(select(CallRecord.call_id, CallRecord.id).where(
-            CallRecord.call_id.in_([call.call_id for call in calls]))).all())
+    def _write_closes(self, db: Session, calls: list[CallSummary], written: set[str]) -> None:
+        """Close the records of `calls` (those in `written` were inserted closed) with their attempts."""
+        ids = self._record_ids(db, [call.call_id for call in calls])
         missing = [call for call in calls if call.call_id not in ids]
         if missing:  # a call that ended before its open was written (or was never opened)
             db.execute(insert(_RECORDS), [self._open_row(_started_from(call)) for call in missing])
-            ids.update(db.execute(select(CallRecord.call_id, CallRecord.id).where(
-                CallRecord.call_id.in_([call.call_id for call in missing]))).all())
-        db.execute(_CLOSE, [self._close_row(ids[call.call_id], call) for call in calls])
-        attempts = [self._attempt_row(ids[call.call_id], attempt)
+            ids.update(self._record_ids(db, [call.call_id for call in missing]))
+        to_close = [call for call in calls if call.call_id not in written]
+        if to_close:
+            db.execute(_CLOSE, [{"record_id": ids[call.call_id]} | self._close_fields(call)
+                                for call in to_close])
+        time = _time_writer(db)
+        attempts = [(ids[call.call_id], self._users.get(attempt.agent), time(attempt.started_at),
+                     time(attempt.ended_at), attempt.outcome.value)
                     for call in calls for attempt in call.attempts]
         if attempts:
-            db.execute(insert(_ATTEMPTS), attempts)
+            db.execute(_ATTEMPT_ROWS, [dict(zip(_ATTEMPT_COLUMNS, row, strict=True)) for row in attempts])
         surveys = [self._survey_row(ids[call.call_id], call) for call in calls
                    if call.survey_rating is not None]
         if surveys:
@@ -161,18 +176,17 @@ class Recorder:
         if tags:
             db.execute(insert(CallTag.__table__), tags)
 
-    def _close_row(self, record_id: int, call: CallSummary) -> dict[str, Any]:
+    def _record_ids(self, db: Session, call_ids: list[str]) -> dict[str, int]:
+        return dict(db.execute(select(CallRecord.call_id, CallRecord.id).where(
+            CallRecord.call_id.in_(call_ids))).all())
+
+    def _close_fields(self, call: CallSummary) -> dict[str, Any]:
         return {
-            "record_id": record_id, "answered_at": call.answered_at, "ended_at": call.ended_at,
+            "answered_at": call.answered_at, "ended_at": call.ended_at,
             "type": call.type, "wait_s": round(call.wait_s, 3), "talk_s": round(call.talk_s, 3),
             "ended_by": call.ended_by, "recorded": call.recorded,
             "user_id": self._users.get(call.agent or ""),
         }
-
-    def _attempt_row(self, record_id: int, attempt: Any) -> dict[str, Any]:
-        return {"call_record_id": record_id, "user_id": self._users.get(attempt.agent),
-                "started_at": attempt.started_at, "ended_at": attempt.ended_at,
-                "outcome": attempt.outcome}
 
     def _survey_row(self, record_id: int, call: CallSummary) -> dict[str, Any]:
         return {"call_record_id": record_id, "ivr_id": self._ivrs.get(call.ivr or ""),
@@ -186,6 +200,16 @@ _RECORDED = (CallStarted, CallAnswered, CallEnded, AttemptOutcomeChanged, AgentS
 
 def _of(batch: Batch, kind: type[E]) -> list[E]:
     return [event for event in batch if isinstance(event, kind)]
+
+
+def _time_writer(db: Session) -> Callable[[datetime | None], Any]:
+    """How UTCDateTime stores a time on this database: naive UTC text on SQLite, timestamptz elsewhere."""
+    if db.get_bind().dialect.name != "sqlite":
+        return lambda moment: moment
+    return lambda moment: None if moment is None else moment.astimezone(UTC).strftime(_SQLITE_TIME)
+
+
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DATETIME
 
 
 def _caller_country(direction: str, from_number: str, to_number: str) -> str | None:

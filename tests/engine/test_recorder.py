@@ -162,3 +162,17 @@ def test_snooze_history_opens_and_closes_periods_once(center, account):
         ana = db.exec(select(SnoozePeriod).where(SnoozePeriod.reason == "Lunch")).one()
     assert periods == {("Lunch", False), ("Meeting", True)}
     assert ana.ended_at - ana.started_at == timedelta(minutes=45)
+
+
+def test_a_batch_mixing_calls_still_going_and_calls_over_writes_each_right(center):
+    recorder = Recorder(center)
+    recorder.handle(started("going"))
+    recorder.handle(started("over"))
+    recorder.handle(CallEnded(at=T0, call=answered_summary("over")))
+    recorder.flush()
+    by_id = {r.call_id: r for r in records(center)}
+    assert (by_id["going"].type, by_id["going"].ended_at) == (None, None)
+    assert (by_id["over"].type, by_id["over"].talk_s, by_id["over"].ended_by) == ("answered", 80, "customer")
+    with Session(center) as db:
+        attempts = db.exec(select(RingAttempt).where(RingAttempt.call_record_id == by_id["over"].id)).all()
+        assert len(attempts) == 2
