@@ -72,7 +72,7 @@ def status(engine: EngineOption = None, token: TokenOption = None, as_json: Json
         typer.echo(to_json(snapshot))
         return
     render_rows(snapshot.get("agents", []), title="Agents",
-                columns=["email", "name", "state", "reason", "interface", "since"])
+                columns=["email", "name", "state", "reason", "interface", "device", "since"])
     render_rows(snapshot.get("waiting", []), title="Waiting calls",
                 columns=["call_id", "from_number", "ivr", "wait_s", "vip"])
     render_rows(snapshot.get("calls", []), title="Calls in progress")

@@ -126,6 +126,8 @@ def test_sipp_registers_with_digest_and_the_agent_is_connected(phones, db_url, t
         assert code == 0, errors
         assert agent(runtime, ANA) == ("free", "sip")
         assert gateway.presence.user_agents[ANA] == "SIPp test phone"
+        shown = next(a for a in runtime.center.snapshot()["agents"] if a["email"] == ANA)
+        assert shown["device"] == "SIPp test phone"  # what `engine status` shows
 
     with_engine(db_url, body)
     assert bindings(db_url) == [(ANA, f"sip:{ana['username']}@127.0.0.1:{local}", f"127.0.0.1:{local}",

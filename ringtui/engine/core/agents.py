@@ -50,6 +50,7 @@ class Agent:
     config: AgentConfig
     order: int  # position in the configuration: stable tie-breaker
     interface: str | None = None
+    device: str | None = None  # what the agent is connected with, e.g. a SIP phone's User-Agent
     snooze_reason: str | None = None
     snoozed_at: datetime | None = None
     ringing: set[str] = field(default_factory=set)  # call ids

@@ -333,9 +333,10 @@ class CallCenter:
 
     # ------------------------------------------------------------------ inputs: agents
 
-    def agent_connected(self, email: str, interface: str) -> Reaction:
+    def agent_connected(self, email: str, interface: str, device: str | None = None) -> Reaction:
         self._begin()
-        self._agent(email).interface = interface
+        agent = self._agent(email)
+        agent.interface, agent.device = interface, device
         self._touch(email)
         self._dispatch_due = True
         return self._end()
@@ -343,7 +344,7 @@ class CallCenter:
     def agent_disconnected(self, email: str) -> Reaction:
         now = self._begin()
         agent = self._agent(email)
-        agent.interface = None
+        agent.interface = agent.device = None
         for call_id in list(agent.ringing):
             self._stop_ring(self.calls[call_id], email, Outcome.NOTCONNECTED, now)
         self._touch(email)
@@ -418,7 +419,7 @@ class CallCenter:
             state = agent.state(now, self.zone)
             agents.append({"email": agent.email, "name": agent.config.name, "state": state.value,
                            "reason": agent.snooze_reason if state == AgentState.SNOOZE else None,
-                           "interface": agent.interface, "since": agent.since})
+                           "interface": agent.interface, "device": agent.device, "since": agent.since})
         return json_ready({"agents": agents, "waiting": self._waiting_rows(now), "calls": [
             {"call_id": call.call_id, "direction": call.direction.value, "from_number": call.from_number,
              "to_number": call.to_number, "ivr": self._ivr(call), "agent": call.agent,

@@ -34,7 +34,7 @@ class EnginePresence:
 
     def connected(self, email: str, user_agent: str) -> None:
         self.user_agents[email] = user_agent
-        self._apply(lambda: self.runtime.center.agent_connected(email, INTERFACE), email)
+        self._apply(lambda: self.runtime.center.agent_connected(email, INTERFACE, user_agent or None), email)
 
     def disconnected(self, email: str) -> None:
         self.user_agents.pop(email, None)
