@@ -16,6 +16,7 @@ from ringtui.config import Settings
 from ringtui.engine.core.clock import ScaledClock
 from ringtui.engine.runtime import EngineOptions, EngineRuntime
 from ringtui.engine.simulator import simulator_for
+from ringtui.errors import RingtuiError
 
 
 def _say(message: str) -> None:
@@ -122,7 +123,11 @@ async def run_engine(settings: Settings, *, ws: str, seed: int | None = None, au
         extra.append(report)
     if sip:
         extra.append(_sip_gateway(runtime, sip, stop))
-    await runtime.run(stop, *extra)
+    try:
+        await runtime.run(stop, *extra)
+    except OSError as error:  # the feed's address is taken or not ours
+        raise RingtuiError(f"cannot serve the live feed on {ws}: {error.strerror or error}; "
+                           "give another address with --ws HOST:PORT") from None
     ended = len(runtime.closed_at_stop)
     _say("ringtui engine: stopped; every call record is written"
          + (f" ({ended} call(s) in progress closed as ended by the engine)." if ended else "."))

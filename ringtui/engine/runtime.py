@@ -141,14 +141,18 @@ class EngineRuntime:
     # ------------------------------------------------------------ running
 
     async def start(self) -> None:
-        """Recover, configure, open the feed; the loops start with run()."""
+        """Open the feed, recover, configure; the loops start with run().
+
+        The feed's address is taken first: an engine started twice on the same address
+        fails there, before it could close the records of the one already running.
+        """
+        host, port = split_address(self.options.ws)
+        self._server = await self.feed.serve(host, port)
         closed = await asyncio.to_thread(close_orphans, self.database, self.clock.now())
         if closed:
             log.warning("closed %d call record(s) left open by a previous engine", len(closed))
         self.configure(await asyncio.to_thread(load_config, self.database))
         self._token = issue_token(self.settings.token_file)
-        host, port = split_address(self.options.ws)
-        self._server = await self.feed.serve(host, port)
         self.address = self._server.sockets[0].getsockname()[:2]
         from ringtui.engine.webhooks import dispatcher_for
 

@@ -125,3 +125,25 @@ def test_a_killed_engine_loses_nothing_and_counts_nothing_twice(center_account, 
         restarted_rows = connection.execute(text(
             "SELECT COUNT(*) FROM call_record WHERE ended_by = 'engine_restart'")).scalar()
     assert restarted_rows >= open_before
+
+
+def test_a_second_engine_on_the_same_address_fails_before_touching_the_records(center_account, db_url):
+    _cli, number = center_account
+    settings = load_settings(database_url=db_url)
+
+    async def scenario() -> None:
+        first = EngineRuntime(settings, EngineOptions(ws="127.0.0.1:0"))
+        stop = asyncio.Event()
+        running = asyncio.create_task(first.run(stop))
+        while first.address is None:
+            await asyncio.sleep(0.02)
+        first.apply(first.center.call_arrived("call-open", "+34612345678", number))
+        await first.flush()
+        second = EngineRuntime(settings, EngineOptions(ws=f"127.0.0.1:{first.address[1]}"))
+        with pytest.raises(OSError):
+            await second.start()
+        assert _open_and_total(db_url)[0] == 1  # the first engine's call is still in progress
+        stop.set()
+        await running
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=30))
