@@ -137,7 +137,8 @@ def test_a_second_engine_on_the_same_address_fails_before_touching_the_records(c
         running = asyncio.create_task(first.run(stop))
         while first.address is None:
             await asyncio.sleep(0.02)
-        first.apply(first.center.call_arrived("call-open", "+34612345678", number))
+        first.apply(first.center.agent_connected("ana@acme.test", "sip"))
+        first.apply(first.center.call_arrived("call-open", "+34612345678", number))  # ringing Ana
         await first.flush()
         second = EngineRuntime(settings, EngineOptions(ws=f"127.0.0.1:{first.address[1]}"))
         with pytest.raises(OSError):
