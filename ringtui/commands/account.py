@@ -10,7 +10,7 @@ from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
 from ringtui.output import info, render_object, render_rows
 
 NAME = "account"
-HELP = "Show the account and change its plan (smart, business, advanced)."
+HELP = "Show the account; change its plan (smart, business, advanced) and data retention."
 app = typer.Typer(no_args_is_help=True)
 
 ADDONS_NAME = "addons"
