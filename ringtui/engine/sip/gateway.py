@@ -1,4 +1,4 @@
-"""The SIP gateway of a running engine: the UDP endpoint, the registrar, and the engine's agents.
+"""The SIP gateway of a running engine: the UDP endpoint, the registrar, the call legs, the engine's agents.
 
 Started by `ringtui engine run --sip HOST:PORT` as one more task of the
 EngineRuntime; stops (socket closed) when that task is cancelled.
@@ -10,7 +10,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from aiovoip.message import Response
+
 from ringtui.engine.core.errors import CoreError
+from ringtui.engine.sip.calls import SipCalls
 from ringtui.engine.sip.message import SipRequest, reply
 from ringtui.engine.sip.registrar import Registrar, RegistrarOptions
 from ringtui.engine.sip.transport import SipEndpoint
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ringtui.engine.sip")
 
 SWEEP_S = 1.0
-ALLOW = "REGISTER, OPTIONS"
+ALLOW = "INVITE, ACK, CANCEL, BYE, REGISTER, OPTIONS"
 INTERFACE = "sip"
 
 
@@ -58,7 +61,9 @@ class SipGateway:
         self.registrar = Registrar(runtime.database, realm=runtime.settings.sip_domain,
                                    domains={runtime.settings.sip_domain, self.host}, presence=self.presence,
                                    options=options)
-        self.endpoint = SipEndpoint(self.handle)
+        self.endpoint = SipEndpoint(self.handle, on_response=self._response, on_ack=self._ack)
+        self.calls = SipCalls(runtime, self.endpoint, self.registrar)
+        runtime.action_sinks.append(self.calls.act)
         self.address: tuple[str, int] | None = None
 
     async def handle(self, request: SipRequest) -> bytes | None:
@@ -66,9 +71,19 @@ class SipGateway:
             return await self.registrar.register(request)
         if request.method == "OPTIONS":
             return reply(request, 200, "OK", extra=[("Allow", ALLOW)])
+        if request.method == "INVITE":
+            return self.calls.invite(request)
         if request.method == "CANCEL":
-            return reply(request, 481, "Call/Transaction Does Not Exist")
+            return self.calls.cancel(request)
+        if request.method == "BYE":
+            return self.calls.bye(request)
         return reply(request, 501, "Not Implemented", extra=[("Allow", ALLOW)])
+
+    def _response(self, response: Response) -> None:
+        self.calls.response(response)
+
+    def _ack(self, request: SipRequest) -> None:
+        self.calls.ack(request)
 
     async def run(self) -> None:
         """Serve until cancelled."""
@@ -77,6 +92,7 @@ class SipGateway:
                                                            local_addr=(self.host, self.port))
         try:
             self.address = transport.get_extra_info("sockname")[:2]
+            self.calls.local = self.address
             restored = await self.registrar.restore()
             log.info("SIP on udp:%s:%d; %d stored binding(s) restored", *self.address, restored)
             while True:

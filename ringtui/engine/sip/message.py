@@ -248,9 +248,10 @@ def _cseq(headers: CIMultiDict, request: SipRequest | None) -> tuple[int, str]:
 
 
 def reply(request: SipRequest, status: int, reason: str | None = None, *, to_tag: str = "",
-          extra: Iterable[tuple[str, str]] = ()) -> bytes:
+          extra: Iterable[tuple[str, str]] = (), body: str = "") -> bytes:
     """The bytes of a response to `request` (RFC 3261 8.2.6): its Via (the top one with received and
-    rport filled in, RFC 3581), From, To (with our tag), Call-ID and CSeq, then `extra` headers."""
+    rport filled in, RFC 3581), From, To (with our tag), Call-ID and CSeq, then `extra` headers
+    and `body` (its Content-Type is among `extra`)."""
     headers: CIMultiDict = CIMultiDict()
     hops = request.via
     top = hops[0]
@@ -273,7 +274,7 @@ def reply(request: SipRequest, status: int, reason: str | None = None, *, to_tag
         headers[name] = value if existing is None else [
             *(existing if isinstance(existing, list) else [existing]), value]
     response = Response(status_code=status, status_message=reason or STATUS.get(status, "Unknown"),
-                        headers=headers, cseq=request.cseq, method=request.method)
+                        headers=headers, cseq=request.cseq, method=request.method, payload=body or None)
     return response.encode()
 
 

@@ -5,8 +5,11 @@ What aiovoip's UDP protocol lacks is done here, once:
   has a Via to answer to, dropped otherwise, and logged once per source a minute,
   never with a traceback;
 - responses go to the source address (and port, with rport), not the Via host;
-- non-INVITE server transactions (RFC 3261 17.2.2): a retransmitted request gets
-  the same response again, and is not run twice while the first is in progress.
+- server transactions (RFC 3261 17.2.1, 17.2.2): a retransmitted request gets the
+  latest response again (an INVITE's 100, 180 or final one: `respond` updates it),
+  and is not run twice while the first is in progress;
+- responses and ACKs go to the call legs (calls.py), which keep the INVITE
+  client transactions and the dialogs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiovoip.message import Response
 
@@ -28,6 +32,7 @@ LOG_EVERY_S = 60.0
 _PENDING = b""
 
 Handler = Callable[[SipRequest], Awaitable[bytes | None]]
+Listener = Callable[[Any], None]
 
 
 def transaction_key(request: SipRequest) -> tuple[str, ...]:
@@ -41,8 +46,11 @@ def transaction_key(request: SipRequest) -> tuple[str, ...]:
 
 
 class SipEndpoint(asyncio.DatagramProtocol):
-    def __init__(self, handler: Handler, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, handler: Handler, *, clock: Callable[[], float] = time.monotonic,
+                 on_response: Listener | None = None, on_ack: Listener | None = None) -> None:
         self.handler = handler
+        self.on_response = on_response
+        self.on_ack = on_ack
         self.transport: asyncio.DatagramTransport | None = None
         self.transactions: dict[tuple[str, ...], tuple[float, bytes, tuple[str, int]]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -63,7 +71,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
             self._refuse(error, source)
             return
         if isinstance(message, Response) or message.method == "ACK":
-            return  # no client transactions yet; an ACK ends nothing we keep
+            self._hand_over(message)
+            return
         key = transaction_key(message)
         known = self.transactions.get(key)
         if known is not None:
@@ -87,6 +96,26 @@ class SipEndpoint(asyncio.DatagramProtocol):
         destination = reply_address(request)
         self.transactions[key] = (self._clock(), response, destination)
         self._send(response, destination)
+
+    def _hand_over(self, message: SipRequest | Response) -> None:
+        listener = self.on_response if isinstance(message, Response) else self.on_ack
+        if listener is None:
+            return
+        try:
+            listener(message)
+        except Exception:
+            log.exception("SIP %s from %s:%d failed", "response" if isinstance(message, Response)
+                          else "ACK", *getattr(message, "source", ("?", 0)))
+
+    def respond(self, request: SipRequest, response: bytes) -> None:
+        """Send a later response of a server transaction (an INVITE's 180, 200, 487 ...); a
+        retransmitted request gets this one from now on."""
+        destination = reply_address(request)
+        self.transactions[transaction_key(request)] = (self._clock(), response, destination)
+        self._send(response, destination)
+
+    def send(self, data: bytes, destination: tuple[str, int]) -> None:
+        self._send(data, destination)
 
     def _refuse(self, error: MalformedMessage, source: tuple[str, int]) -> None:
         self.malformed += 1

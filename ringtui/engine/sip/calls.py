@@ -1,0 +1,453 @@
+"""Inbound calls over SIP: the caller's leg, the agents' legs, and the core between them.
+
+The caller's INVITE server transaction (RFC 3261 17.2.1): 100 Trying at once
+(the endpoint answers a retransmitted INVITE with the latest response, so a
+retransmission never becomes a second call), 180 while agents ring, 200 when one
+answers, its final response retransmitted until the ACK (Timer G). A CANCEL
+ends the call (caller_hung_up) with 487 to the INVITE.
+
+Each RingAgent of the core is an INVITE client transaction (17.1.1) towards the
+agent's newest registered contact, sent to the address the REGISTER came from:
+retransmitted (Timer A) until a response, given up after Timer B. A 1xx only
+stops the retransmissions (a 100 without a To-tag builds no dialog: aiovoip's
+gap 1); the dialog starts with the 200, acknowledged with an ACK of its own
+branch to the Contact of the 200 (gap 5). Signalling only: the agent gets the
+caller's SDP offer, the caller an answer on the offer's connection line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aiovoip.message import Response
+
+from ringtui.engine.core import actions as act
+from ringtui.engine.core.center import Reaction
+from ringtui.engine.core.errors import CoreError
+from ringtui.engine.sip.message import (
+    SERVER,
+    MalformedMessage,
+    SipRequest,
+    header_values,
+    parse_name_addr,
+    parse_via,
+    reply,
+    reply_address,
+)
+
+if TYPE_CHECKING:
+    from ringtui.engine.runtime import EngineRuntime
+    from ringtui.engine.sip.registrar import Registrar
+    from ringtui.engine.sip.transport import SipEndpoint
+
+log = logging.getLogger("ringtui.engine.sip")
+
+T1_S, T2_S = 0.5, 4.0
+TIMER_B_S = 64 * T1_S  # an INVITE nobody answers; also how long a final response waits for its ACK
+REJECTED = frozenset({486, 600, 603})  # the agent (or its phone, busy) said no: REJECTED
+HANG_UP_STATUS = {603: "Decline", 480: "Temporarily Unavailable", 404: "Not Found"}
+
+
+@dataclass
+class CallerLeg:
+    call_id: str  # the core's
+    invite: SipRequest
+    to_tag: str
+    offer: str
+    final: int = 0  # status of the final response sent, 0 while the call is set up
+    answered: bool = False
+    acked: bool = False
+    retransmit: asyncio.TimerHandle | None = None
+
+
+@dataclass
+class AgentLeg:
+    call_id: str  # the core's
+    email: str
+    dialog_id: str  # the SIP Call-ID of this leg
+    branch: str
+    uri: str  # the registered contact (Request-URI of the INVITE)
+    destination: tuple[str, int]
+    from_header: str
+    to_header: str
+    invite: bytes
+    state: str = "calling"  # calling -> proceeding -> answered | ended
+    cancelled: bool = False
+    remote_target: str = ""
+    interval: float = T1_S
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+
+    def stop_timers(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        self.timers.clear()
+
+
+class SipCalls:
+    """The call legs of the gateway; `act` is the runtime's action sink."""
+
+    def __init__(self, runtime: EngineRuntime, endpoint: SipEndpoint, registrar: Registrar) -> None:
+        self.runtime = runtime
+        self.endpoint = endpoint
+        self.registrar = registrar
+        self.local: tuple[str, int] = ("127.0.0.1", 5060)
+        self.callers: dict[str, CallerLeg] = {}  # core call id -> leg
+        self.caller_dialogs: dict[str, str] = {}  # the caller's SIP Call-ID -> core call id
+        self.agent_legs: dict[str, AgentLeg] = {}  # SIP Call-ID of the agent's leg -> leg
+        self.rings: dict[tuple[str, str], AgentLeg] = {}  # (core call id, e-mail) -> live leg
+
+    # ------------------------------------------------------------ the caller
+
+    def invite(self, request: SipRequest) -> bytes:
+        """A new INVITE: 100 Trying now, the core decides right after (call_soon)."""
+        dialog = str(request.headers["Call-ID"])
+        if dialog in self.caller_dialogs:  # a re-INVITE (hold, codec change): not supported yet
+            return reply(request, 488, "Not Acceptable Here")
+        try:
+            caller, number = _caller(request), _dialled(request)
+        except MalformedMessage as error:
+            return reply(request, 400, "Bad Request", to_tag=secrets.token_hex(6),
+                         extra=[("Warning", f'399 ringtui "{error.reason[:80]}"')])
+        leg = CallerLeg(call_id=f"sip-{secrets.token_hex(8)}", invite=request, to_tag=secrets.token_hex(6),
+                        offer=_text(request))
+        self.callers[leg.call_id] = leg
+        self.caller_dialogs[dialog] = leg.call_id
+        asyncio.get_running_loop().call_soon(self._arrive, leg, caller, number)
+        return reply(request, 100, "Trying")
+
+    def _arrive(self, leg: CallerLeg, caller: str, number: str) -> None:
+        if not self._apply(lambda: self.runtime.center.call_arrived(leg.call_id, caller, number)):
+            self._finish(leg, 500, "Server Internal Error")
+
+    def cancel(self, request: SipRequest) -> bytes:
+        leg = self._caller_leg(request)
+        branch = request.via[0].params.get("branch")
+        if leg is None or leg.invite.via[0].params.get("branch") != branch:
+            return reply(request, 481, "Call/Transaction Does Not Exist")
+        if not leg.final:  # after the 200 to the CANCEL has gone (call_soon), as callers expect
+            asyncio.get_running_loop().call_soon(self._cancelled, leg)
+        return reply(request, 200, "OK")
+
+    def _cancelled(self, leg: CallerLeg) -> None:
+        if leg.final:
+            return
+        self._finish(leg, 487, "Request Terminated")
+        self._apply(lambda: self.runtime.center.caller_hung_up(leg.call_id))
+        self._tear_down(leg.call_id)
+
+    def bye(self, request: SipRequest) -> bytes:
+        dialog = str(request.headers["Call-ID"])
+        leg = self._caller_leg(request)
+        if leg is not None:
+            self._stop_retransmitting(leg)
+            leg.final = leg.final or 487
+            self._apply(lambda: self.runtime.center.caller_hung_up(leg.call_id))
+            self._tear_down(leg.call_id)
+            self._forget(leg)
+            return reply(request, 200, "OK")
+        agent = self.agent_legs.pop(dialog, None)
+        if agent is None:
+            return reply(request, 481, "Call/Transaction Does Not Exist")
+        agent.state = "ended"
+        agent.stop_timers()
+        self._apply(lambda: self.runtime.center.agent_hung_up(agent.call_id, agent.email))
+        return reply(request, 200, "OK")
+
+    def ack(self, request: SipRequest) -> None:
+        leg = self._caller_leg(request)
+        if leg is None:
+            return
+        leg.acked = True
+        self._stop_retransmitting(leg)
+        if not leg.answered:  # the ACK of a failure ends the transaction and the call
+            self._forget(leg)
+
+    def _caller_leg(self, request: SipRequest) -> CallerLeg | None:
+        call_id = self.caller_dialogs.get(str(request.headers["Call-ID"]))
+        return self.callers.get(call_id) if call_id else None
+
+    def _finish(self, leg: CallerLeg, status: int, reason: str, *, body: str = "") -> None:
+        """The INVITE's final response, retransmitted (T1 doubling up to T2) until the ACK."""
+        if leg.final:
+            return
+        leg.final = status
+        extra = [("Contact", f"<sip:ringtui@{self.local[0]}:{self.local[1]}>")] if status < 300 else []
+        if body:
+            extra.append(("Content-Type", "application/sdp"))
+        response = reply(leg.invite, status, reason, to_tag=leg.to_tag, extra=extra, body=body)
+        self.endpoint.respond(leg.invite, response)
+        destination = reply_address(leg.invite)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TIMER_B_S
+
+        def again(interval: float) -> None:
+            if leg.acked or loop.time() > deadline:
+                if not leg.acked and not leg.answered:
+                    self._forget(leg)
+                return
+            self.endpoint.send(response, destination)
+            leg.retransmit = loop.call_later(min(interval * 2, T2_S), again, min(interval * 2, T2_S))
+
+        leg.retransmit = loop.call_later(T1_S, again, T1_S)
+
+    def _stop_retransmitting(self, leg: CallerLeg) -> None:
+        if leg.retransmit is not None:
+            leg.retransmit.cancel()
+            leg.retransmit = None
+
+    def _forget(self, leg: CallerLeg) -> None:
+        self._stop_retransmitting(leg)
+        self.callers.pop(leg.call_id, None)
+        self.caller_dialogs.pop(str(leg.invite.headers["Call-ID"]), None)
+
+    def _hang_up_caller(self, action: act.HangUp) -> None:
+        leg = self.callers.get(action.call_id)
+        if leg is None:
+            return
+        if not leg.final:
+            status = action.cause if action.cause in HANG_UP_STATUS else 480
+            self._finish(leg, status, HANG_UP_STATUS[status])
+        elif leg.answered:
+            self._bye_caller(leg)
+            self._forget(leg)
+        self._tear_down(action.call_id)
+
+    def _bye_caller(self, leg: CallerLeg) -> None:
+        invite = leg.invite
+        contacts = header_values(invite.headers, "Contact")
+        target = parse_name_addr(contacts[0]).uri if contacts else invite.uri
+        ours = f"{invite.headers['To']};tag={leg.to_tag}"
+        self.endpoint.send(self._request("BYE", target, ours, str(invite.headers["From"]),
+                                         str(invite.headers["Call-ID"]), 1), reply_address(invite))
+
+    # ------------------------------------------------------------ the agents
+
+    def _ring(self, action: act.RingAgent) -> None:
+        loop = asyncio.get_running_loop()
+        contacts = self.registrar.bindings.get(action.agent, {})
+        leg_of_caller = self.callers.get(action.call_id)
+        if not contacts or leg_of_caller is None:
+            loop.call_soon(self._ring_failed, action.call_id, action.agent, "no registered SIP phone")
+            return
+        binding = max(contacts.values(), key=lambda b: b.expires_at)
+        host, _, port = binding.received.rpartition(":")
+        caller = _caller(leg_of_caller.invite)
+        leg = AgentLeg(call_id=action.call_id, email=action.agent, dialog_id=secrets.token_hex(12),
+                       branch=_branch(), uri=binding.contact_uri, destination=(host, int(port)),
+                       from_header=f"<sip:{caller}@{self.local[0]}>;tag={secrets.token_hex(6)}",
+                       to_header=f"<{binding.contact_uri}>", invite=b"")
+        body = leg_of_caller.offer
+        leg.invite = self._request("INVITE", leg.uri, leg.from_header, leg.to_header, leg.dialog_id, 1,
+                                   branch=leg.branch, body=body, contact=True)
+        self.agent_legs[leg.dialog_id] = leg
+        self.rings[(action.call_id, action.agent)] = leg
+        self.endpoint.send(leg.invite, leg.destination)
+        leg.timers.append(loop.call_later(T1_S, self._retransmit_invite, leg))
+        leg.timers.append(loop.call_later(TIMER_B_S, self._invite_timed_out, leg))
+        if not leg_of_caller.final and not leg_of_caller.answered:
+            self.endpoint.respond(leg_of_caller.invite, reply(leg_of_caller.invite, 180, "Ringing",
+                                                              to_tag=leg_of_caller.to_tag))
+
+    def _retransmit_invite(self, leg: AgentLeg) -> None:
+        if leg.state != "calling":
+            return
+        self.endpoint.send(leg.invite, leg.destination)
+        leg.interval *= 2  # Timer A doubles, no cap for INVITE (RFC 3261 17.1.1.2)
+        leg.timers.append(asyncio.get_running_loop().call_later(leg.interval, self._retransmit_invite, leg))
+
+    def _invite_timed_out(self, leg: AgentLeg) -> None:
+        if leg.state != "calling":
+            return
+        self._end_leg(leg)
+        if not leg.cancelled:
+            self._ring_failed(leg.call_id, leg.email, "no response to the INVITE (408)")
+
+    def _ring_failed(self, call_id: str, email: str, reason: str) -> None:
+        self._apply(lambda: self.runtime.center.agent_ring_failed(call_id, email, reason))
+
+    def response(self, response: Response) -> None:
+        leg = self.agent_legs.get(str(response.headers["Call-ID"]))
+        top = parse_via(header_values(response.headers, "Via")[0])
+        if leg is None or top.params.get("branch") != leg.branch or response.method != "INVITE":
+            if leg is not None and response.method == "INVITE" and 200 <= response.status_code < 300:
+                self._ack(leg, response)  # a 2xx retransmitted after our ACK was lost
+            return
+        status = response.status_code
+        if status < 200:
+            if leg.state == "calling":
+                leg.state = "proceeding"
+                if leg.cancelled:
+                    self._cancel(leg)
+            return
+        if status < 300:
+            self._answered(leg, response)
+        else:
+            self._failed(leg, response)
+
+    def _answered(self, leg: AgentLeg, response: Response) -> None:
+        if leg.state == "answered":
+            self._ack(leg, response)
+            return
+        leg.stop_timers()
+        leg.state = "answered"
+        leg.to_header = str(response.headers["To"])
+        contacts = header_values(response.headers, "Contact")
+        leg.remote_target = parse_name_addr(contacts[0]).uri if contacts else leg.uri
+        self._ack(leg, response)
+        if leg.cancelled:  # answered after the ring ended: it ends at once, the core may count TOOLATE
+            self._bye_agent(leg)
+        self._apply(lambda: self.runtime.center.agent_answered(leg.call_id, leg.email))
+
+    def _failed(self, leg: AgentLeg, response: Response) -> None:
+        status = response.status_code
+        if leg.state == "ended":
+            self._ack(leg, response)
+            return
+        self._ack(leg, response)
+        self._end_leg(leg)
+        if leg.cancelled:
+            return
+        if status in REJECTED:
+            self._apply(lambda: self.runtime.center.agent_rejected(leg.call_id, leg.email))
+        else:
+            self._ring_failed(leg.call_id, leg.email, f"{status} {response.status_message}")
+
+    def _end_leg(self, leg: AgentLeg) -> None:
+        leg.state = "ended"
+        leg.stop_timers()
+        self.rings.pop((leg.call_id, leg.email), None)
+        # kept a little while to absorb retransmitted final responses
+        asyncio.get_running_loop().call_later(TIMER_B_S, self.agent_legs.pop, leg.dialog_id, None)
+
+    def _ack(self, leg: AgentLeg, response: Response) -> None:
+        """ACK a final response: a 2xx gets a new transaction to the Contact, a failure its own branch."""
+        to = str(response.headers["To"])
+        if 200 <= response.status_code < 300:
+            data = self._request("ACK", leg.remote_target or leg.uri, leg.from_header, to, leg.dialog_id, 1)
+        else:
+            data = self._request("ACK", leg.uri, leg.from_header, to, leg.dialog_id, 1, branch=leg.branch)
+        self.endpoint.send(data, leg.destination)
+
+    def _cancel(self, leg: AgentLeg) -> None:
+        self.endpoint.send(self._request("CANCEL", leg.uri, leg.from_header, f"<{leg.uri}>", leg.dialog_id, 1,
+                                         branch=leg.branch), leg.destination)
+
+    def _bye_agent(self, leg: AgentLeg) -> None:
+        self.endpoint.send(self._request("BYE", leg.remote_target or leg.uri, leg.from_header, leg.to_header,
+                                         leg.dialog_id, 2), leg.destination)
+        self.rings.pop((leg.call_id, leg.email), None)
+        self.agent_legs.pop(leg.dialog_id, None)
+        leg.state = "ended"
+        leg.stop_timers()
+
+    def _stop_ringing(self, call_id: str, email: str) -> None:
+        leg = self.rings.get((call_id, email))
+        if leg is None or leg.cancelled:
+            return
+        leg.cancelled = True
+        if leg.state == "proceeding":
+            self._cancel(leg)
+        elif leg.state == "answered":
+            self._bye_agent(leg)
+        # "calling": the CANCEL waits for a provisional response (RFC 3261 9.1)
+
+    def _connect(self, action: act.ConnectAgent) -> None:
+        leg = self.callers.get(action.call_id)
+        agent = self.rings.pop((action.call_id, action.agent), None)
+        if leg is None or agent is None:
+            return
+        leg.answered = True
+        self._finish(leg, 200, "OK", body=_answer(leg.offer, self.local[0]))
+
+    def _tear_down(self, call_id: str) -> None:
+        """The call is over: every agent leg of it ends (BYE when answered, CANCEL while ringing)."""
+        legs = [leg for leg in self.agent_legs.values() if leg.call_id == call_id and leg.state != "ended"]
+        for leg in legs:
+            if leg.state == "answered":
+                self._bye_agent(leg)
+            else:
+                self._stop_ringing(call_id, leg.email)
+
+    # ------------------------------------------------------------ the core's actions
+
+    def act(self, action: act.Action) -> None:
+        if isinstance(action, act.RingAgent):
+            self._ring(action)
+        elif isinstance(action, act.CancelRing):
+            self._stop_ringing(action.call_id, action.agent)
+        elif isinstance(action, act.ConnectAgent):
+            self._connect(action)
+        elif isinstance(action, act.HangUp):
+            self._hang_up_caller(action)
+        # Play, CollectDigits, HoldMusic, Record ...: no media yet (signalling only)
+
+    def _apply(self, change: Callable[[], Reaction]) -> bool:
+        try:
+            self.runtime.apply(change())
+        except CoreError as error:
+            log.info("SIP event not taken by the engine: %s", error)
+            return False
+        return True
+
+    # ------------------------------------------------------------ messages we send
+
+    def _request(self, method: str, uri: str, from_header: str, to_header: str, dialog_id: str, cseq: int,
+                 *, branch: str = "", body: str = "", contact: bool = False) -> bytes:
+        host, port = self.local
+        lines = [f"{method} {uri} SIP/2.0",
+                 f"Via: SIP/2.0/UDP {host}:{port};branch={branch or _branch()};rport",
+                 "Max-Forwards: 70", f"From: {from_header}", f"To: {to_header}", f"Call-ID: {dialog_id}",
+                 f"CSeq: {cseq} {method}", f"User-Agent: {SERVER}"]
+        if contact:
+            lines.append(f"Contact: <sip:ringtui@{host}:{port}>")
+        if body:
+            lines.append("Content-Type: application/sdp")
+        data = body.encode()
+        lines.append(f"Content-Length: {len(data)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def _branch() -> str:
+    return "z9hG4bK" + secrets.token_hex(8)
+
+
+def _text(request: SipRequest) -> str:
+    raw = getattr(request, "_raw_payload", b"") or b""
+    return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
+
+
+def _user(uri: str) -> str:
+    rest = uri.split(":", 1)[1] if ":" in uri else uri
+    return rest.split("@", 1)[0].split(";", 1)[0] if "@" in rest else ""
+
+
+def _dialled(request: SipRequest) -> str:
+    """The number called: the Request-URI's user when it is E.164, else the To user."""
+    for candidate in (_user(request.uri), parse_name_addr(request.headers["To"]).user.split(";", 1)[0]):
+        if candidate.startswith("+"):
+            return candidate
+    to_user = parse_name_addr(request.headers["To"]).user or _user(request.uri)
+    if not to_user:
+        raise MalformedMessage(f"no number in the Request-URI {request.uri!r} or the To header")
+    return to_user
+
+
+def _caller(request: SipRequest) -> str:
+    user = parse_name_addr(request.headers["From"]).user.split(";", 1)[0]
+    return "anonymous" if user.lower() in {"", "anonymous"} else user
+
+
+def _answer(offer: str, host: str) -> str:
+    """An SDP answer on the offer's own connection and media lines (no media relay yet)."""
+    if not offer.strip():
+        return ""
+    kept = [line for line in offer.splitlines() if line[:2] in {"c=", "m=", "a="}]
+    connection = next((line for line in kept if line.startswith("c=")), f"c=IN IP4 {host}")
+    lines = ["v=0", f"o=ringtui 1 1 IN IP4 {host}", "s=ringtui", connection, "t=0 0",
+             *(line for line in kept if not line.startswith("c="))]
+    return "\r\n".join(lines) + "\r\n"
