@@ -1,0 +1,106 @@
+"""`ringtui calls ...`: call logs (L1-L3), tagging (T1) and flagging (L2); also the FILTERS options (S6)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
+from ringtui.output import info, render_object, render_rows
+
+NAME = "calls"
+HELP = "Call logs: list with filters, show one call, tag or flag it."
+app = typer.Typer(no_args_is_help=True)
+
+LIST_COLUMNS = ["id", "started_at", "direction", "type", "from_number", "to_number", "ivr", "agent",
+                "wait_s", "talk_s", "tags", "processed_channel"]
+
+# FILTERS (CLI.md), shared by calls, missed and stats.
+Period = Annotated[str | None, typer.Option("--period", help=(
+    "today, yesterday, this-week, last-week, this-month, last-month or FIRST..LAST "
+    "(YYYY-MM-DD..YYYY-MM-DD), in the account's time zone."))]
+Hours = Annotated[str | None, typer.Option(
+    "--hours", help="HH:MM-HH:MM applied to every day of the period (account time zone).")]
+Scope = Annotated[str | None, typer.Option(
+    "--scope", help="all, ivrs (IVR calls only), direct (direct lines only) or custom.")]
+IvrName = Annotated[str | None, typer.Option("--ivr", help="Only calls of this IVR.")]
+GroupName = Annotated[str | None, typer.Option("--group", help="Only calls taken by agents of this group.")]
+UserEmail = Annotated[str | None, typer.Option("--user", help="Only calls of this user (e-mail).")]
+Country = Annotated[str | None, typer.Option("--country", help="Only customers of this country (ISO2).")]
+TagName = Annotated[str | None, typer.Option("--tag", help="Only calls with this tag.")]
+CallDirection = Annotated[str | None, typer.Option("--direction", help="in or out.")]
+CallType = Annotated[str | None, typer.Option("--type", help="answered, missed, voicemail or no-key.")]
+Limit = Annotated[int, typer.Option("--limit", help="At most this many calls, newest first (1..100000).")]
+
+
+def filter_options(**options: Any) -> Any:
+    """The FILTERS options, as the services take them."""
+    from ringtui.services.filters import FilterOptions
+
+    return FilterOptions(**options)
+
+
+@app.command("list")
+def list_(
+    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
+    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
+    direction: CallDirection = None, type_: CallType = None, limit: Limit = 100,
+    as_json: JsonFlag = False, as_csv: CsvFlag = False,
+) -> None:
+    """List calls (inbound, outbound, missed), newest first."""
+    from ringtui.services import calls
+
+    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
+                             country=country, tag=tag, direction=direction, type=type_)
+    with operation() as op:
+        rows = calls.list_calls(op, options, limit=limit)
+    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=LIST_COLUMNS, title="Calls")
+
+
+@app.command("show")
+def show(
+    call_id: Annotated[int, typer.Argument(help="Call id (see `ringtui calls list`).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one call: ring attempts and their outcomes, tags, survey, recording."""
+    from ringtui.services import calls
+
+    with operation() as op:
+        call = calls.show_call(op, call_id)
+    if as_json:
+        render_object(call, as_json=True)
+        return
+    render_object({k: v for k, v in call.items() if k != "attempts"}, title=f"Call {call_id}")
+    render_rows(call["attempts"], columns=["agent", "started_at", "ended_at", "outcome"],
+                title="Ring attempts")
+
+
+@app.command("tag")
+def tag(
+    call_id: Annotated[int, typer.Argument(help="Call id.")],
+    names: Annotated[list[str], typer.Argument(help="Tag names to add (see `ringtui tags list`).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Tag a call (needs the tag_calls permission; at most the account's maximum of tags per call)."""
+    from ringtui.services import calls
+
+    with operation() as op:
+        result = calls.tag_call(op, call_id, names)
+    info(f"Call {call_id} tagged: {', '.join(result['tags'])}.")
+    render_object(result, as_json=as_json)
+
+
+@app.command("flag")
+def flag(
+    call_id: Annotated[int, typer.Argument(help="Call id.")],
+    off: Annotated[bool, typer.Option("--off", help="Take the flag off.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Flag a call for attention (or take the flag off with --off)."""
+    from ringtui.services import calls
+
+    with operation() as op:
+        result = calls.flag_call(op, call_id, flagged=not off)
+    info(f"Call {call_id} {'flagged' if result['flagged'] else 'unflagged'}.")
+    render_object(result, as_json=as_json)

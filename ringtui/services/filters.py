@@ -1,0 +1,266 @@
+"""Call filters (S6): the FILTERS options of CLI.md turned into SQL conditions on call_record.
+
+Periods and hours are evaluated in the account's time zone. Hours are applied
+to every day of the period by generating, per local day, the UTC window the
+hours cover (so daylight-saving changes are exact and nothing new is stored);
+the windows are OR-ed in SQL, which both SQLite and PostgreSQL answer from
+the started_at index. Every condition also carries who may see which calls
+(U7 scopes, U4 "own logs only").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Float, and_, exists, false, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from ringtui.errors import Invalid, PermissionDenied
+from ringtui.models import CallRecord, CallTag, GroupMember, Tag
+from ringtui.services.access import scope_ids
+from ringtui.services.base import Operation
+from ringtui.services.lookups import group_by_name, ivr_by_name, user_by_email
+from ringtui.services.permissions import permission_value
+from ringtui.services.phones import check_country
+from ringtui.services.plans import Feature, require_feature
+from ringtui.vocab import CallKind, CallType, Direction, ScopeKind
+
+RELATIVE_PERIODS = ("today", "yesterday", "this-week", "last-week", "this-month", "last-month")
+SCOPES = ("all", "ivrs", "direct", "custom")
+DIRECTIONS = (Direction.IN.value, Direction.OUT.value)
+TYPES = tuple(t.value for t in CallType)
+_HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+PERIOD_HELP = "today, yesterday, this-week, last-week, this-month, last-month or YYYY-MM-DD..YYYY-MM-DD"
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """The FILTERS options as typed on the command line (None = not given)."""
+
+    period: str | None = None
+    hours: str | None = None
+    scope: str | None = None
+    ivr: str | None = None
+    group: str | None = None
+    user: str | None = None
+    country: str | None = None
+    tag: str | None = None
+    direction: str | None = None
+    type: str | None = None
+
+    def given(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open UTC interval [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+# ---------------------------------------------------------------- time
+
+
+class seconds_between(FunctionElement[float]):
+    """Seconds from the first time to the second, on either backend."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(seconds_between)
+def _seconds_default(element: Any, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return f"EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)}))"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    later, earlier = compiler.process(end, **kw), compiler.process(start, **kw)
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+def account_zone(op: Operation) -> ZoneInfo:
+    return ZoneInfo(op.account.timezone or "UTC")
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _day(text: str, period: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"period {period!r}: {text!r} is not a date; give {PERIOD_HELP}") from None
+
+
+def parse_period(text: str, zone: ZoneInfo, now: datetime) -> Period:
+    """A period name or an inclusive date range, in `zone`, as UTC bounds."""
+    name = text.strip().lower()
+    today = now.astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday())
+    first = today.replace(day=1)
+    previous_first = (first - timedelta(days=1)).replace(day=1)
+    days: dict[str, tuple[date, date]] = {
+        "today": (today, today + timedelta(days=1)),
+        "yesterday": (today - timedelta(days=1), today),
+        "this-week": (monday, monday + timedelta(days=7)),
+        "last-week": (monday - timedelta(days=7), monday),
+        "this-month": (first, (first + timedelta(days=32)).replace(day=1)),
+        "last-month": (previous_first, first),
+    }
+    if name in days:
+        start, end = days[name]
+    else:
+        match = _RANGE.match(name)
+        if match is None:
+            raise Invalid(f"unknown period {text!r}: give {PERIOD_HELP}")
+        start, last = _day(match.group(1), text), _day(match.group(2), text)
+        if last < start:
+            raise Invalid(f"period {text!r} ends before it starts: give FIRST..LAST with FIRST <= LAST")
+        end = last + timedelta(days=1)
+    return Period(_local_midnight(start, zone), _local_midnight(end, zone))
+
+
+def parse_hours(text: str) -> tuple[time, time | None]:
+    """HH:MM-HH:MM; an end of 24:00 is None (midnight after); an end before the start spans midnight."""
+    match = _HOURS.match(text.strip())
+    bad = f"bad hours {text!r}: give HH:MM-HH:MM such as 09:00-18:00 (00:00..24:00, start != end)"
+    if match is None:
+        raise Invalid(bad)
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2) or (h1, m1) == (h2, m2):
+        raise Invalid(bad)
+    return time(h1, m1), None if h2 == 24 else time(h2, m2)
+
+
+def hour_windows(period: Period, hours: tuple[time, time | None], zone: ZoneInfo) -> list[Period]:
+    """The UTC windows that `hours` cover on each local day touching the period."""
+    start, end = hours
+    first = period.start.astimezone(zone).date() - timedelta(days=1)
+    last = period.end.astimezone(zone).date()
+    windows: list[Period] = []
+    day = first
+    while day <= last:
+        opens = datetime.combine(day, start, tzinfo=zone)
+        if end is None or end <= start:
+            closes = datetime.combine(day + timedelta(days=1), end or time(0), tzinfo=zone)
+        else:
+            closes = datetime.combine(day, end, tzinfo=zone)
+        window = Period(max(opens.astimezone(UTC), period.start), min(closes.astimezone(UTC), period.end))
+        if window.start < window.end:
+            windows.append(window)
+        day += timedelta(days=1)
+    return windows
+
+
+def _within(column: Any, window: Period) -> ColumnElement[bool]:
+    return and_(column >= window.start, column < window.end)
+
+
+# ---------------------------------------------------------------- who sees what
+
+
+def visible_calls(op: Operation) -> list[ColumnElement[bool]]:
+    """The calls the acting user may see: own calls only (U4), a supervisor's IVRs and groups (U7)."""
+    logs = permission_value(op.actor, "call_logs")
+    if logs == "none":
+        raise PermissionDenied(f"{op.actor.email} may not see call logs (permission call_logs=none)")
+    conditions: list[ColumnElement[bool]] = []
+    if permission_value(op.actor, "own_logs_only") or logs == "own":
+        conditions.append(CallRecord.user_id == op.actor.id)
+    ivrs, groups = scope_ids(op, ScopeKind.IVR), scope_ids(op, ScopeKind.GROUP)
+    if ivrs is not None or groups is not None:
+        agents = select(GroupMember.user_id).where(GroupMember.group_id.in_(groups or set()))
+        conditions.append(or_(CallRecord.ivr_id.in_(ivrs or set()), CallRecord.user_id.in_(agents)))
+    return conditions
+
+
+# ---------------------------------------------------------------- the filters
+
+
+def _choice(value: str, what: str, accepted: tuple[str, ...]) -> str:
+    clean = value.strip().lower()
+    if clean not in accepted:
+        raise Invalid(f"unknown {what} {value!r}: give {', '.join(accepted)}")
+    return clean
+
+
+def _scope_condition(options: FilterOptions) -> list[ColumnElement[bool]]:
+    scope = _choice(options.scope, "scope", SCOPES) if options.scope else "all"
+    if scope == "custom" and not (options.ivr or options.group or options.user):
+        raise Invalid("scope 'custom' needs --ivr, --group or --user to say which calls")
+    if scope == "ivrs":
+        return [CallRecord.kind == CallKind.IVR]
+    if scope == "direct":
+        return [CallRecord.kind == CallKind.DIRECT]
+    return []
+
+
+def _time_conditions(op: Operation, options: FilterOptions, now: datetime) -> list[ColumnElement[bool]]:
+    zone = account_zone(op)
+    period = parse_period(options.period, zone, now) if options.period else None
+    hours = parse_hours(options.hours) if options.hours else None
+    conditions = [] if period is None else [_within(CallRecord.started_at, period)]
+    if hours is None:
+        return conditions
+    if period is None:  # hours over all the history: its first and last calls bound the days
+        first, last = op.session.execute(
+            select(func.min(CallRecord.started_at), func.max(CallRecord.started_at))).one()
+        if first is None:
+            return [false()]
+        period = Period(first, last + timedelta(seconds=1))
+    windows = hour_windows(period, hours, zone)
+    conditions.append(or_(*(_within(CallRecord.started_at, w) for w in windows)) if windows else false())
+    return conditions
+
+
+def _record_conditions(op: Operation, options: FilterOptions) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if options.direction:
+        conditions.append(CallRecord.direction == _choice(options.direction, "direction", DIRECTIONS))
+    if options.type:
+        conditions.append(CallRecord.type == _choice(options.type, "call type", TYPES))
+    if options.ivr:
+        require_feature(op.account, Feature.IVR_FILTERS)
+        conditions.append(CallRecord.ivr_id == ivr_by_name(op, options.ivr).id)
+    if options.group:
+        group = group_by_name(op, options.group)
+        conditions.append(CallRecord.user_id.in_(
+            select(GroupMember.user_id).where(GroupMember.group_id == group.id)))
+    if options.user:
+        conditions.append(CallRecord.user_id == user_by_email(op, options.user).id)
+    if options.country:
+        conditions.append(CallRecord.caller_country == check_country(options.country))
+    if options.tag:
+        tag = op.session.execute(select(Tag.id).where(
+            func.lower(Tag.name) == options.tag.strip().lower())).scalar()
+        if tag is None:
+            raise Invalid(f"unknown tag {options.tag!r} (see `ringtui tags list`)")
+        conditions.append(exists().where(CallTag.call_record_id == CallRecord.id, CallTag.tag_id == tag))
+    return conditions
+
+
+def call_conditions(
+    op: Operation, options: FilterOptions | None = None, *, now: datetime | None = None
+) -> list[ColumnElement[bool]]:
+    """SQL conditions on call_record for these filters and the acting user's visibility."""
+    options = options or FilterOptions()
+    if options.given():
+        require_feature(op.account, Feature.CALL_FILTERS)
+    return [
+        *visible_calls(op),
+        *_scope_condition(options),
+        *_time_conditions(op, options, now or datetime.now(UTC)),
+        *_record_conditions(op, options),
+    ]
