@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from ringtui.db import engine_for
+from ringtui.engine.core.events import CallStarted
+from ringtui.engine.recorder import record_all
+from ringtui.vocab import CallKind, Direction
 from tests.commands import test_calls as base
 from tests.commands.test_calls import ANA, BOB, NOV_2, SUP
 from tests.conftest import ok, refused
@@ -120,3 +124,16 @@ def test_statistics_need_the_business_plan_and_the_statistics_area(history, comm
     refused(cli("stats", command, as_user=ANA), ANA, "statistics")
     ok(cli("account", "plan", "smart"))
     refused(cli("stats", command), "statistics needs the business or advanced plan")
+
+
+def test_a_call_in_progress_is_listed_but_not_counted_until_it_ends(history, db_url):
+    cli, _ = history
+    record_all(engine_for(db_url), [CallStarted(
+        at=base.at(2, 15), call_id="live", direction=Direction.IN, kind=CallKind.IVR,
+        from_number="+33655555555", to_number=base.LINE, ivr="Sales")])
+    live = ok(cli("calls", "list", "--period", NOV_2, "--limit", "3", "--json")).json()
+    assert [(row["started_at"], row["type"]) for row in live][1] == ("2026-11-02T15:00:00Z", None)
+    figures = stats(cli, "--period", NOV_2)
+    assert (figures["total_calls"], figures["inbound_calls"], figures["service_level"]) == (6, 5, 0.6)
+    assert [row["id"] for row in ok(cli("missed", "list", "--json")).json()] != []
+    assert all(row["type"] is not None for row in ok(cli("missed", "list", "--json")).json())
