@@ -18,12 +18,15 @@ from ringtui.commands import (
     account,
     apikeys,
     blacklist,
+    calls,
     contacts,
     engine,
     groups,
     ivr,
+    missed,
     numbers,
     setup,
+    stats,
     tags,
     users,
     webhooks,
@@ -80,7 +83,8 @@ def root(
 
 
 setup.register(app)
-for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts, apikeys, webhooks, engine):
+for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts, calls, missed, stats,
+               apikeys, webhooks, engine):
     app.add_typer(module.app, name=module.NAME, help=module.HELP)
 app.add_typer(account.addons_app, name=account.ADDONS_NAME, help=account.ADDONS_HELP)
 
