@@ -29,23 +29,34 @@ ANA = "ana@acme.test"
 CALLER = "+34612345678"
 
 
-@pytest.fixture
-def center(account, tmp_path, monkeypatch) -> dict[str, str]:
-    """Ana in Sales with a SIP phone, an IVR ringing Sales for 20 s on a number; her credentials and
-    the number."""
-    monkeypatch.setenv("RINGTUI_ENGINE_TOKEN_FILE", str(tmp_path / "engine.token"))
+def set_up(account, ring_seconds: int) -> dict[str, str]:
+    """Ana in Sales with a SIP phone, an IVR ringing Sales on a number; her credentials and the number."""
     ok(account("groups", "create", "Sales"))
     ok(account("users", "add", ANA, "--group", "Sales"))
     credentials = ok(account("users", "sip-credentials", ANA, "--json")).json()
     ok(account("ivr", "create", "Standard"))
     ok(account("ivr", "step", "add", "Standard", "--type", "ring", "--group", "Sales",
-               "--ring-seconds", "20"))
+               "--ring-seconds", str(ring_seconds)))
     number = ok(account("numbers", "search", "--country", "FR", "--format", "national", "--limit", "1",
                         "--json")).json()[0]["number"]
     ok(account("numbers", "add", number))
     ok(account("numbers", "assign", number, "--ivr", "Standard"))
     e164 = ok(account("numbers", "list", "--json")).json()[0]["number"]
     return {**credentials, "number": e164}
+
+
+@pytest.fixture
+def center(account, tmp_path, monkeypatch) -> dict[str, str]:
+    """The IVR rings Ana for 20 s."""
+    monkeypatch.setenv("RINGTUI_ENGINE_TOKEN_FILE", str(tmp_path / "engine.token"))
+    return set_up(account, 20)
+
+
+@pytest.fixture
+def impatient_center(account, tmp_path, monkeypatch) -> dict[str, str]:
+    """The IVR rings Ana for 5 s (the shortest ring)."""
+    monkeypatch.setenv("RINGTUI_ENGINE_TOKEN_FILE", str(tmp_path / "engine.token"))
+    return set_up(account, 5)
 
 
 async def sipp(scenario: str, cwd: Path, *args: str) -> tuple[int, str]:
@@ -78,11 +89,12 @@ async def register(gateway: SipGateway, runtime: EngineRuntime, phone: dict[str,
 
 
 async def call(gateway: SipGateway, phone: dict[str, str], cwd: Path, caller_scenario: str,
-               agent_scenario: str | None, phone_port: int | None) -> None:
+               agent_scenario: str | None, phone_port: int | None, agent_args: tuple[str, ...]) -> None:
     """The agent's phone listens (if any), the caller calls; both SIPp runs must succeed."""
     answering = None
     if agent_scenario is not None:
-        answering = asyncio.create_task(sipp(agent_scenario, cwd / "agent", "-p", str(phone_port)))
+        answering = asyncio.create_task(sipp(agent_scenario, cwd / "agent", "-p", str(phone_port),
+                                             *agent_args))
         await asyncio.sleep(0.5)  # SIPp is listening
     code, errors = await sipp(caller_scenario, cwd / "caller", f"127.0.0.1:{gateway.address[1]}",
                               "-p", str(free_udp_port()), "-s", phone["number"], "-set", "caller", CALLER)
@@ -93,10 +105,10 @@ async def call(gateway: SipGateway, phone: dict[str, str], cwd: Path, caller_sce
 
 
 def run_call(db_url: str, phone: dict[str, str], cwd: Path, caller_scenario: str,
-             agent_scenario: str | None) -> None:
+             agent_scenario: str | None, *agent_args: str) -> None:
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
         port = await register(gateway, runtime, phone, cwd) if agent_scenario else None
-        await call(gateway, phone, cwd, caller_scenario, agent_scenario, port)
+        await call(gateway, phone, cwd, caller_scenario, agent_scenario, port, agent_args)
         async with asyncio.timeout(5):  # the engine ends the call once both legs are done
             while runtime.center.calls:
                 await asyncio.sleep(0.05)
@@ -124,10 +136,18 @@ def test_an_agent_answers_and_the_caller_hangs_up(center, db_url, tmp_path):
     assert attempts(db_url) == [(ANA, "ANSWERED")]
 
 
-def test_an_agent_rejects_and_the_caller_gets_480(center, db_url, tmp_path):
-    run_call(db_url, center, tmp_path, "caller_refused_480.xml", "agent_reject.xml")
+@pytest.mark.parametrize(("status", "outcome"), [
+    ("486", "REJECTED"), ("603", "REJECTED"), ("480", "SIP_PHONE_ERROR")])
+def test_an_agent_refuses_and_the_caller_nobody_answered_gets_480(center, db_url, tmp_path, status, outcome):
+    run_call(db_url, center, tmp_path, "caller_refused_480.xml", f"agent_refuses_{status}.xml")
     assert records(db_url) == [("missed", "system", CALLER, center["number"], True)]
-    assert attempts(db_url) == [(ANA, "REJECTED")]
+    assert attempts(db_url) == [(ANA, outcome)]
+
+
+def test_an_agent_who_does_not_answer_is_cancelled_when_the_ring_ends(impatient_center, db_url, tmp_path):
+    run_call(db_url, impatient_center, tmp_path, "caller_refused_480.xml", "agent_cancelled.xml")
+    assert records(db_url) == [("missed", "system", CALLER, impatient_center["number"], True)]
+    assert attempts(db_url) == [(ANA, "NO_ANSWER")]
 
 
 def test_the_caller_hangs_up_while_the_agent_rings(center, db_url, tmp_path):
