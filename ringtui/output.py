@@ -52,6 +52,11 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _csv_cell(value: Any) -> str:
+    """CSV is for programs: times stay ISO-8601 UTC, as in JSON."""
+    return str(_jsonable(value)) if isinstance(value, datetime) else _cell(value)
+
+
 def stderr_console():
     from rich.console import Console
 
@@ -86,7 +91,7 @@ def render_rows(
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(names)
-        writer.writerows([_cell(row.get(name)) for name in names] for row in rows)
+        writer.writerows([_csv_cell(row.get(name)) for name in names] for row in rows)
         return
     from rich import box
     from rich.table import Table
