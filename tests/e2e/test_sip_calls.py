@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from ringtui.config import load_settings
 from ringtui.db import engine_for
-from ringtui.engine.runtime import EngineRuntime
+from ringtui.engine.runtime import EngineOptions, EngineRuntime
 from ringtui.engine.sip.gateway import SipGateway
+from ringtui.engine.sip.message import SipRequest, parse, reply
 from tests.conftest import ok
 from tests.e2e.test_sip_registrar import SCENARIOS, SIPP_TIMEOUT_S, agent, free_udp_port, with_engine
 
@@ -173,3 +176,108 @@ def test_the_agent_hangs_up_and_the_engine_ends_the_callers_leg(center, db_url, 
     run_call(db_url, center, tmp_path, "caller_hung_up_on.xml", "agent_hangs_up.xml")
     assert records(db_url) == [("answered", "agent", CALLER, center["number"], True)]
     assert attempts(db_url) == [(ANA, "ANSWERED")]
+
+
+# ---------------------------------------------------------------- a raw phone: the INVITE client transaction
+
+
+ANSWER = "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 7000 RTP/AVP 0\r\n"
+
+
+class RawPhone:
+    """An agent's phone as a bare UDP socket on the port its binding was registered from."""
+
+    def __init__(self, port: int) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", port))
+        self.socket.setblocking(False)
+        self.port = port
+
+    async def receive(self, timeout: float = 5.0) -> tuple[SipRequest, tuple[str, int]]:
+        async with asyncio.timeout(timeout):
+            data, source = await asyncio.get_running_loop().sock_recvfrom(self.socket, 65535)
+        message = parse(data, source)
+        assert isinstance(message, SipRequest), data
+        return message, source
+
+    def answer(self, request: SipRequest, status: int, *, to_tag: str = "", body: str = "") -> None:
+        extra = [("Contact", f"<sip:agent@127.0.0.1:{self.port};ob>")] if status < 300 and to_tag else []
+        if body:
+            extra.append(("Content-Type", "application/sdp"))
+        self.socket.sendto(reply(request, status, to_tag=to_tag, extra=extra, body=body), request.source)
+
+
+def test_invite_retransmitted_until_a_1xx_without_tag_and_the_2xx_acked_to_its_contact(center, db_url,
+                                                                                      tmp_path):
+    """aiovoip gaps 1, 3 and 5: retransmitted INVITEs (Timer A) stop at a 100 without To-tag, which
+    breaks nothing; the 200's ACK is a new transaction to the 200's Contact; BYE ends the agent's leg."""
+    seen: dict[str, Any] = {}
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        port = await register(gateway, runtime, center, tmp_path)
+        phone = RawPhone(port)
+        try:
+            caller = asyncio.create_task(sipp(
+                "caller_talks.xml", tmp_path / "caller", f"127.0.0.1:{gateway.address[1]}",
+                "-p", str(free_udp_port()), "-s", center["number"], "-set", "caller", CALLER))
+            invite, _ = await phone.receive()
+            again, _ = await phone.receive(timeout=2)  # T1 = 0.5 s
+            seen["branches"] = {invite.via[0].params["branch"], again.via[0].params["branch"]}
+            seen["offer"] = invite._raw_payload.decode()
+            phone.answer(invite, 100)  # no To-tag, as a proxy's
+            await asyncio.sleep(0.2)
+            phone.answer(invite, 180, to_tag="phone1")
+            with pytest.raises(TimeoutError):  # retransmissions stopped
+                await phone.receive(timeout=1.5)
+            phone.answer(invite, 200, to_tag="phone1", body=ANSWER)
+            ack, _ = await phone.receive()
+            new_branch = ack.via[0].params["branch"] != invite.via[0].params["branch"]
+            seen["ack"] = (ack.method, ack.uri, new_branch, "tag=phone1" in ack.headers["To"],
+                           ack.headers["Call-ID"] == invite.headers["Call-ID"])
+            seen["contact"] = f"sip:agent@127.0.0.1:{port};ob"
+            bye, _ = await phone.receive(timeout=SIPP_TIMEOUT_S)
+            seen["bye"] = (bye.method, bye.uri)
+            phone.answer(bye, 200, to_tag="phone1")
+            code, errors = await caller
+            assert code == 0, errors
+        finally:
+            phone.socket.close()
+
+    with_engine(db_url, body)
+    assert len(seen["branches"]) == 1  # the same transaction, retransmitted
+    assert "m=audio" in seen["offer"]  # the caller's offer goes to the agent
+    assert seen["ack"] == ("ACK", seen["contact"], True, True, True)  # new branch, to the Contact, To-tag
+    assert seen["bye"] == ("BYE", seen["contact"])
+    assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED")]
+
+
+def test_an_engine_stopping_ends_the_calls_it_was_setting_up(center, db_url, tmp_path):
+    """The caller gets 503 and the ringing phone a CANCEL; the record is closed by the stop."""
+
+    async def scenario() -> None:
+        runtime = EngineRuntime(load_settings(database_url=db_url), EngineOptions(ws="127.0.0.1:0"))
+        gateway = SipGateway(runtime, "127.0.0.1:0")
+        stop = asyncio.Event()
+        running = asyncio.create_task(runtime.run(stop, gateway.run))
+        async with asyncio.timeout(10):
+            while gateway.address is None or runtime.address is None:
+                await asyncio.sleep(0.02)
+        port = await register(gateway, runtime, center, tmp_path)
+        phone = asyncio.create_task(sipp("agent_cancelled_at_stop.xml", tmp_path / "agent", "-p", str(port)))
+        await asyncio.sleep(0.5)
+        caller = asyncio.create_task(sipp(
+            "caller_refused_503.xml", tmp_path / "caller", f"127.0.0.1:{gateway.address[1]}",
+            "-p", str(free_udp_port()), "-s", center["number"], "-set", "caller", CALLER))
+        async with asyncio.timeout(5):
+            while not any(a["state"] == "ringing" for a in runtime.center.snapshot()["agents"]):
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # the phone's 180 is in
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        for process in (caller, phone):
+            code, errors = await process
+            assert code == 0, errors
+
+    asyncio.run(scenario())
+    assert [row[4] for row in records(db_url)] == [True]  # closed, not left open

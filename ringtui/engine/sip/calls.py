@@ -373,6 +373,19 @@ class SipCalls:
             else:
                 self._stop_ringing(call_id, leg.email)
 
+    def close(self) -> None:
+        """The engine stops: every caller still setting up gets 503, every call in progress and every
+        ringing agent is ended (BYE or CANCEL), so that no phone is left ringing or talking to nobody."""
+        for leg in list(self.callers.values()):
+            if not leg.final:
+                response = reply(leg.invite, 503, "Service Unavailable", to_tag=leg.to_tag,
+                                 extra=[("Retry-After", "30")])
+                self.endpoint.respond(leg.invite, response)
+            elif leg.answered:
+                self._bye_caller(leg)
+            self._tear_down(leg.call_id)
+            self._forget(leg)
+
     # ------------------------------------------------------------ the core's actions
 
     def act(self, action: act.Action) -> None:

@@ -103,4 +103,5 @@ class SipGateway:
                 except Exception:
                     log.exception("expiring SIP bindings failed; retried in %s s", SWEEP_S)
         finally:
+            self.calls.close()
             self.endpoint.close()
