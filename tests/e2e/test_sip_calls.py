@@ -20,7 +20,7 @@ from ringtui.config import load_settings
 from ringtui.db import engine_for
 from ringtui.engine.runtime import EngineOptions, EngineRuntime
 from ringtui.engine.sip.gateway import SipGateway
-from ringtui.engine.sip.message import SipRequest, parse, reply
+from ringtui.engine.sip.message import SipRequest, header_values, parse, reply
 from tests.conftest import ok
 from tests.e2e.test_sip_registrar import SCENARIOS, SIPP_TIMEOUT_S, agent, free_udp_port, with_engine
 
@@ -200,8 +200,10 @@ class RawPhone:
         assert isinstance(message, SipRequest), data
         return message, source
 
-    def answer(self, request: SipRequest, status: int, *, to_tag: str = "", body: str = "") -> None:
+    def answer(self, request: SipRequest, status: int, *, to_tag: str = "", body: str = "",
+               record_route: tuple[str, ...] = ()) -> None:
         extra = [("Contact", f"<sip:agent@127.0.0.1:{self.port};ob>")] if status < 300 and to_tag else []
+        extra += [("Record-Route", route) for route in record_route]
         if body:
             extra.append(("Content-Type", "application/sdp"))
         self.socket.sendto(reply(request, status, to_tag=to_tag, extra=extra, body=body), request.source)
@@ -210,7 +212,8 @@ class RawPhone:
 def test_invite_retransmitted_until_a_1xx_without_tag_and_the_2xx_acked_to_its_contact(center, db_url,
                                                                                       tmp_path):
     """aiovoip gaps 1, 3 and 5: retransmitted INVITEs (Timer A) stop at a 100 without To-tag, which
-    breaks nothing; the 200's ACK is a new transaction to the 200's Contact; BYE ends the agent's leg."""
+    breaks nothing; the 200's ACK is a new transaction to the 200's Contact with its Record-Route as
+    Route set; BYE ends the agent's leg the same way."""
     seen: dict[str, Any] = {}
 
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
@@ -229,14 +232,17 @@ def test_invite_retransmitted_until_a_1xx_without_tag_and_the_2xx_acked_to_its_c
             phone.answer(invite, 180, to_tag="phone1")
             with pytest.raises(TimeoutError):  # retransmissions stopped
                 await phone.receive(timeout=1.5)
-            phone.answer(invite, 200, to_tag="phone1", body=ANSWER)
+            proxies = (f"<sip:127.0.0.1:{port};lr;hop=2>", f"<sip:127.0.0.1:{port};lr;hop=1>")
+            phone.answer(invite, 200, to_tag="phone1", body=ANSWER, record_route=proxies)
             ack, _ = await phone.receive()
             new_branch = ack.via[0].params["branch"] != invite.via[0].params["branch"]
             seen["ack"] = (ack.method, ack.uri, new_branch, "tag=phone1" in ack.headers["To"],
                            ack.headers["Call-ID"] == invite.headers["Call-ID"])
             seen["contact"] = f"sip:agent@127.0.0.1:{port};ob"
+            seen["ack routes"] = header_values(ack.headers, "Route")
             bye, _ = await phone.receive(timeout=SIPP_TIMEOUT_S)
             seen["bye"] = (bye.method, bye.uri)
+            seen["bye routes"] = header_values(bye.headers, "Route")
             phone.answer(bye, 200, to_tag="phone1")
             code, errors = await caller
             assert code == 0, errors
@@ -248,6 +254,8 @@ def test_invite_retransmitted_until_a_1xx_without_tag_and_the_2xx_acked_to_its_c
     assert "m=audio" in seen["offer"]  # the caller's offer goes to the agent
     assert seen["ack"] == ("ACK", seen["contact"], True, True, True)  # new branch, to the Contact, To-tag
     assert seen["bye"] == ("BYE", seen["contact"])
+    route_set = [f"<sip:127.0.0.1:{seen['contact'].split(':')[2].split(';')[0]};lr;hop={n}>" for n in (1, 2)]
+    assert seen["ack routes"] == seen["bye routes"] == route_set  # Record-Route reversed (RFC 3261 12.1.2)
     assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
     assert attempts(db_url) == [(ANA, "ANSWERED")]
 
@@ -281,3 +289,9 @@ def test_an_engine_stopping_ends_the_calls_it_was_setting_up(center, db_url, tmp
 
     asyncio.run(scenario())
     assert [row[4] for row in records(db_url)] == [True]  # closed, not left open
+
+
+def test_a_caller_behind_a_proxy_gets_its_record_route_back_and_the_bye_through_it(center, db_url, tmp_path):
+    """The 200 copies the INVITE's Record-Route and the engine's BYE carries it as Route (gap 5)."""
+    run_call(db_url, center, tmp_path, "caller_via_proxy.xml", "agent_hangs_up.xml")
+    assert records(db_url) == [("answered", "agent", CALLER, center["number"], True)]

@@ -62,6 +62,7 @@ class CallerLeg:
     final: int = 0  # status of the final response sent, 0 while the call is set up
     answered: bool = False
     acked: bool = False
+    routes: list[str] = field(default_factory=list)  # its Record-Route: the dialog's route set, in order
     retransmit: asyncio.TimerHandle | None = None
 
 
@@ -79,6 +80,7 @@ class AgentLeg:
     state: str = "calling"  # calling -> proceeding -> answered | ended
     cancelled: bool = False
     remote_target: str = ""
+    routes: list[str] = field(default_factory=list)  # the 200's Record-Route, reversed (RFC 3261 12.1.2)
     interval: float = T1_S
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
@@ -114,7 +116,7 @@ class SipCalls:
             return reply(request, 400, "Bad Request", to_tag=secrets.token_hex(6),
                          extra=[("Warning", f'399 ringtui "{error.reason[:80]}"')])
         leg = CallerLeg(call_id=f"sip-{secrets.token_hex(8)}", invite=request, to_tag=secrets.token_hex(6),
-                        offer=_text(request))
+                        offer=_text(request), routes=header_values(request.headers, "Record-Route"))
         self.callers[leg.call_id] = leg
         self.caller_dialogs[dialog] = leg.call_id
         asyncio.get_running_loop().call_soon(self._arrive, leg, caller, number)
@@ -176,7 +178,7 @@ class SipCalls:
         if leg.final:
             return
         leg.final = status
-        extra = [("Contact", f"<sip:ringtui@{self.local[0]}:{self.local[1]}>")] if status < 300 else []
+        extra = self._dialog_headers(leg) if status < 300 else []
         if body:
             extra.append(("Content-Type", "application/sdp"))
         response = reply(leg.invite, status, reason, to_tag=leg.to_tag, extra=extra, body=body)
@@ -223,7 +225,13 @@ class SipCalls:
         target = parse_name_addr(contacts[0]).uri if contacts else invite.uri
         ours = f"{invite.headers['To']};tag={leg.to_tag}"
         self.endpoint.send(self._request("BYE", target, ours, str(invite.headers["From"]),
-                                         str(invite.headers["Call-ID"]), 1), reply_address(invite))
+                                         str(invite.headers["Call-ID"]), 1, routes=leg.routes),
+                           _next_hop(leg.routes, reply_address(invite)))
+
+    def _dialog_headers(self, leg: CallerLeg) -> list[tuple[str, str]]:
+        """What a response that creates the dialog carries: our Contact, the Record-Route copied."""
+        return [("Contact", f"<sip:ringtui@{self.local[0]}:{self.local[1]}>"),
+                *(("Record-Route", route) for route in leg.routes)]
 
     # ------------------------------------------------------------ the agents
 
@@ -250,8 +258,9 @@ class SipCalls:
         leg.timers.append(loop.call_later(T1_S, self._retransmit_invite, leg))
         leg.timers.append(loop.call_later(TIMER_B_S, self._invite_timed_out, leg))
         if not leg_of_caller.final and not leg_of_caller.answered:
-            self.endpoint.respond(leg_of_caller.invite, reply(leg_of_caller.invite, 180, "Ringing",
-                                                              to_tag=leg_of_caller.to_tag))
+            self.endpoint.respond(leg_of_caller.invite, reply(
+                leg_of_caller.invite, 180, "Ringing", to_tag=leg_of_caller.to_tag,
+                extra=self._dialog_headers(leg_of_caller)))
 
     def _retransmit_invite(self, leg: AgentLeg) -> None:
         if leg.state != "calling":
@@ -298,6 +307,7 @@ class SipCalls:
         leg.to_header = str(response.headers["To"])
         contacts = header_values(response.headers, "Contact")
         leg.remote_target = parse_name_addr(contacts[0]).uri if contacts else leg.uri
+        leg.routes = header_values(response.headers, "Record-Route")[::-1]
         self._ack(leg, response)
         if leg.cancelled:  # answered after the ring ended: it ends at once, the core may count TOOLATE
             self._bye_agent(leg)
@@ -328,10 +338,12 @@ class SipCalls:
         """ACK a final response: a 2xx gets a new transaction to the Contact, a failure its own branch."""
         to = str(response.headers["To"])
         if 200 <= response.status_code < 300:
-            data = self._request("ACK", leg.remote_target or leg.uri, leg.from_header, to, leg.dialog_id, 1)
+            data = self._request("ACK", leg.remote_target or leg.uri, leg.from_header, to, leg.dialog_id, 1,
+                                 routes=leg.routes)
+            self.endpoint.send(data, _next_hop(leg.routes, leg.destination))
         else:
             data = self._request("ACK", leg.uri, leg.from_header, to, leg.dialog_id, 1, branch=leg.branch)
-        self.endpoint.send(data, leg.destination)
+            self.endpoint.send(data, leg.destination)
 
     def _cancel(self, leg: AgentLeg) -> None:
         self.endpoint.send(self._request("CANCEL", leg.uri, leg.from_header, f"<{leg.uri}>", leg.dialog_id, 1,
@@ -339,7 +351,8 @@ class SipCalls:
 
     def _bye_agent(self, leg: AgentLeg) -> None:
         self.endpoint.send(self._request("BYE", leg.remote_target or leg.uri, leg.from_header, leg.to_header,
-                                         leg.dialog_id, 2), leg.destination)
+                                         leg.dialog_id, 2, routes=leg.routes),
+                           _next_hop(leg.routes, leg.destination))
         self.rings.pop((leg.call_id, leg.email), None)
         self.agent_legs.pop(leg.dialog_id, None)
         leg.state = "ended"
@@ -410,12 +423,14 @@ class SipCalls:
     # ------------------------------------------------------------ messages we send
 
     def _request(self, method: str, uri: str, from_header: str, to_header: str, dialog_id: str, cseq: int,
-                 *, branch: str = "", body: str = "", contact: bool = False) -> bytes:
+                 *, branch: str = "", body: str = "", contact: bool = False,
+                 routes: list[str] | None = None) -> bytes:
         host, port = self.local
         lines = [f"{method} {uri} SIP/2.0",
                  f"Via: SIP/2.0/UDP {host}:{port};branch={branch or _branch()};rport",
                  "Max-Forwards: 70", f"From: {from_header}", f"To: {to_header}", f"Call-ID: {dialog_id}",
-                 f"CSeq: {cseq} {method}", f"User-Agent: {SERVER}"]
+                 f"CSeq: {cseq} {method}", f"User-Agent: {SERVER}",
+                 *(f"Route: {route}" for route in routes or ())]
         if contact:
             lines.append(f"Contact: <sip:ringtui@{host}:{port}>")
         if body:
@@ -423,6 +438,16 @@ class SipCalls:
         data = body.encode()
         lines.append(f"Content-Length: {len(data)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def _next_hop(routes: list[str], default: tuple[str, int]) -> tuple[str, int]:
+    """Where a request inside a dialog goes: its first Route (a loose router), else `default`."""
+    if not routes:
+        return default
+    uri = parse_name_addr(routes[0])
+    rest = uri.uri.split(":", 1)[1].split(";", 1)[0].rsplit("@", 1)[-1]
+    port = rest.rsplit(":", 1)[1] if ":" in rest and not rest.endswith("]") else ""
+    return uri.host.strip("[]"), int(port) if port.isdigit() else 5060
 
 
 def _branch() -> str:

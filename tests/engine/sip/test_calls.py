@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from ringtui.engine.sip.calls import _answer, _caller, _dialled
+from ringtui.engine.sip.calls import _answer, _caller, _dialled, _next_hop
 from ringtui.engine.sip.message import MalformedMessage, SipRequest, parse
 from ringtui.engine.sip.transport import SipEndpoint
 
@@ -49,6 +49,13 @@ def test_the_sdp_answer_keeps_the_offers_connection_and_media_lines() -> None:
     assert answer.splitlines() == ["v=0", "o=ringtui 1 1 IN IP4 127.0.0.1", "s=ringtui", "c=IN IP4 10.0.0.9",
                                    "t=0 0", "m=audio 4000 RTP/AVP 0"]
     assert _answer("", "127.0.0.1") == ""
+
+
+def test_a_request_in_a_dialog_goes_to_its_first_route_else_to_the_default() -> None:
+    assert _next_hop([], ("10.0.0.1", 5062)) == ("10.0.0.1", 5062)
+    assert _next_hop(["<sip:127.0.0.1:5070;lr>", "<sip:10.9.9.9;lr>"], ("x", 1)) == ("127.0.0.1", 5070)
+    assert _next_hop(["<sip:proxy@192.0.2.4;lr;transport=udp>"], ("x", 1)) == ("192.0.2.4", 5060)
+    assert _next_hop(["<sip:[2001:db8::1]:5080;lr>"], ("x", 1)) == ("2001:db8::1", 5080)
 
 
 class Wire:
