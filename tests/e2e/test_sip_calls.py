@@ -295,3 +295,15 @@ def test_a_caller_behind_a_proxy_gets_its_record_route_back_and_the_bye_through_
     """The 200 copies the INVITE's Record-Route and the engine's BYE carries it as Route (gap 5)."""
     run_call(db_url, center, tmp_path, "caller_via_proxy.xml", "agent_hangs_up.xml")
     assert records(db_url) == [("answered", "agent", CALLER, center["number"], True)]
+
+
+def test_a_call_to_a_users_direct_line_rings_her_sip_phone(center, account, db_url, tmp_path):
+    line = ok(account("numbers", "search", "--country", "FR", "--format", "national", "--limit", "2",
+                      "--json")).json()[-1]["number"]
+    ok(account("numbers", "add", line))
+    ok(account("numbers", "assign", line, "--user", ANA))
+    direct = next(n["number"] for n in ok(account("numbers", "list", "--json")).json()
+                  if n["number"] != center["number"])
+    run_call(db_url, {**center, "number": direct}, tmp_path, "caller_talks.xml", "agent_answer.xml")
+    assert records(db_url) == [("answered", "customer", CALLER, direct, True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED")]
