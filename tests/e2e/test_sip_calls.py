@@ -307,3 +307,20 @@ def test_a_call_to_a_users_direct_line_rings_her_sip_phone(center, account, db_u
     run_call(db_url, {**center, "number": direct}, tmp_path, "caller_talks.xml", "agent_answer.xml")
     assert records(db_url) == [("answered", "customer", CALLER, direct, True)]
     assert attempts(db_url) == [(ANA, "ANSWERED")]
+
+
+def test_an_agent_with_two_phones_has_both_rung_and_the_other_cancelled_when_one_answers(center, db_url,
+                                                                                         tmp_path):
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        desk = await register(gateway, runtime, center, tmp_path / "desk")
+        soft = await register(gateway, runtime, center, tmp_path / "soft")
+        assert len(gateway.registrar.bindings[ANA]) == 2
+        ringing = asyncio.create_task(sipp("agent_cancelled.xml", tmp_path / "soft" / "agent",
+                                           "-p", str(soft)))
+        await call(gateway, center, tmp_path / "desk", "caller_talks.xml", "agent_answer.xml", desk, ())
+        code, errors = await ringing
+        assert code == 0, errors  # the softphone got its CANCEL, answered 487 and had it ACKed
+
+    with_engine(db_url, body)
+    assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED")]

@@ -29,6 +29,7 @@ from aiovoip.message import Response
 from ringtui.engine.core import actions as act
 from ringtui.engine.core.center import Reaction
 from ringtui.engine.core.errors import CoreError
+from ringtui.engine.sip.bindings import Binding
 from ringtui.engine.sip.message import (
     SERVER,
     MalformedMessage,
@@ -101,7 +102,8 @@ class SipCalls:
         self.callers: dict[str, CallerLeg] = {}  # core call id -> leg
         self.caller_dialogs: dict[str, str] = {}  # the caller's SIP Call-ID -> core call id
         self.agent_legs: dict[str, AgentLeg] = {}  # SIP Call-ID of the agent's leg -> leg
-        self.rings: dict[tuple[str, str], AgentLeg] = {}  # (core call id, e-mail) -> live leg
+        self.rings: dict[tuple[str, str], list[AgentLeg]] = {}  # (core call id, e-mail) -> forks
+        self.refused: set[tuple[str, str]] = set()  # rings one of whose forks said no (486, 600, 603)
 
     # ------------------------------------------------------------ the caller
 
@@ -242,25 +244,29 @@ class SipCalls:
         if not contacts or leg_of_caller is None:
             loop.call_soon(self._ring_failed, action.call_id, action.agent, "no registered SIP phone")
             return
-        binding = max(contacts.values(), key=lambda b: b.expires_at)
+        for binding in sorted(contacts.values(), key=lambda b: b.expires_at, reverse=True):
+            self._fork(action, binding, leg_of_caller)
+        if not leg_of_caller.final and not leg_of_caller.answered:
+            self.endpoint.respond(leg_of_caller.invite, reply(
+                leg_of_caller.invite, 180, "Ringing", to_tag=leg_of_caller.to_tag,
+                extra=self._dialog_headers(leg_of_caller)))
+
+    def _fork(self, action: act.RingAgent, binding: Binding, leg_of_caller: CallerLeg) -> None:
+        """One INVITE per registered contact of the agent (a desk phone and a softphone ring together)."""
         host, _, port = binding.received.rpartition(":")
         caller = _caller(leg_of_caller.invite)
         leg = AgentLeg(call_id=action.call_id, email=action.agent, dialog_id=secrets.token_hex(12),
                        branch=_branch(), uri=binding.contact_uri, destination=(host, int(port)),
                        from_header=f"<sip:{caller}@{self.local[0]}>;tag={secrets.token_hex(6)}",
                        to_header=f"<{binding.contact_uri}>", invite=b"")
-        body = leg_of_caller.offer
         leg.invite = self._request("INVITE", leg.uri, leg.from_header, leg.to_header, leg.dialog_id, 1,
-                                   branch=leg.branch, body=body, contact=True)
+                                   branch=leg.branch, body=leg_of_caller.offer, contact=True)
         self.agent_legs[leg.dialog_id] = leg
-        self.rings[(action.call_id, action.agent)] = leg
+        self.rings.setdefault((action.call_id, action.agent), []).append(leg)
         self.endpoint.send(leg.invite, leg.destination)
+        loop = asyncio.get_running_loop()
         leg.timers.append(loop.call_later(T1_S, self._retransmit_invite, leg))
         leg.timers.append(loop.call_later(TIMER_B_S, self._invite_timed_out, leg))
-        if not leg_of_caller.final and not leg_of_caller.answered:
-            self.endpoint.respond(leg_of_caller.invite, reply(
-                leg_of_caller.invite, 180, "Ringing", to_tag=leg_of_caller.to_tag,
-                extra=self._dialog_headers(leg_of_caller)))
 
     def _retransmit_invite(self, leg: AgentLeg) -> None:
         if leg.state != "calling":
@@ -273,8 +279,7 @@ class SipCalls:
         if leg.state != "calling":
             return
         self._end_leg(leg)
-        if not leg.cancelled:
-            self._ring_failed(leg.call_id, leg.email, "no response to the INVITE (408)")
+        self._fork_over(leg, None, "no response to the INVITE (408)")
 
     def _ring_failed(self, call_id: str, email: str, reason: str) -> None:
         self._apply(lambda: self.runtime.center.agent_ring_failed(call_id, email, reason))
@@ -311,6 +316,9 @@ class SipCalls:
         self._ack(leg, response)
         if leg.cancelled:  # answered after the ring ended: it ends at once, the core may count TOOLATE
             self._bye_agent(leg)
+        for fork in self.rings.get((leg.call_id, leg.email), []):
+            if fork is not leg:
+                self._stop_leg(fork)  # the agent's other phones stop ringing
         self._apply(lambda: self.runtime.center.agent_answered(leg.call_id, leg.email))
 
     def _failed(self, leg: AgentLeg, response: Response) -> None:
@@ -320,17 +328,26 @@ class SipCalls:
             return
         self._ack(leg, response)
         self._end_leg(leg)
-        if leg.cancelled:
-            return
+        self._fork_over(leg, status, f"{status} {response.status_message}")
+
+    def _fork_over(self, leg: AgentLeg, status: int | None, reason: str) -> None:
+        """A fork failed; when it was the agent's last one, the core hears it: rejected when any of the
+        agent's phones said no, else the phone failed."""
+        key = (leg.call_id, leg.email)
         if status in REJECTED:
+            self.refused.add(key)
+        if leg.cancelled or key in self.rings:
+            return
+        if key in self.refused:
+            self.refused.discard(key)
             self._apply(lambda: self.runtime.center.agent_rejected(leg.call_id, leg.email))
         else:
-            self._ring_failed(leg.call_id, leg.email, f"{status} {response.status_message}")
+            self._ring_failed(leg.call_id, leg.email, reason)
 
     def _end_leg(self, leg: AgentLeg) -> None:
         leg.state = "ended"
         leg.stop_timers()
-        self.rings.pop((leg.call_id, leg.email), None)
+        self._unfork(leg)
         # kept a little while to absorb retransmitted final responses
         asyncio.get_running_loop().call_later(TIMER_B_S, self.agent_legs.pop, leg.dialog_id, None)
 
@@ -353,14 +370,26 @@ class SipCalls:
         self.endpoint.send(self._request("BYE", leg.remote_target or leg.uri, leg.from_header, leg.to_header,
                                          leg.dialog_id, 2, routes=leg.routes),
                            _next_hop(leg.routes, leg.destination))
-        self.rings.pop((leg.call_id, leg.email), None)
+        self._unfork(leg)
         self.agent_legs.pop(leg.dialog_id, None)
         leg.state = "ended"
         leg.stop_timers()
 
+    def _unfork(self, leg: AgentLeg) -> None:
+        key = (leg.call_id, leg.email)
+        forks = [fork for fork in self.rings.get(key, []) if fork is not leg]
+        if forks:
+            self.rings[key] = forks
+        else:
+            self.rings.pop(key, None)
+
     def _stop_ringing(self, call_id: str, email: str) -> None:
-        leg = self.rings.get((call_id, email))
-        if leg is None or leg.cancelled:
+        self.refused.discard((call_id, email))
+        for leg in list(self.rings.get((call_id, email), [])):
+            self._stop_leg(leg)
+
+    def _stop_leg(self, leg: AgentLeg) -> None:
+        if leg.cancelled:
             return
         leg.cancelled = True
         if leg.state == "proceeding":
@@ -371,8 +400,9 @@ class SipCalls:
 
     def _connect(self, action: act.ConnectAgent) -> None:
         leg = self.callers.get(action.call_id)
-        agent = self.rings.pop((action.call_id, action.agent), None)
-        if leg is None or agent is None:
+        forks = self.rings.pop((action.call_id, action.agent), [])
+        self.refused.discard((action.call_id, action.agent))
+        if leg is None or not any(fork.state == "answered" for fork in forks):
             return
         leg.answered = True
         self._finish(leg, 200, "OK", body=_answer(leg.offer, self.local[0]))
@@ -384,7 +414,7 @@ class SipCalls:
             if leg.state == "answered":
                 self._bye_agent(leg)
             else:
-                self._stop_ringing(call_id, leg.email)
+                self._stop_leg(leg)
 
     def close(self) -> None:
         """The engine stops: every caller still setting up gets 503, every call in progress and every
