@@ -8,6 +8,7 @@ themselves (-m 1, -timeout, -timeout_error), then reads the call records the eng
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy import text
 from ringtui.config import load_settings
 from ringtui.db import engine_for
 from ringtui.engine.runtime import EngineOptions, EngineRuntime
+from ringtui.engine.sip import calls as sip_calls
 from ringtui.engine.sip.gateway import SipGateway
 from ringtui.engine.sip.message import SipRequest, header_values, parse, reply
 from tests.conftest import ok
@@ -324,3 +326,30 @@ def test_an_agent_with_two_phones_has_both_rung_and_the_other_cancelled_when_one
     with_engine(db_url, body)
     assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
     assert attempts(db_url) == [(ANA, "ANSWERED")]
+
+
+def test_a_phone_that_never_answers_the_invite_is_a_phone_error_after_timer_b(center, db_url, tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.setattr(sip_calls, "TIMER_B_S", 2.0)  # 32 s in production; the ring lasts 20 s
+    invites: list[str] = []
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        port = await register(gateway, runtime, center, tmp_path)
+        phone = RawPhone(port)  # registered, then silent
+        try:
+            caller = asyncio.create_task(sipp(
+                "caller_refused_480.xml", tmp_path / "caller", f"127.0.0.1:{gateway.address[1]}",
+                "-p", str(free_udp_port()), "-s", center["number"], "-set", "caller", CALLER))
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    invite, _ = await phone.receive(timeout=3)
+                    invites.append(invite.via[0].params["branch"])
+            code, errors = await caller
+            assert code == 0, errors
+        finally:
+            phone.socket.close()
+
+    with_engine(db_url, body)
+    assert len(invites) >= 3 and len(set(invites)) == 1  # T1, 2*T1 ... within Timer B, one transaction
+    assert records(db_url) == [("missed", "system", CALLER, center["number"], True)]
+    assert attempts(db_url) == [(ANA, "SIP_PHONE_ERROR")]
