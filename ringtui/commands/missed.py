@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
-from ringtui.commands.calls import (
+from ringtui.commands._filters import (
     CallDirection,
     CallType,
     Country,
@@ -21,6 +20,7 @@ from ringtui.commands.calls import (
     UserEmail,
     filter_options,
 )
+from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
 from ringtui.output import info, render_object, render_rows
 
 NAME = "missed"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
-from ringtui.commands.calls import (
+from ringtui.commands._filters import (
     CallDirection,
     CallType,
     Country,
@@ -18,6 +17,7 @@ from ringtui.commands.calls import (
     UserEmail,
     filter_options,
 )
+from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
 from ringtui.output import render_object, render_rows
 
 NAME = "stats"
