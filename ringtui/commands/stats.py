@@ -1,6 +1,8 @@
-"""`ringtui stats ...`: call statistics (S1, S2) and the per-agent leaderboard (S5)."""
+"""`ringtui stats ...`: call statistics (S1, S2), history (S3), heatmap (S4) and the leaderboard (S5)."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
@@ -18,10 +20,10 @@ from ringtui.commands._filters import (
     filter_options,
 )
 from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
-from ringtui.output import render_object, render_rows
+from ringtui.output import info, render_object, render_rows
 
 NAME = "stats"
-HELP = "Statistics: call indicators and the per-agent leaderboard, with filters."
+HELP = "Statistics: call indicators, history, heatmap and the per-agent leaderboard, with filters."
 app = typer.Typer(no_args_is_help=True)
 
 LEADERBOARD_COLUMNS = ["agent", "out", "answered", "toolate", "call_answered", "no_answer", "rejected",
@@ -59,3 +61,58 @@ def leaderboard(
     with operation() as op:
         rows = stats.leaderboard(op, options)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=LEADERBOARD_COLUMNS, title="Leaderboard")
+
+
+Interval = Annotated[str, typer.Option("--interval", help="hour, day, week (from Monday) or month.")]
+Indicator = Annotated[str | None, typer.Option("--indicator", help=(
+    "total_calls (default), inbound_calls, outbound_calls, answered_calls, missed_calls, service_level, "
+    "total_duration_s, avg_wait_s, max_wait_s, avg_abandon_s, avg_talk_in_s, max_talk_in_s, "
+    "avg_talk_out_s or max_talk_out_s."))]
+
+
+@app.command("history")
+def history(
+    interval: Interval, indicator: Indicator = None,
+    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
+    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
+    direction: CallDirection = None, type_: CallType = None, as_json: JsonFlag = False,
+) -> None:
+    """An indicator over time, per local hour, day, week or month (buckets without calls left out)."""
+    from ringtui.services import stats
+
+    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
+                             country=country, tag=tag, direction=direction, type=type_)
+    with operation() as op:
+        figures = stats.call_history(op, interval, indicator, options)
+        zone = op.account.timezone or "UTC"
+    if as_json:
+        render_object(figures, as_json=True)
+    elif not figures["points"]:
+        info("No calls in the selection.")
+    else:
+        from ringtui.charts import history_chart
+
+        typer.echo(history_chart(figures, zone))
+
+
+@app.command("heatmap")
+def heatmap(
+    indicator: Indicator = None,
+    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
+    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
+    direction: CallDirection = None, type_: CallType = None, as_json: JsonFlag = False,
+) -> None:
+    """An indicator per local weekday and hour: 168 cells (counts 0 when empty, averages and ratios null)."""
+    from ringtui.services import stats
+
+    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
+                             country=country, tag=tag, direction=direction, type=type_)
+    with operation() as op:
+        grid = stats.call_heatmap(op, indicator, options)
+        zone = op.account.timezone or "UTC"
+    if as_json:
+        render_object(grid, as_json=True)
+    else:
+        from ringtui.charts import heatmap_grid
+
+        typer.echo(heatmap_grid(grid, zone))

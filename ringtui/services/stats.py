@@ -11,16 +11,20 @@ Calls still in progress are not counted until they end.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, func, select
+from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, literal_column, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
+from ringtui.errors import Invalid
 from ringtui.models import CallRecord, RingAttempt, User
 from ringtui.services.access import Area, require_area
 from ringtui.services.base import Operation
-from ringtui.services.filters import FilterOptions, call_conditions, seconds_between
+from ringtui.services.filters import FilterOptions, account_zone, call_conditions, seconds_between
 from ringtui.services.plans import Feature, require_feature
 from ringtui.vocab import CallType, Direction, Outcome
 
@@ -201,3 +205,234 @@ def leaderboard(op: Operation, options: FilterOptions | None = None, *,
     for row in rows:
         row["talk_s"] = round(float(row["talk_s"]), 1)
     return sorted(rows, key=lambda row: (-row["answered"], -row["out"], row["agent"]))
+
+
+# ---------------------------------------------------------------- S3 history, S4 heatmap
+#
+# Buckets are in the account's local time. The zone's UTC offset is looked up in
+# Python (zoneinfo) for every stretch between two offset changes that the calls
+# can touch, and applied in SQL as a CASE on started_at: exact across
+# daylight-saving changes on SQLite and PostgreSQL alike, and nothing new stored.
+
+TREND_INDICATORS = ("total_calls", "inbound_calls", "outbound_calls", "answered_calls", "missed_calls",
+                    "service_level", "total_duration_s", "avg_wait_s", "max_wait_s", "avg_abandon_s",
+                    "avg_talk_in_s", "max_talk_in_s", "avg_talk_out_s", "max_talk_out_s")
+INTERVALS = ("hour", "day", "week", "month")
+DEFAULT_INDICATOR = "total_calls"
+
+
+def _inner(element: Any, compiler: Any, kw: dict[str, Any]) -> str:
+    return str(compiler.process(next(iter(element.clauses)), **kw))
+
+
+class _moment(FunctionElement[datetime]):
+    """A UTC time written into the SQL text, so that the same expression in SELECT and GROUP BY is
+    identical for PostgreSQL (bound parameters would differ)."""
+
+    inherit_cache = False  # the moment is not part of a cache key: never reuse another query's SQL
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment.astimezone(UTC)
+        super().__init__()
+
+
+@compiles(_moment)
+def _moment_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"TIMESTAMPTZ '{element.moment.strftime('%Y-%m-%d %H:%M:%S')}+00'"
+
+
+@compiles(_moment, "sqlite")
+def _moment_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"'{element.moment.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+
+
+class _local(FunctionElement[datetime]):
+    """started_at shifted by an offset in seconds: the naive local time."""
+
+    inherit_cache = True
+
+
+@compiles(_local)
+def _local_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    moment, offset = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(({moment} AT TIME ZONE 'UTC') + make_interval(secs => {offset}))"
+
+
+@compiles(_local, "sqlite")
+def _local_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    moment, offset = (compiler.process(c, **kw) for c in element.clauses)
+    return f"datetime({moment}, ({offset}) || ' seconds')"
+
+
+class _bucket(FunctionElement[str]):
+    """The start of the local hour, day, ISO week (Monday) or month, as text 'YYYY-MM-DD HH:MM:SS'."""
+
+    inherit_cache = False  # the interval is not part of a cache key: never reuse another query's SQL
+
+    def __init__(self, local: Any, interval: str) -> None:
+        self.interval = interval
+        super().__init__(local)
+
+
+@compiles(_bucket)
+def _bucket_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    local = _inner(element, compiler, kw)
+    return f"to_char(date_trunc('{element.interval}', {local}), 'YYYY-MM-DD HH24:MI:SS')"
+
+
+_SQLITE_BUCKETS = {
+    "hour": "strftime('%Y-%m-%d %H:00:00', {t})",
+    "day": "strftime('%Y-%m-%d 00:00:00', {t})",
+    "week": ("strftime('%Y-%m-%d 00:00:00', {t}, "
+             "'-' || ((CAST(strftime('%w', {t}) AS INTEGER) + 6) % 7) || ' days')"),
+    "month": "strftime('%Y-%m-01 00:00:00', {t})",
+}
+
+
+@compiles(_bucket, "sqlite")
+def _bucket_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    local = _inner(element, compiler, kw)
+    return _SQLITE_BUCKETS[element.interval].format(t=local)
+
+
+class _weekday(FunctionElement[int]):
+    """Local weekday, Monday = 0."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_weekday)
+def _weekday_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"(CAST(EXTRACT(ISODOW FROM {_inner(element, compiler, kw)}) AS INTEGER) - 1)"
+
+
+@compiles(_weekday, "sqlite")
+def _weekday_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"((CAST(strftime('%w', {_inner(element, compiler, kw)}) AS INTEGER) + 6) % 7)"
+
+
+class _hour(FunctionElement[int]):
+    """Local hour, 0-23."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_hour)
+def _hour_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST(EXTRACT(HOUR FROM {_inner(element, compiler, kw)}) AS INTEGER)"
+
+
+@compiles(_hour, "sqlite")
+def _hour_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST(strftime('%H', {_inner(element, compiler, kw)}) AS INTEGER)"
+
+
+def _offset_s(zone: ZoneInfo, moment: datetime) -> int:
+    return int((moment.astimezone(zone).utcoffset() or timedelta(0)).total_seconds())
+
+
+def _offset_change(zone: ZoneInfo, before: datetime, after: datetime) -> datetime:
+    """The first second in (before, after] with the offset of `after` (bisection)."""
+    target = _offset_s(zone, after)
+    while after - before > timedelta(seconds=1):
+        middle = before + (after - before) / 2
+        if _offset_s(zone, middle) == target:
+            after = middle
+        else:
+            before = middle
+    return after
+
+
+def offset_stretches(zone: ZoneInfo, first: datetime,
+                     last: datetime) -> tuple[int, list[tuple[datetime, int]]]:
+    """The zone's offset at `first`, then each (UTC moment, new offset) change up to `last`."""
+    day = first - timedelta(days=1)
+    offset, changes = _offset_s(zone, day), []
+    current = offset
+    while day <= last + timedelta(days=1):
+        following = day + timedelta(days=1)
+        if _offset_s(zone, following) != current:
+            current = _offset_s(zone, following)
+            changes.append((_offset_change(zone, day, following), current))
+        day = following
+    return offset, changes
+
+
+def _local_started_at(op: Operation, zone: ZoneInfo) -> tuple[Any, Any]:
+    """(naive local start time, offset in seconds) as SQL expressions on call_record.started_at."""
+    first, last = op.session.execute(
+        select(func.min(CallRecord.started_at), func.max(CallRecord.started_at))).one()
+    now = datetime.now(UTC)
+    initial, changes = offset_stretches(zone, first or now, last or now)
+    seconds = [initial, *(change[1] for change in changes)]
+    offsets = [literal_column(str(value), Integer()) for value in seconds]
+    offset: Any = offsets[0]
+    if changes:
+        whens = [(CallRecord.started_at < _moment(moment), before)
+                 for (moment, _), before in zip(changes, offsets[:-1], strict=True)]
+        offset = case(*whens, else_=offsets[-1])
+    return _local(CallRecord.started_at, offset), offset
+
+
+def _indicator(name: str | None) -> str:
+    chosen = (name or DEFAULT_INDICATOR).strip().lower()
+    if chosen not in TREND_INDICATORS:
+        raise Invalid(f"unknown indicator {name!r}: give one of {', '.join(TREND_INDICATORS)}")
+    return chosen
+
+
+def _interval(name: str) -> str:
+    chosen = name.strip().lower()
+    if chosen not in INTERVALS:
+        raise Invalid(f"unknown interval {name!r}: give {', '.join(INTERVALS)}")
+    return chosen
+
+
+def _bucket_start(text: str, offset_s: int | None, zone: ZoneInfo) -> str:
+    """A local bucket start as an ISO UTC time: an hour by its own offset, longer buckets by the zone's."""
+    local = datetime.fromisoformat(text)
+    if offset_s is not None:
+        moment = local.replace(tzinfo=UTC) - timedelta(seconds=offset_s)
+    else:
+        moment = local.replace(tzinfo=zone).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def call_history(op: Operation, interval: str, indicator: str | None = None,
+                 options: FilterOptions | None = None, *, now: datetime | None = None) -> dict[str, Any]:
+    """S3: one indicator per local hour, day, week (from Monday) or month; empty buckets are left out."""
+    _require_statistics(op)
+    name, interval = _indicator(indicator), _interval(interval)
+    conditions = call_conditions(op, options, now=now)
+    zone = account_zone(op)
+    local, offset = _local_started_at(op, zone)
+    keys = [_bucket(local, interval).label("bucket")]
+    if interval == "hour":  # the repeated hour of an autumn change is two buckets, told apart by offset
+        keys.append(offset.label("offset"))
+    query = (select(*keys, CALL_INDICATORS[name]().label("value")).where(ended(), *conditions)
+             .group_by(*keys).order_by(*keys))
+    points = []
+    for row in op.session.execute(query):
+        hour_offset = int(row.offset) if interval == "hour" else None
+        start = _bucket_start(row.bucket, hour_offset, zone)
+        points.append({"start": start, "value": _figure(name, row.value)})
+    points.sort(key=lambda point: point["start"])
+    return {"indicator": name, "interval": interval, "points": points}
+
+
+def call_heatmap(op: Operation, indicator: str | None = None, options: FilterOptions | None = None, *,
+                 now: datetime | None = None) -> dict[str, Any]:
+    """S4: one indicator per local weekday (Monday = 0) and hour; all 168 cells, empty ones 0 or null."""
+    _require_statistics(op)
+    name = _indicator(indicator)
+    conditions = call_conditions(op, options, now=now)
+    local, _ = _local_started_at(op, account_zone(op))
+    weekday, hour = _weekday(local).label("weekday"), _hour(local).label("hour")
+    query = (select(weekday, hour, CALL_INDICATORS[name]().label("value")).where(ended(), *conditions)
+             .group_by(weekday, hour))
+    values = {(row.weekday, row.hour): row.value for row in op.session.execute(query)}
+    cells = [{"weekday": day, "hour": h, "value": _figure(name, values.get((day, h)))}
+             for day in range(7) for h in range(24)]
+    return {"indicator": name, "cells": cells}
