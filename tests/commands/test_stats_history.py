@@ -233,3 +233,11 @@ def test_smart_plan_has_no_history(dst, unchanged):
     ok(dst("account", "plan", "smart"))
     with unchanged():
         refused(dst("stats", "history", "--interval", "day"), "business")
+
+
+def test_an_account_without_calls_has_an_empty_grid_and_no_points(account):
+    grid = heatmap(account, "--indicator", "answered_calls")
+    assert len(grid["cells"]) == 168 and {c["value"] for c in grid["cells"]} == {0}
+    assert {c["value"] for c in heatmap(account, "--indicator", "max_wait_s")["cells"]} == {None}
+    assert history(account, "--interval", "month") == {"indicator": "total_calls", "interval": "month",
+                                                       "points": []}
