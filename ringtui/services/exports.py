@@ -1,0 +1,209 @@
+"""Exports (issue 5): call logs and contacts streamed to CSV or a JSON array, in constant memory.
+
+Rows are read with `yield_per` (a server-side cursor on PostgreSQL) in batches, and each batch is
+written before the next is read, so a year of calls costs no more memory than a thousand. A file is
+written next to its destination and renamed into place only once complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import ColumnElement, Select, func, select
+
+from ringtui.errors import Invalid
+from ringtui.models import CallRecord, Contact, ContactNumber, Ivr, User
+from ringtui.services.access import Area, require_area
+from ringtui.services.base import Operation
+from ringtui.services.calls import LIST_FIELDS, call_dict, require_call_logs, tags_of
+from ringtui.services.filters import FilterOptions, call_conditions
+from ringtui.services.plans import Feature, require_feature
+
+KINDS = ("calls", "sms", "meet", "contacts")
+FORMATS = ("csv", "json")
+BATCH = 250
+CONTACT_FIELDS = ("id", "name", "company", "numbers", "fields", "created_at")
+_NOT_KEPT = {"sms": "SMS logs", "meet": "Meet logs"}
+
+Row = dict[str, Any]
+
+
+# ---------------------------------------------------------------- choosing
+
+
+def _choice(value: str, what: str, accepted: tuple[str, ...]) -> str:
+    clean = value.strip().lower()
+    if clean not in accepted:
+        raise Invalid(f"unknown {what} {value!r}: give {', '.join(accepted)}")
+    return clean
+
+
+def _check_kind(kind: str, options: FilterOptions) -> str:
+    clean = kind.strip().lower()
+    if clean not in KINDS:
+        raise Invalid(f"unknown export kind {kind!r}: give calls or contacts (sms and meet are not kept yet)")
+    if clean in _NOT_KEPT:
+        raise Invalid(f"cannot export {clean!r}: ringtui keeps no {_NOT_KEPT[clean]} yet; "
+                      f"give calls or contacts")
+    if clean == "contacts" and options.given():
+        given = ", ".join(f"--{name}" for name in options.given())
+        raise Invalid(f"contacts take no call filters ({given}); export contacts without them")
+    return clean
+
+
+# ---------------------------------------------------------------- reading in batches
+
+
+def _call_query(conditions: list[ColumnElement[bool]]) -> Select[Any]:
+    """As `calls.call_rows`, but plain rows: ORM objects would cost several times the memory."""
+    return (select(*CallRecord.__table__.columns, Ivr.name.label("ivr_name"), User.email.label("agent"))
+            .outerjoin(Ivr, Ivr.id == CallRecord.ivr_id)
+            .outerjoin(User, User.id == CallRecord.user_id)
+            .where(*conditions)
+            .order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
+            .execution_options(yield_per=BATCH))
+
+
+def _call_batches(op: Operation, options: FilterOptions) -> Iterator[Iterator[Row]]:
+    """The calls `calls list` would show for these filters, all of them, newest first.
+
+    Checks and the query run now, so that a refusal comes before any file is opened.
+    """
+    require_call_logs(op)
+    result = op.session.execute(_call_query(call_conditions(op, options)))
+
+    def batches() -> Iterator[Iterator[Row]]:
+        for batch in result.partitions():
+            tags = tags_of(op, [row.id for row in batch])
+            yield ({name: call[name] for name in LIST_FIELDS}
+                   for call in (call_dict(row, row.ivr_name, row.agent, tags[row.id]) for row in batch))
+
+    return batches()
+
+
+def _contact_batches(op: Operation) -> Iterator[Iterator[Row]]:
+    """The contacts `contacts list` would show, by name."""
+    require_feature(op.account, Feature.CONTACTS)
+    require_area(op, Area.CONTACTS)
+    query = (select(Contact.id, Contact.name, Contact.company, Contact.custom, Contact.created_at)
+             .order_by(func.lower(Contact.name), Contact.id).execution_options(yield_per=BATCH))
+    result = op.session.execute(query)
+
+    def batches() -> Iterator[Iterator[Row]]:
+        for batch in result.partitions():
+            numbers: dict[int, list[str]] = {row.id: [] for row in batch}
+            found = (select(ContactNumber.contact_id, ContactNumber.e164)
+                     .where(ContactNumber.contact_id.in_(list(numbers))).order_by(ContactNumber.id))
+            for contact_id, e164 in op.session.execute(found):
+                numbers[contact_id].append(e164)
+            yield ({"id": row.id, "name": row.name, "company": row.company, "numbers": numbers[row.id],
+                    "fields": dict(row.custom or {}), "created_at": row.created_at} for row in batch)
+
+    return batches()
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"cannot export {type(value).__name__} as JSON")
+
+
+def _csv_cell(value: Any) -> str:
+    """As `--csv` of the list commands: ISO-8601 UTC times, yes/no, lists joined with ', '."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime | date | Enum):
+        return str(_jsonable(value))
+    if isinstance(value, Mapping):
+        return ", ".join(f"{key}={_csv_cell(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_csv_cell(item) for item in value)
+    return str(value)
+
+
+def _write_csv(batches: Iterator[Iterator[Row]], columns: tuple[str, ...], stream: TextIO) -> int:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(columns)
+    count = 0
+    for batch in batches:
+        for row in batch:
+            writer.writerow([_csv_cell(row[name]) for name in columns])
+            count += 1
+    return count
+
+
+def _write_json(batches: Iterator[Iterator[Row]], stream: TextIO) -> int:
+    """A JSON array, one element a line, written as the rows come."""
+    count = 0
+    stream.write("[")
+    for batch in batches:
+        for row in batch:
+            stream.write(",\n" if count else "\n")
+            stream.write(json.dumps(row, default=_jsonable, ensure_ascii=False))
+            count += 1
+    stream.write("\n]\n" if count else "]\n")
+    return count
+
+
+@contextmanager
+def _atomic_file(path: Path) -> Iterator[TextIO]:
+    """A temporary file beside `path`, renamed onto it only if the block completes."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise Invalid(f"cannot write {str(path)!r}: the folder {str(directory)!r} does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def export(op: Operation, kind: str, options: FilterOptions | None = None, *, file_format: str = "csv",
+           out: Path | None = None, stdout: TextIO) -> dict[str, Any]:
+    """Write every call (filtered and scoped as `calls list`) or every contact as CSV or JSON.
+
+    To `out` atomically when given, else to `stdout`. Returns what was written.
+    """
+    options = options or FilterOptions()
+    clean_kind = _check_kind(kind, options)
+    clean_format = _choice(file_format, "export format", FORMATS)
+    if clean_kind == "calls":
+        batches, columns = _call_batches(op, options), LIST_FIELDS
+    else:
+        batches, columns = _contact_batches(op), CONTACT_FIELDS
+
+    def write(stream: TextIO) -> int:
+        if clean_format == "json":
+            return _write_json(batches, stream)
+        return _write_csv(batches, columns, stream)
+
+    if out is None:
+        count = write(stdout)
+    else:
+        with _atomic_file(Path(out)) as stream:
+            count = write(stream)
+    return {"kind": clean_kind, "format": clean_format, "rows": count,
+            "out": str(out) if out is not None else None}
