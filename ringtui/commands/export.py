@@ -35,7 +35,7 @@ Out = Annotated[Path | None, typer.Option(
     "--out", help="Write to this file, replaced only once complete (default: stdout).")]
 
 
-@app.callback(invoke_without_command=True,
+@app.callback(invoke_without_command=True, subcommand_metavar="[FILTERS] [--format csv|json] [--out FILE]",
               context_settings={"allow_interspersed_args": True})
 def export(
     kind: Kind,

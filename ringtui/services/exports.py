@@ -166,7 +166,9 @@ def _write_json(batches: Iterator[Iterator[Row]], stream: TextIO) -> int:
 @contextmanager
 def _atomic_file(path: Path) -> Iterator[TextIO]:
     """A temporary file beside `path`, renamed onto it only if the block completes."""
-    directory = path.parent if str(path.parent) else Path(".")
+    directory = path.parent
+    if path.is_dir():
+        raise Invalid(f"cannot write {str(path)!r}: it is a folder; give a file name such as calls.csv")
     if not directory.is_dir():
         raise Invalid(f"cannot write {str(path)!r}: the folder {str(directory)!r} does not exist")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)

@@ -138,6 +138,20 @@ def test_out_into_a_missing_folder_is_refused_naming_it(center, unchanged, tmp_p
         refused(cli("export", "calls", "--out", str(tmp_path / "nowhere" / "calls.csv")), "nowhere")
 
 
+def test_out_onto_a_folder_is_refused_naming_it(center, unchanged, out_dir):
+    cli, _ = center
+    with unchanged():
+        refused(cli("export", "calls", "--out", str(out_dir)), str(out_dir), "folder")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_help_names_the_kinds_and_options(center):
+    cli, _ = center
+    shown = ok(cli("export", "--help")).stdout
+    for text in ("calls|sms|meet|contacts", "--format", "--out", "--period", "--type"):
+        assert text in shown
+
+
 # ---------------------------------------------------------------- contacts
 
 
