@@ -21,6 +21,7 @@ from ringtui.commands import (
     calls,
     contacts,
     engine,
+    export,
     groups,
     ivr,
     missed,
@@ -84,7 +85,7 @@ def root(
 
 setup.register(app)
 for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts, calls, missed, stats,
-               apikeys, webhooks, engine):
+               export, apikeys, webhooks, engine):
     app.add_typer(module.app, name=module.NAME, help=module.HELP)
 app.add_typer(account.addons_app, name=account.ADDONS_NAME, help=account.ADDONS_HELP)
 
