@@ -12,49 +12,25 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
-from enum import Enum
 from typing import Any
+
+from ringtui.formats import cell, jsonable
 
 # Phone numbers, times and figures are never wrapped in human tables; text folds.
 _UNBREAKABLE = re.compile(r"[+\d][\d:.+-]{0,19}|\d{4}-\d\d-\d\d \d\d:\d\d")
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    raise TypeError(f"cannot render {type(value).__name__} as JSON")
-
-
 def to_json(data: Any) -> str:
-    return json.dumps(data, default=_jsonable, ensure_ascii=False, indent=2)
+    return json.dumps(data, default=jsonable, ensure_ascii=False, indent=2)
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date | Enum):
-        return str(_jsonable(value))
-    if isinstance(value, Mapping):
-        if set(value) == {"kind", "name"}:
-            return f"{value['kind']}: {value['name']}"
-        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(_cell(v) for v in value)
-    return str(value)
+    return cell(value)
 
 
 def _csv_cell(value: Any) -> str:
     """CSV is for programs: times stay ISO-8601 UTC, as in JSON."""
-    return str(_jsonable(value)) if isinstance(value, datetime) else _cell(value)
+    return cell(value, iso_times=True)
 
 
 def stderr_console():

@@ -11,16 +11,15 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from enum import Enum
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import ColumnElement, Select, func, select
 
 from ringtui.errors import Invalid
+from ringtui.formats import cell, jsonable
 from ringtui.models import CallRecord, Contact, ContactNumber, Ivr, User
 from ringtui.services.access import Area, require_area
 from ringtui.services.base import Operation
@@ -114,38 +113,13 @@ def _contact_batches(op: Operation) -> Iterator[Iterator[Row]]:
 # ---------------------------------------------------------------- writing
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    raise TypeError(f"cannot export {type(value).__name__} as JSON")
-
-
-def _csv_cell(value: Any) -> str:
-    """As `--csv` of the list commands: ISO-8601 UTC times, yes/no, lists joined with ', '."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime | date | Enum):
-        return str(_jsonable(value))
-    if isinstance(value, Mapping):
-        return ", ".join(f"{key}={_csv_cell(item)}" for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(_csv_cell(item) for item in value)
-    return str(value)
-
-
 def _write_csv(batches: Iterator[Iterator[Row]], columns: tuple[str, ...], stream: TextIO) -> int:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(columns)
     count = 0
     for batch in batches:
         for row in batch:
-            writer.writerow([_csv_cell(row[name]) for name in columns])
+            writer.writerow([_export_cell(row[name]) for name in columns])
             count += 1
     return count
 
@@ -157,7 +131,7 @@ def _write_json(batches: Iterator[Iterator[Row]], stream: TextIO) -> int:
     for batch in batches:
         for row in batch:
             stream.write(",\n" if count else "\n")
-            stream.write(json.dumps(row, default=_jsonable, ensure_ascii=False))
+            stream.write(json.dumps(row, default=jsonable, ensure_ascii=False))
             count += 1
     stream.write("\n]\n" if count else "]\n")
     return count
@@ -209,3 +183,7 @@ def export(op: Operation, kind: str, options: FilterOptions | None = None, *, fi
             count = write(stream)
     return {"kind": clean_kind, "format": clean_format, "rows": count,
             "out": str(out) if out is not None else None}
+
+
+def _export_cell(value: Any) -> str:
+    return cell(value, iso_times=True)  # as `--csv` of the list commands
