@@ -116,3 +116,69 @@ def heatmap(
         from ringtui.charts import heatmap_grid
 
         typer.echo(heatmap_grid(grid, zone))
+
+
+TagSort = Annotated[str, typer.Option("--sort", help="calls (most first, the default) or name.")]
+CallerLimit = Annotated[int, typer.Option("--limit", help="At most this many customer numbers (1..1000).")]
+TAG_COLUMNS = ["tag", "color", "calls", "talk_s"]
+CALLER_COLUMNS = ["number", "calls", "answered", "missed", "talk_total_s", "talk_min_s", "talk_max_s",
+                  "talk_avg_s", "top_agent"]
+GEO_COLUMNS = ["country", "calls", "answered"]
+
+
+@app.command("tags")
+def tags(
+    sort: TagSort = "calls",
+    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
+    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
+    direction: CallDirection = None, type_: CallType = None,
+    as_json: JsonFlag = False, as_csv: CsvFlag = False,
+) -> None:
+    """Per tag: the calls that carry it and their total talk time."""
+    from ringtui.services import stats
+
+    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
+                             country=country, tag=tag, direction=direction, type=type_)
+    with operation() as op:
+        rows = stats.tag_stats(op, options, sort)
+    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=TAG_COLUMNS, title="Tags")
+
+
+@app.command("callers")
+def callers(
+    limit: CallerLimit = 20,
+    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
+    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
+    direction: CallDirection = None, type_: CallType = None,
+    as_json: JsonFlag = False, as_csv: CsvFlag = False,
+) -> None:
+    """Per customer number (most calls first): calls, answered, missed, talk times, top agent."""
+    from ringtui.services import stats
+
+    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
+                             country=country, tag=tag, direction=direction, type=type_)
+    with operation() as op:
+        rows = stats.caller_stats(op, options, limit)
+    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=CALLER_COLUMNS, title="Callers")
+
+
+@app.command("geo")
+def geo(
+    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
+    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
+    direction: CallDirection = None, type_: CallType = None,
+    as_json: JsonFlag = False, as_csv: CsvFlag = False,
+) -> None:
+    """The 10 customer countries with most calls (calls, answered) and the busiest zone."""
+    from ringtui.services import stats
+
+    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
+                             country=country, tag=tag, direction=direction, type=type_)
+    with operation() as op:
+        figures = stats.geo_stats(op, options)
+    if as_json:
+        render_object(figures, as_json=True)
+        return
+    render_rows(figures["countries"], as_csv=as_csv, columns=GEO_COLUMNS, title="Countries")
+    if not as_csv:
+        typer.echo(f"Busiest zone: {figures['busiest'] or 'none (no calls)'}")

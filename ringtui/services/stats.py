@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from ringtui.errors import Invalid
-from ringtui.models import CallRecord, RingAttempt, User
+from ringtui.models import CallRecord, CallTag, RingAttempt, Tag, User
 from ringtui.services.access import Area, require_area
 from ringtui.services.base import Operation
 from ringtui.services.filters import FilterOptions, account_zone, call_conditions, seconds_between
@@ -436,3 +436,104 @@ def call_heatmap(op: Operation, indicator: str | None = None, options: FilterOpt
     cells = [{"weekday": day, "hour": h, "value": _figure(name, values.get((day, h)))}
              for day in range(7) for h in range(24)]
     return {"indicator": name, "cells": cells}
+
+
+# ---------------------------------------------------------------- S10 tags, S13 callers, S14 geography
+
+TAG_SORTS = ("calls", "name")
+MAX_CALLERS = 1000
+TOP_COUNTRIES = 10
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def tag_stats(op: Operation, options: FilterOptions | None = None, sort: str = "calls", *,
+              now: datetime | None = None) -> list[dict[str, Any]]:
+    """S10: per tag, the ended calls that carry it and their total talk time."""
+    _require_statistics(op)
+    order = sort.strip().lower()
+    if order not in TAG_SORTS:
+        raise Invalid(f"unknown sort {sort!r}: give {' or '.join(TAG_SORTS)}")
+    conditions = call_conditions(op, options, now=now)
+    query = (select(Tag.name.label("tag"), Tag.color.label("color"), total_calls().label("calls"),
+                    func.coalesce(total_duration_s(), 0.0).label("talk_s"))
+             .select_from(CallTag)
+             .join(Tag, Tag.id == CallTag.tag_id)
+             .join(CallRecord, CallRecord.id == CallTag.call_record_id)
+             .where(ended(), *conditions)
+             .group_by(Tag.name, Tag.color))
+    rows = [{**row._mapping, "talk_s": round(float(row.talk_s), 1)} for row in op.session.execute(query)]
+    if order == "name":
+        return sorted(rows, key=lambda row: row["tag"].lower())
+    return sorted(rows, key=lambda row: (-row["calls"], row["tag"].lower()))
+
+
+def _customer() -> ColumnElement[str]:
+    """The customer's number: the caller inbound, the called number outbound."""
+    return case((inbound(), CallRecord.from_number), else_=CallRecord.to_number)
+
+
+def _answered() -> ColumnElement[bool]:
+    return CallRecord.type == CallType.ANSWERED
+
+
+def _top_agents(op: Operation, conditions: list[ColumnElement[bool]], numbers: list[str]) -> dict[str, str]:
+    """Per customer number, the agent who answered most of its calls (ties: first e-mail)."""
+    if not numbers:
+        return {}
+    customer = _customer().label("customer")
+    query = (select(customer, User.email.label("agent"), func.count(CallRecord.id).label("calls"))
+             .join(User, User.id == CallRecord.user_id)
+             .where(ended(), _answered(), _customer().in_(numbers), *conditions)
+             .group_by(customer, User.email)
+             .order_by(customer, func.count(CallRecord.id).desc(), User.email))
+    top: dict[str, str] = {}
+    for row in op.session.execute(query):
+        top.setdefault(row.customer, row.agent)
+    return top
+
+
+def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int = 20, *,
+                 now: datetime | None = None) -> list[dict[str, Any]]:
+    """S13: per customer number, its calls, answered and missed, talk times and the top agent."""
+    _require_statistics(op)
+    if not 1 <= limit <= MAX_CALLERS:
+        raise Invalid(f"limit {limit} is out of range: give 1..{MAX_CALLERS}")
+    conditions = call_conditions(op, options, now=now)
+    customer = _customer().label("number")
+    query = (select(customer, total_calls().label("calls"), _count(_answered()).label("answered"),
+                    _count(~_answered()).label("missed"),
+                    func.coalesce(func.sum(CallRecord.talk_s), 0.0).label("talk_total_s"),
+                    func.min(_of(_answered(), CallRecord.talk_s)).label("talk_min_s"),
+                    func.max(_of(_answered(), CallRecord.talk_s)).label("talk_max_s"),
+                    func.avg(_of(_answered(), CallRecord.talk_s)).label("talk_avg_s"))
+             .where(ended(), *conditions)
+             .group_by(customer)
+             .order_by(total_calls().desc(), customer)
+             .limit(limit))
+    rows = [dict(row._mapping) for row in op.session.execute(query)]
+    top = _top_agents(op, conditions, [row["number"] for row in rows])
+    for row in rows:
+        row["talk_total_s"] = round(float(row["talk_total_s"]), 1)
+        for name in ("talk_min_s", "talk_max_s", "talk_avg_s"):
+            row[name] = _seconds(row[name])
+        row["top_agent"] = top.get(row["number"])
+    return rows
+
+
+def geo_stats(op: Operation, options: FilterOptions | None = None, *,
+              now: datetime | None = None) -> dict[str, Any]:
+    """S14: the 10 customer countries with most calls, and the busiest of them."""
+    _require_statistics(op)
+    conditions = call_conditions(op, options, now=now)
+    country = CallRecord.caller_country.label("country")
+    query = (select(country, total_calls().label("calls"), _count(_answered()).label("answered"))
+             .where(ended(), *conditions)
+             .group_by(country)
+             .order_by(total_calls().desc(), func.coalesce(CallRecord.caller_country, "~~"))
+             .limit(TOP_COUNTRIES))
+    countries = [dict(row._mapping) for row in op.session.execute(query)]
+    busiest = countries[0]["country"] if countries else None
+    return {"countries": countries, "busiest": busiest}
