@@ -182,3 +182,42 @@ def geo(
     render_rows(figures["countries"], as_csv=as_csv, columns=GEO_COLUMNS, title="Countries")
     if not as_csv:
         typer.echo(f"Busiest zone: {figures['busiest'] or 'none (no calls)'}")
+
+
+SurveyGrouping = Annotated[str, typer.Option(
+    "--by", help="ivr (per IVR and category, the default) or agent.")]
+SURVEY_COLUMNS = {"ivr": ["ivr", "category", "answers", "avg_rating"],
+                  "agent": ["agent", "answers", "avg_rating"]}
+SNOOZE_COLUMNS = ["agent", "reason", "periods", "snoozed_s"]
+
+
+@app.command("surveys")
+def surveys(
+    by: SurveyGrouping = "ivr",
+    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
+    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
+    direction: CallDirection = None, type_: CallType = None,
+    as_json: JsonFlag = False, as_csv: CsvFlag = False,
+) -> None:
+    """Survey answers and average rating (1-5) per IVR and category, or per agent (--by agent)."""
+    from ringtui.services import stats
+
+    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
+                             country=country, tag=tag, direction=direction, type=type_)
+    with operation() as op:
+        rows = stats.survey_stats(op, options, by)
+    columns = SURVEY_COLUMNS.get(by.strip().lower(), SURVEY_COLUMNS["ivr"])
+    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=columns, title="Surveys")
+
+
+@app.command("snooze")
+def snooze(
+    period: Period = None, group: GroupName = None, user: UserEmail = None,
+    as_json: JsonFlag = False, as_csv: CsvFlag = False,
+) -> None:
+    """Per agent and reason: snooze periods and seconds snoozed within the period (open ones up to now)."""
+    from ringtui.services import stats
+
+    with operation() as op:
+        rows = stats.snooze_stats(op, period, group, user)
+    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=SNOOZE_COLUMNS, title="Snooze")

@@ -15,18 +15,36 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, literal, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from ringtui.errors import Invalid
-from ringtui.models import CallRecord, CallTag, RingAttempt, Tag, User
-from ringtui.services.access import Area, require_area
+from ringtui.models import (
+    CallRecord,
+    CallTag,
+    GroupMember,
+    Ivr,
+    RingAttempt,
+    SnoozePeriod,
+    SurveyAnswer,
+    Tag,
+    User,
+)
+from ringtui.models.types import UTCDateTime
+from ringtui.services.access import Area, require_area, scope_ids
 from ringtui.services.base import Operation
-from ringtui.services.filters import FilterOptions, account_zone, call_conditions, seconds_between
+from ringtui.services.filters import (
+    FilterOptions,
+    account_zone,
+    call_conditions,
+    parse_period,
+    seconds_between,
+)
+from ringtui.services.lookups import group_by_name, user_by_email
 from ringtui.services.plans import Feature, require_feature
-from ringtui.vocab import CallType, Direction, Outcome
+from ringtui.vocab import CallType, Direction, Outcome, ScopeKind
 
 # ---------------------------------------------------------------- which calls
 
@@ -537,3 +555,77 @@ def geo_stats(op: Operation, options: FilterOptions | None = None, *,
     countries = [dict(row._mapping) for row in op.session.execute(query)]
     busiest = countries[0]["country"] if countries else None
     return {"countries": countries, "busiest": busiest}
+
+
+# ---------------------------------------------------------------- S11 surveys, S12 snooze
+
+SURVEY_GROUPINGS = ("ivr", "agent")
+
+
+def _rating(value: Any) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def survey_stats(op: Operation, options: FilterOptions | None = None, by: str = "ivr", *,
+                 now: datetime | None = None) -> list[dict[str, Any]]:
+    """S11: survey answers of the filtered calls per IVR and category, or per agent: count, average."""
+    _require_statistics(op)
+    grouping = by.strip().lower()
+    if grouping not in SURVEY_GROUPINGS:
+        raise Invalid(f"unknown grouping {by!r}: give {' or '.join(SURVEY_GROUPINGS)}")
+    conditions = call_conditions(op, options, now=now)
+    figures = (func.count(SurveyAnswer.id).label("answers"),
+               func.avg(SurveyAnswer.rating).label("avg_rating"))
+    if grouping == "ivr":
+        keys: list[Any] = [Ivr.name.label("ivr"), SurveyAnswer.category.label("category")]
+        joined = SurveyAnswer.ivr_id == Ivr.id
+        owner: Any = Ivr
+    else:
+        keys, joined, owner = [User.email.label("agent")], SurveyAnswer.user_id == User.id, User
+    query = (select(*keys, *figures).select_from(SurveyAnswer)
+             .join(CallRecord, CallRecord.id == SurveyAnswer.call_record_id)
+             .outerjoin(owner, joined)
+             .where(*conditions)
+             .group_by(*keys))
+    rows = [{**row._mapping, "avg_rating": _rating(row.avg_rating)} for row in op.session.execute(query)]
+    return sorted(rows, key=lambda row: tuple(str(row[key.name] or "~") for key in keys))
+
+
+def _moment_literal(moment: datetime) -> Any:
+    return literal(moment, UTCDateTime())
+
+
+def snooze_stats(op: Operation, period: str | None = None, group: str | None = None,
+                 user: str | None = None, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """S12: per agent and reason, the snooze periods touching the period and the seconds snoozed
+    within it (periods clipped to its bounds; a period still open counts up to now)."""
+    _require_statistics(op)
+    now = now or datetime.now(UTC)
+    bounds = parse_period(period, account_zone(op), now) if period else None
+    end = min(bounds.end, now) if bounds else now
+    stop = func.coalesce(SnoozePeriod.ended_at, _moment_literal(now))
+    clipped_stop = case((stop > _moment_literal(end), _moment_literal(end)), else_=stop)
+    clipped_start: Any = SnoozePeriod.started_at
+    conditions: list[ColumnElement[bool]] = [SnoozePeriod.started_at < _moment_literal(end)]
+    if bounds:
+        start = _moment_literal(bounds.start)
+        clipped_start = case((SnoozePeriod.started_at < start, start), else_=SnoozePeriod.started_at)
+        conditions.append(stop > start)
+    if group:
+        conditions.append(SnoozePeriod.user_id.in_(select(GroupMember.user_id).where(
+            GroupMember.group_id == group_by_name(op, group).id)))
+    if user:
+        conditions.append(SnoozePeriod.user_id == user_by_email(op, user).id)
+    groups = scope_ids(op, ScopeKind.GROUP)
+    if groups is not None:  # a supervisor sees the agents of the groups granted to them
+        conditions.append(SnoozePeriod.user_id.in_(
+            select(GroupMember.user_id).where(GroupMember.group_id.in_(groups))))
+    keys = (User.email.label("agent"), SnoozePeriod.reason.label("reason"))
+    query = (select(*keys, func.count(SnoozePeriod.id).label("periods"),
+                    func.sum(seconds_between(clipped_start, clipped_stop)).label("snoozed_s"))
+             .join(User, User.id == SnoozePeriod.user_id)
+             .where(*conditions)
+             .group_by(*keys)
+             .order_by(*keys))
+    return [{**row._mapping, "snoozed_s": round(float(row.snoozed_s or 0), 1)}
+            for row in op.session.execute(query)]

@@ -4,10 +4,15 @@ tests/commands/test_calls.py (see its docstring), plus c7: Nov 2 14:00 UTC, inbo
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+
 import pytest
+from sqlmodel import Session, select
 
 from ringtui.db import engine_for
 from ringtui.engine.recorder import record_all
+from ringtui.models import SnoozePeriod, User
 from ringtui.vocab import CallKind, CallType, Direction, Outcome
 from tests.commands import test_calls as base
 from tests.commands.test_calls import ANA, BOB, NOV_2, SUP
@@ -124,7 +129,7 @@ def test_geo_top_countries_and_busiest_zone(history):
     assert ok(cli("stats", "geo", "--csv")).stdout.splitlines()[0] == "country,calls,answered"
 
 
-@pytest.mark.parametrize("command", ["tags", "callers", "geo"])
+@pytest.mark.parametrize("command", ["tags", "callers", "geo", "surveys"])
 def test_families_need_the_plan_and_the_statistics_area(history, unchanged, command):
     cli, _ = history
     with unchanged():
@@ -133,3 +138,106 @@ def test_families_need_the_plan_and_the_statistics_area(history, unchanged, comm
     ok(cli("account", "plan", "smart"))
     with unchanged():
         refused(cli("stats", command), "statistics needs the business or advanced plan")
+
+
+# ---------------------------------------------------------------- S11 surveys
+
+
+def surveyed(call_id: str, hour: int, ivr: str, agent: str, category: str, rating: int):
+    event = base.call(call_id, base.at(2, hour), Direction.IN, CallKind.IVR, "+33600000001",
+                      type_=CallType.ANSWERED, ivr=ivr, agent=agent, wait=5, talk=30,
+                      attempts=((agent, Outcome.ANSWERED),))
+    return replace(event, call=replace(event.call, survey_rating=rating, survey_category=category,
+                                       survey_question="How was it?"))
+
+
+@pytest.fixture
+def surveys(history, db_url):
+    cli, _ = history
+    record_all(engine_for(db_url), [surveyed("s1", 15, "Support", ANA, "welcome", 4),
+                                    surveyed("s2", 16, "Support", BOB, "welcome", 2),
+                                    surveyed("s3", 17, "Sales", BOB, "resolution", 5)])
+    return cli
+
+
+def test_surveys_per_ivr_and_category_and_per_agent(surveys):
+    assert as_json(surveys, "surveys") == [
+        {"ivr": "Sales", "category": "resolution", "answers": 1, "avg_rating": 5.0},
+        {"ivr": "Support", "category": "welcome", "answers": 2, "avg_rating": 3.0},  # (4 + 2) / 2
+    ]
+    assert as_json(surveys, "surveys", "--by", "agent") == [
+        {"agent": ANA, "answers": 1, "avg_rating": 4.0},
+        {"agent": BOB, "answers": 2, "avg_rating": 3.5},  # (2 + 5) / 2
+    ]
+    assert as_json(surveys, "surveys", "--ivr", "Sales", "--by", "agent") == [
+        {"agent": BOB, "answers": 1, "avg_rating": 5.0}]
+    assert [row["ivr"] for row in as_json(surveys, "surveys", as_user=SUP)] == ["Sales"]
+    assert as_json(surveys, "surveys", "--period", "2026-01-01..2026-01-31") == []
+    assert "welcome" in ok(surveys("stats", "surveys")).stdout
+    lines = ok(surveys("stats", "surveys", "--by", "agent", "--csv")).stdout.splitlines()
+    assert lines[0] == "agent,answers,avg_rating" and len(lines) == 3
+
+
+def test_surveys_bad_grouping_is_refused(surveys, unchanged):
+    with unchanged():
+        refused(surveys("stats", "surveys", "--by", "colour"), "'colour'", "ivr or agent")
+        refused(surveys("stats", "surveys", "--ivr", "Nowhere"), "Nowhere")
+
+
+# ---------------------------------------------------------------- S12 snooze
+
+
+@pytest.fixture
+def snoozes(history, db_url):
+    """ana: lunch Nov 1 22:30-Nov 2 00:00 UTC and Nov 2 11:00-12:00, lunch Oct 30 10:00-10:10;
+    bob: break from Nov 2 22:00 UTC still open, meeting Nov 3 10:00-10:30.
+    Nov 2 in Paris is Nov 1 23:00 .. Nov 2 23:00 UTC."""
+    cli, _ = history
+    with Session(engine_for(db_url)) as db:
+        users = dict(db.exec(select(User.email, User.id)).all())
+        at = base.at
+        db.add_all([
+            SnoozePeriod(user_id=users[ANA], reason="lunch", started_at=at(1, 22, 30), ended_at=at(2, 0)),
+            SnoozePeriod(user_id=users[ANA], reason="lunch", started_at=at(2, 11), ended_at=at(2, 12)),
+            SnoozePeriod(user_id=users[ANA], reason="lunch", started_at=at(30, 10, month=10),
+                         ended_at=at(30, 10, 10, month=10)),
+            SnoozePeriod(user_id=users[BOB], reason="break", started_at=at(2, 22)),
+            SnoozePeriod(user_id=users[BOB], reason="meeting", started_at=at(3, 10), ended_at=at(3, 10, 30)),
+        ])
+        db.commit()
+    return cli
+
+
+def test_snooze_clipped_to_the_period(snoozes):
+    assert as_json(snoozes, "snooze", "--period", NOV_2) == [
+        {"agent": ANA, "reason": "lunch", "periods": 2, "snoozed_s": 7200.0},  # 23:00-00:00 + 11:00-12:00
+        {"agent": BOB, "reason": "break", "periods": 1, "snoozed_s": 3600.0},  # 22:00-23:00, still open
+    ]
+    assert as_json(snoozes, "snooze", "--period", NOV_2, "--user", BOB) == [
+        {"agent": BOB, "reason": "break", "periods": 1, "snoozed_s": 3600.0}]
+    assert as_json(snoozes, "snooze", as_user=SUP) == []  # granted an IVR, no group: no agents to see
+    assert "lunch" in ok(snoozes("stats", "snooze")).stdout
+
+
+def test_an_open_snooze_counts_up_to_now(snoozes):
+    before = datetime.now(UTC)
+    rows = {(r["agent"], r["reason"]): r for r in as_json(snoozes, "snooze")}
+    after = datetime.now(UTC)
+    assert rows[(ANA, "lunch")] == {"agent": ANA, "reason": "lunch", "periods": 3, "snoozed_s": 9600.0}
+    assert rows[(BOB, "meeting")]["snoozed_s"] == 1800.0
+    opened = base.at(2, 22)
+    low, high = (before - opened).total_seconds() - 1, (after - opened).total_seconds() + 1
+    assert low <= rows[(BOB, "break")]["snoozed_s"] <= high
+    lines = ok(snoozes("stats", "snooze", "--csv")).stdout.splitlines()
+    assert lines[0] == "agent,reason,periods,snoozed_s" and len(lines) == 4
+
+
+def test_snooze_bad_values_are_refused(snoozes, unchanged):
+    with unchanged():
+        refused(snoozes("stats", "snooze", "--period", "someday"), "'someday'")
+        refused(snoozes("stats", "snooze", "--user", "nobody@acme.test"), "nobody@acme.test")
+        refused(snoozes("stats", "snooze", "--group", "Night"), "'Night'")
+        refused(snoozes("stats", "snooze", as_user=ANA), ANA, "statistics")
+    ok(snoozes("account", "plan", "smart"))
+    with unchanged():
+        refused(snoozes("stats", "snooze"), "statistics needs the business or advanced plan")
