@@ -179,3 +179,44 @@ class ProcessChannel(StrEnum):
     CALL = "call"
     SMS = "sms"
     EMAIL = "email"
+
+
+# ---------------------------------------------------------------- messages and meetings (L5, L6, S7-S9)
+
+
+class SmsStatus(StrEnum):
+    """Where an SMS stands: received (IN), or queued -> sent -> delivered / failed (OUT)."""
+
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class MeetTool(StrEnum):
+    """S8: the meeting platforms."""
+
+    RINGOVER = "ringover"
+    TEAMS = "teams"
+    ZOOM = "zoom"
+    GOOGLE_MEET = "google-meet"
+
+
+class OmniPlatform(StrEnum):
+    """C2: the omnichannel add-on's channels."""
+
+    WHATSAPP = "whatsapp"
+    MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
+    GOOGLE_REVIEWS = "google-reviews"
+    OUTLOOK = "outlook"
+
+
+# ---------------------------------------------------------------- saved filters and reports (S15, S16)
+
+
+class ReportFrequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"

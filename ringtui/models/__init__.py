@@ -10,7 +10,9 @@ from ringtui.models.directory import (
     UserGroup,
     UserScope,
 )
+from ringtui.models.messaging import Meeting, OmniMessage, SmsMessage
 from ringtui.models.records import CallRecord, CallTag, RingAttempt, SurveyAnswer, Tag
+from ringtui.models.reports import ReportDelivery, ReportSubscription, SavedFilter
 from ringtui.models.sip import SipBinding
 from ringtui.models.telephony import (
     BlacklistEntry,
@@ -38,11 +40,17 @@ __all__ = [
     "Ivr",
     "IvrStep",
     "IvrVipNumber",
+    "Meeting",
+    "OmniMessage",
     "PhoneNumber",
     "PortDocument",
     "PortRequest",
+    "ReportDelivery",
+    "ReportSubscription",
     "RingAttempt",
+    "SavedFilter",
     "SipBinding",
+    "SmsMessage",
     "SnoozePeriod",
     "SurveyAnswer",
     "Tag",
