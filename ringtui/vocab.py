@@ -220,3 +220,47 @@ class ReportFrequency(StrEnum):
     DAILY = "daily"
     WEEKLY = "weekly"
     MONTHLY = "monthly"
+
+
+# ---------------------------------------------------------------- campaigns (K1-K3)
+
+
+class CampaignKind(StrEnum):
+    SMS = "sms"
+    CALLS = "calls"
+    VOICE = "voice"
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+
+
+class RecipientStatus(StrEnum):
+    """Where one number of a campaign stands; the last five are final results per number."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"  # claimed by the engine: sent or dialled, result not yet known
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    ANSWERED = "answered"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    INVALID = "invalid"
+    BLACKLISTED = "blacklisted"
+
+
+class DialOrder(StrEnum):
+    """K2: whom the power dialer calls first."""
+
+    AGENT_FIRST = "agent-first"
+    CUSTOMER_FIRST = "customer-first"
+
+
+class AccessRequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"

@@ -1,6 +1,7 @@
 """Every table, imported so SQLModel.metadata is complete for Alembic and the services."""
 
 from ringtui.models.access import ApiKey, AuditEntry, Webhook
+from ringtui.models.campaigns import Campaign, CampaignAssignee, CampaignRecipient, SmsAccessRequest
 from ringtui.models.contacts import Contact, ContactImport, ContactNumber
 from ringtui.models.directory import (
     Account,
@@ -32,6 +33,9 @@ __all__ = [
     "BlacklistEntry",
     "CallRecord",
     "CallTag",
+    "Campaign",
+    "CampaignAssignee",
+    "CampaignRecipient",
     "Conference",
     "Contact",
     "ContactImport",
@@ -50,6 +54,7 @@ __all__ = [
     "RingAttempt",
     "SavedFilter",
     "SipBinding",
+    "SmsAccessRequest",
     "SmsMessage",
     "SnoozePeriod",
     "SurveyAnswer",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ringtui.models.types import UTCDateTime, utcnow
@@ -28,6 +29,9 @@ class Account(SQLModel, table=True):
     max_tags_per_call: int = Field(default=3)
     off_plan_blocked: bool = Field(default=False)
     retention_days: int | None = Field(default=None, description="B9: data kept this long; None = forever")
+    credits: Decimal = Field(default=Decimal(0), sa_type=Numeric(12, 4),
+                             description="B1: prepaid credit for off-plan calls and SMS")
+    power_dialer: bool = Field(default=False, description="K2: the power dialer is enabled")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
