@@ -36,6 +36,12 @@ class Settings:
     database_url: str
     acting_user: str | None = None
     sip_domain: str = "ringtui.local"
+    sip_requests_per_s: float = 50.0
+    sip_burst: int = 100
+    sip_ban_after_failures: int = 5
+    sip_failure_window_s: float = 60.0
+    sip_ban_s: float = 600.0
+    sip_trusted: tuple[str, ...] = ()
     sqlite_busy_timeout_ms: int = 5000
     porting_days: dict[str, int] = field(default_factory=dict)
     porting_days_default: int = 30
@@ -58,6 +64,12 @@ _KEYS: dict[tuple[str, str], tuple[str | None, Any]] = {
     ("database", "sqlite_busy_timeout_ms"): (None, 5000),
     ("account", "acting_user"): ("RINGTUI_USER", None),
     ("sip", "domain"): ("RINGTUI_SIP_DOMAIN", "ringtui.local"),
+    ("sip", "requests_per_s"): (None, 50),
+    ("sip", "burst"): (None, 100),
+    ("sip", "ban_after_failures"): (None, 5),
+    ("sip", "failure_window_s"): (None, 60),
+    ("sip", "ban_s"): (None, 600),
+    ("sip", "trusted"): (None, []),
     ("numbers", "porting_days_default"): (None, 30),
     ("engine", "ws"): ("RINGTUI_ENGINE_WS", "127.0.0.1:8765"),
     ("engine", "sip"): ("RINGTUI_ENGINE_SIP", "127.0.0.1:5060"),
@@ -98,6 +110,12 @@ def load_settings(
         database_url=value("database", "url") or default_database_url(),
         acting_user=value("account", "acting_user") or None,
         sip_domain=value("sip", "domain"),
+        sip_requests_per_s=_at_least_zero(value, "requests_per_s", float),
+        sip_burst=_at_least_zero(value, "burst", int),
+        sip_ban_after_failures=_at_least_zero(value, "ban_after_failures", int),
+        sip_failure_window_s=_at_least_zero(value, "failure_window_s", float),
+        sip_ban_s=_at_least_zero(value, "ban_s", float),
+        sip_trusted=_addresses(value("sip", "trusted")),
         sqlite_busy_timeout_ms=int(value("database", "sqlite_busy_timeout_ms")),
         porting_days={k.upper(): int(v) for k, v in value("numbers", "porting_days").items()},
         porting_days_default=int(value("numbers", "porting_days_default")),
@@ -107,3 +125,25 @@ def load_settings(
         if value("engine", "token_file") else None,
         config_path=path if path.exists() else None,
     )
+
+
+def _at_least_zero(value: Any, key: str, kind: type[int] | type[float]) -> Any:
+    """A [sip] limit: a number >= 0 (0 turns the limit off)."""
+    raw = value("sip", key)
+    if (isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0
+            or (kind is int and raw != int(raw))):
+        what = "an integer" if kind is int else "a number"
+        raise Invalid(f"[sip] {key} = {raw!r}: expected {what} >= 0")
+    return kind(raw)
+
+
+def _addresses(raw: Any) -> tuple[str, ...]:
+    """[sip] trusted: IP addresses, as the endpoint sees sources (IPv6 in its compressed form)."""
+    import ipaddress
+
+    if not isinstance(raw, list):
+        raise Invalid(f"[sip] trusted = {raw!r} is not a list of IP addresses")
+    try:
+        return tuple(str(ipaddress.ip_address(str(item).strip())) for item in raw)
+    except ValueError as error:
+        raise Invalid(f"[sip] trusted: {error}") from None

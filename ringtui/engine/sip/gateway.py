@@ -14,6 +14,7 @@ from aiovoip.message import Response
 
 from ringtui.engine.core.errors import CoreError
 from ringtui.engine.sip.calls import SipCalls
+from ringtui.engine.sip.edge import EdgeLimits, SourceGuard
 from ringtui.engine.sip.message import SipRequest, reply
 from ringtui.engine.sip.registrar import Registrar, RegistrarOptions
 from ringtui.engine.sip.transport import SipEndpoint
@@ -58,10 +59,12 @@ class SipGateway:
         self.runtime = runtime
         self.host, self.port = split_address(address)
         self.presence = EnginePresence(runtime)
+        self.guard = SourceGuard(EdgeLimits.from_settings(runtime.settings))
         self.registrar = Registrar(runtime.database, realm=runtime.settings.sip_domain,
                                    domains={runtime.settings.sip_domain, self.host}, presence=self.presence,
-                                   options=options)
-        self.endpoint = SipEndpoint(self.handle, on_response=self._response, on_ack=self._ack)
+                                   options=options, on_auth_failure=self.guard.auth_failed)
+        self.endpoint = SipEndpoint(self.handle, on_response=self._response, on_ack=self._ack,
+                                    guard=self.guard)
         self.calls = SipCalls(runtime, self.endpoint, self.registrar)
         runtime.action_sinks.append(self.calls.act)
         self.address: tuple[str, int] | None = None

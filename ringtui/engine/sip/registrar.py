@@ -63,7 +63,8 @@ class Refused(Exception):
 class Registrar:
     def __init__(self, database: Engine, *, realm: str, domains: Collection[str], presence: Presence,
                  options: RegistrarOptions = RegistrarOptions(),
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 on_auth_failure: Callable[[str], object] = lambda address: None) -> None:
         self.database = database
         self.realm = realm
         self.domains = {domain.lower() for domain in domains}
@@ -72,6 +73,7 @@ class Registrar:
         self.nonces = NonceStore(ttl_s=options.nonce_ttl_s)
         self.bindings: dict[str, dict[str, Binding]] = {}  # e-mail -> contact URI -> binding
         self._now = now
+        self._on_auth_failure = on_auth_failure  # the source address (edge.py bans repeat offenders)
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------ life cycle
@@ -138,6 +140,7 @@ class Registrar:
         password = account.password if account else _DUMMY_PASSWORD  # same work for unknown users
         if (not response_matches(credentials, password, request.method) or account is None
                 or not account.allowed or credentials.username != aor_user):
+            self._on_auth_failure(request.source[0])
             raise Refused(reply(request, 403, "Forbidden", to_tag=to_tag))
         verdict = self.nonces.check(credentials.nonce, credentials.count)
         if verdict is NonceCheck.STALE:

@@ -1,9 +1,11 @@
 """The UDP endpoint: datagrams in, requests to a handler, responses back where requests came from.
 
 What aiovoip's UDP protocol lacks is done here, once:
+- edge protection first (edge.py): datagrams from a banned source, and requests over
+  a source's rate, are dropped before they are even parsed;
 - the tolerant parser (message.py); a malformed request is answered 400 when it
   has a Via to answer to, dropped otherwise, and logged once per source a minute,
-  never with a traceback;
+  never with a traceback (nor does a datagram the parser trips on stop the endpoint);
 - responses go to the source address (and port, with rport), not the Via host;
 - server transactions (RFC 3261 17.2.1, 17.2.2): a retransmitted request gets the
   latest response again (an INVITE's 100, 180 or final one: `respond` updates it),
@@ -23,6 +25,7 @@ from typing import Any
 
 from aiovoip.message import Response
 
+from ringtui.engine.sip.edge import SourceGuard
 from ringtui.engine.sip.message import MalformedMessage, SipRequest, parse, reply, reply_address
 
 log = logging.getLogger("ringtui.engine.sip")
@@ -30,6 +33,7 @@ log = logging.getLogger("ringtui.engine.sip")
 TIMER_J_S = 32.0  # 64 * T1: how long a non-INVITE server transaction absorbs retransmissions
 LOG_EVERY_S = 60.0
 _PENDING = b""
+_RESPONSE = b"SIP/2.0 "
 
 Handler = Callable[[SipRequest], Awaitable[bytes | None]]
 Listener = Callable[[Any], None]
@@ -47,8 +51,10 @@ def transaction_key(request: SipRequest) -> tuple[str, ...]:
 
 class SipEndpoint(asyncio.DatagramProtocol):
     def __init__(self, handler: Handler, *, clock: Callable[[], float] = time.monotonic,
-                 on_response: Listener | None = None, on_ack: Listener | None = None) -> None:
+                 on_response: Listener | None = None, on_ack: Listener | None = None,
+                 guard: SourceGuard | None = None) -> None:
         self.handler = handler
+        self.guard = guard or SourceGuard(clock=clock)
         self.on_response = on_response
         self.on_ack = on_ack
         self.transport: asyncio.DatagramTransport | None = None
@@ -64,11 +70,16 @@ class SipEndpoint(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if not data.strip():  # CRLF keep-alive
             return
+        if not self.guard.admit(addr[0], request=not data.startswith(_RESPONSE)):
+            return
         source = (addr[0], addr[1])
         try:
             message = parse(data, source)
         except MalformedMessage as error:
             self._refuse(error, source)
+            return
+        except Exception as error:  # a parser bug must not cost more than this datagram
+            self._refuse(MalformedMessage(f"unparsable ({type(error).__name__}: {error})"), source)
             return
         if isinstance(message, Response) or message.method == "ACK":
             self._hand_over(message)
@@ -141,6 +152,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
             del self.transactions[key]
         for source in [s for s, at in self._logged.items() if now - at > LOG_EVERY_S]:
             del self._logged[source]
+        self.guard.sweep()
 
     def close(self) -> None:
         for task in self.tasks:
