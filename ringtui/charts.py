@@ -28,22 +28,28 @@ def colour_wanted() -> bool:
     return "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-def _plain(text: Any) -> str:
-    return str(text) if colour_wanted() else str(plotext.uncolorize(text))
+ASCII_LEVELS = ("..", "::", "**", "##")  # for terminals that break block characters
 
 
-def history_chart(history: dict[str, Any], zone: str) -> str:
-    """A bar chart of the points, labelled in the account's local time."""
+def _plain(text: Any, colour: bool | None = None) -> str:
+    wanted = colour_wanted() if colour is None else colour
+    return str(text) if wanted else str(plotext.uncolorize(text))
+
+
+def history_chart(history: dict[str, Any], zone: str, *, width: int = WIDTH, height: int = 20,
+                  colour: bool | None = None) -> str:
+    """A bar chart of the points, labelled in the account's local time (ANSI colours unless `colour`
+    is False or colour is not wanted)."""
     points = history["points"]
     labels = [datetime.fromisoformat(p["start"]).astimezone(ZoneInfo(zone)).strftime(
         _LABELS[history["interval"]]) for p in points]
     values = [p["value"] or 0 for p in points]
     figure = plotext.figure
     figure.clear()
-    figure.plot_size(WIDTH, 20)
+    figure.plot_size(width, height)
     figure.title(f"{history['indicator']} per {history['interval']} ({zone})")
     figure.draw(figure.bar(labels, values))
-    return _plain(figure.build())
+    return _plain(figure.build(), colour)
 
 
 def level(value: float | None, highest: float) -> int | None:
@@ -53,24 +59,30 @@ def level(value: float | None, highest: float) -> int | None:
     return min(3, int(4 * value / highest - 1e-9)) if value < highest else 3
 
 
-def _cell(value: float | None, highest: float) -> str:
+def _cell(value: float | None, highest: float, colour: bool | None = None,
+          levels: tuple[str, ...] = LEVELS) -> str:
     if value is None:
         return NO_VALUE
     rank = level(value, highest)
     if rank is None:
         return EMPTY
-    return _plain(plotext.colorize(LEVELS[rank], LEVEL_COLOURS[rank]))
+    return _plain(plotext.colorize(levels[rank], LEVEL_COLOURS[rank]), colour)
 
 
-def heatmap_grid(heatmap: dict[str, Any], zone: str) -> str:
-    """Weekday rows x hour columns (3 characters each: 77 columns), with the level legend."""
+def heatmap_grid(heatmap: dict[str, Any], zone: str, *, colour: bool | None = None,
+                 ascii_only: bool = False) -> str:
+    """Weekday rows x hour columns (3 characters each: 77 columns), with the level legend;
+    `ascii_only` draws the levels with ASCII characters instead of shade blocks."""
+    levels = ASCII_LEVELS if ascii_only else LEVELS
+    less_or_equal = "<=" if ascii_only else "≤"
     values = {(c["weekday"], c["hour"]): c["value"] for c in heatmap["cells"]}
     highest = max((v for v in values.values() if v is not None), default=0) or 0
     lines = [f"{heatmap['indicator']} by weekday and hour ({zone})",
              "     " + "".join(f"{hour:02d} " for hour in range(24))]
     for day, name in enumerate(WEEKDAYS):
-        lines.append(f"{name}  " + " ".join(_cell(values[(day, h)], highest) for h in range(24)))
+        lines.append(f"{name}  " + " ".join(_cell(values[(day, h)], highest, colour, levels)
+                                            for h in range(24)))
     quarters = [highest * (rank + 1) / 4 for rank in range(4)]
-    legend = "   ".join(f"{_cell(q, highest)} ≤{q:g}" for q in quarters)
+    legend = "   ".join(f"{_cell(q, highest, colour, levels)} {less_or_equal}{q:g}" for q in quarters)
     lines.append(f"{legend}   '{EMPTY}' 0   {NO_VALUE} none")
     return "\n".join(lines)

@@ -1,0 +1,163 @@
+"""Logs (L1-L6): call logs with the S6 filters, a call in detail, tag and flag; SMS and Meet logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static, TabbedContent, TabPane
+
+from ringtui.formats import cell
+from ringtui.screens.context import TuiContext
+from ringtui.screens.widgets.filter_bar import FilterBar
+from ringtui.screens.widgets.forms import DetailScreen, Field, ServiceScreen, words
+from ringtui.screens.widgets.records_table import RecordsTable, columns
+
+CALL_COLUMNS = columns("id", "started_at", "direction", "type", "from_number", "to_number", "ivr", "agent",
+                       "wait_s", "talk_s", "tags", "ended_by_customer", "processed_channel",
+                       started_at="started (UTC)", ended_by_customer="customer hung up",
+                       processed_channel="processed")
+ATTEMPT_COLUMNS = columns("agent", "started_at", "ended_at", "outcome")
+DETAIL_FIELDS = ("id", "started_at", "answered_at", "ended_at", "direction", "type", "kind", "from_number",
+                 "to_number", "caller_country", "ivr", "agent", "wait_s", "talk_s", "ended_by", "vip",
+                 "tags", "flagged", "recorded", "processed_channel", "processed_by", "processed_at")
+LIST_LIMIT = 5000
+NO_SMS = "No SMS data yet: SMS logs (L5) appear here once the account keeps SMS."
+NO_MEET = "No Meet data yet: Meet logs (L6) appear here once the account keeps meetings."
+
+
+def facts(record: dict[str, Any], names: tuple[str, ...]) -> Static:
+    """Name / value lines of a record, as the CLI's `show` prints them."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for name in names:
+        table.add_row(name, cell(record.get(name)))
+    return Static(table)
+
+
+def call_detail(call: dict[str, Any]) -> DetailScreen:
+    attempts = RecordsTable(ATTEMPT_COLUMNS, row_key="", export_name=f"call-{call['id']}-attempts",
+                            id="attempts")
+    attempts.styles.height = "auto"
+    parts: list[Any] = [facts(call, DETAIL_FIELDS), Static("Ring attempts", classes="form-title"), attempts]
+    recording = "recorded (the recording is kept with the call)" if call["recorded"] else "not recorded"
+    parts.append(Static(f"Recording: {recording}"))
+    if call["survey"]:
+        lines = "\n".join(f"  {a['category']}: {a['question']} -> {a['rating']}" for a in call["survey"])
+        parts.append(Static(f"Survey answers:\n{lines}"))
+    screen = DetailScreen(f"Call {call['id']}", parts)
+    screen.call_after_refresh(lambda: attempts.set_rows(call["attempts"]))
+    return screen
+
+
+class LogsScreen(ServiceScreen):
+    """Call logs, SMS and Meet logs; Enter opens a call, `t` tags it, `x` flags or unflags it."""
+
+    BINDINGS = [
+        Binding("f", "filters", "Filters", id="logs.filters"),
+        Binding("t", "tag", "Tag", id="logs.tag"),
+        Binding("x", "flag", "Flag", id="logs.flag"),
+        Binding("ctrl+r", "reload", "Reload", id="logs.reload"),
+    ]
+    DEFAULT_CSS = "LogsScreen RecordsTable#calls { height: 1fr; }"
+
+    def __init__(self, context: TuiContext) -> None:
+        super().__init__(context)
+        self.filters = FilterBar(extra=("limit",), id="filters")
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="logs-tabs"):
+            with TabPane("Calls", id="tab-calls"):
+                yield self.filters
+                yield RecordsTable(CALL_COLUMNS, export_name="calls", id="calls")
+            with TabPane("SMS", id="tab-sms"):
+                yield Static(NO_SMS, id="sms-empty")
+            with TabPane("Meet", id="tab-meet"):
+                yield Static(NO_MEET, id="meet-empty")
+        yield self.status_line()
+        yield self.footer()
+
+    @property
+    def table(self) -> RecordsTable:
+        return self.query_one("#calls", RecordsTable)
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.table.focus()
+
+    def reload(self) -> None:
+        from ringtui.services import calls
+
+        limit = int(self.filters.extra_values.get("limit") or LIST_LIMIT)
+        rows = self.call(lambda op: calls.list_calls(op, self.filters.options, limit=limit,
+                                                     now=self.context.options.get("now")))
+        if rows is not None:
+            self.table.set_rows(rows)
+            self.show_info(f"{len(rows)} call(s) — {self._described()}")
+
+    def _described(self) -> str:
+        from ringtui.screens.widgets.filter_bar import describe
+
+        return describe(self.filters.options, self.filters.extra_values)
+
+    def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
+        if event.extra.get("limit") and not event.extra["limit"].isdigit():
+            self.show_error(f"Error: limit {event.extra['limit']!r} is not a number: give 1..100000")
+            return
+        self.reload()
+        self.table.focus()
+
+    def on_filter_bar_refused(self, event: FilterBar.Refused) -> None:
+        self.show_error(event.error)
+
+    def on_records_table_chosen(self, event: RecordsTable.Chosen) -> None:
+        from ringtui.services import calls
+
+        call = self.call(lambda op: calls.show_call(op, event.row["id"]))
+        if call is not None:
+            self.app.push_screen(call_detail(call))
+
+    def action_filters(self) -> None:
+        self.filters.focus_input()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def _chosen_id(self) -> int | None:
+        row = self.table.current_row()
+        if row is None:
+            self.show_error("Error: no call is selected")
+            return None
+        return int(row["id"])
+
+    def action_tag(self) -> None:
+        from ringtui.services import calls
+
+        call_id = self._chosen_id()
+        if call_id is None:
+            return
+
+        def submit(op: Any, values: dict[str, str]) -> str:
+            result = calls.tag_call(op, call_id, words(values["tags"]))
+            return f"Call {call_id} tagged: {', '.join(result['tags'])}."
+
+        self.open_form(f"Tag call {call_id}", [Field("tags", "Tags (names separated by spaces or commas)")],
+                       submit)
+
+    def action_flag(self) -> None:
+        from ringtui.services import calls
+
+        call_id = self._chosen_id()
+        if call_id is None:
+            return
+
+        def toggle(op: Any) -> dict[str, Any]:
+            flagged = calls.show_call(op, call_id)["flagged"]
+            return calls.flag_call(op, call_id, flagged=not flagged)
+
+        result = self.call(toggle)
+        if result is not None:
+            self.show_info(f"Call {call_id} {'flagged' if result['flagged'] else 'unflagged'}.")

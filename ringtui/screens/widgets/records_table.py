@@ -1,0 +1,202 @@
+"""The table every list screen uses: service rows (dicts) shown by column, filtered, sorted, exported.
+
+Filtering and sorting happen on the rows before they reach the DataTable (which
+only draws what is visible), so thousands of rows stay fluid. Row keys are the
+rows' own ids, so the cursor stays on the same record after a reload.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from ringtui.formats import cell, jsonable
+from ringtui.screens.widgets.forms import PromptScreen
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+
+
+def columns(*keys: str, **labels: str) -> list[Column]:
+    """Columns named by their row keys; a label defaults to the key."""
+    return [Column(key, labels.get(key, key)) for key in keys]
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (2, "")
+    if isinstance(value, bool):
+        return (0, int(value))
+    if isinstance(value, int | float):
+        return (0, value)
+    return (1, cell(value).lower())
+
+
+def write_export(path: Path, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """CSV (times ISO-8601 UTC) unless the name ends in .json (a JSON array); written atomically."""
+    path = path.expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: give a file name")
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", newline="", encoding="utf-8") as out:
+        if path.suffix.lower() == ".json":
+            json.dump([{key: row.get(key) for key in keys} for row in rows], out, default=jsonable, indent=2)
+            out.write("\n")
+        else:
+            writer = csv.writer(out)
+            writer.writerow(keys)
+            writer.writerows([cell(row.get(key), iso_times=True) for key in keys] for row in rows)
+    os.replace(partial, path)
+
+
+class RecordsTable(DataTable[str]):
+    """Rows of a service, with `/` filter, `s` sort (cycles columns), `r` reverse, `e` export, Enter."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="records.filter"),
+        Binding("s", "sort", "Sort", id="records.sort"),
+        Binding("r", "reverse", "Reverse", show=False, id="records.reverse"),
+        Binding("e", "export", "Export", id="records.export"),
+    ]
+
+    class Chosen(Message):
+        """Enter on a row: the screen drills down into it."""
+
+        def __init__(self, table: RecordsTable, row: dict[str, Any]) -> None:
+            super().__init__()
+            self.table, self.row = table, row
+
+        @property
+        def control(self) -> RecordsTable:
+            return self.table
+
+    def __init__(self, cols: list[Column], *, row_key: str = "id", export_name: str = "export",
+                 id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.cols, self.row_key, self.export_name = cols, row_key, export_name
+        self.rows_all: list[dict[str, Any]] = []
+        self.view_rows: list[dict[str, Any]] = []
+        self.filter_text = ""
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+
+    def on_mount(self) -> None:
+        for column in self.cols:
+            self.add_column(column.label, key=column.key)
+
+    # ------------------------------------------------------------ rows
+
+    def key_of(self, row: dict[str, Any], index: int) -> str:
+        value = row.get(self.row_key)
+        return str(value) if value is not None else f"#{index}"
+
+    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.rows_all = list(rows)
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        """Filter, sort and draw the rows; the cursor stays on the same record when it is still shown."""
+        chosen = self.current_row()
+        chosen_key = self.key_of(chosen, -1) if chosen else None
+        rows = self.rows_all
+        if self.filter_text:
+            needle = self.filter_text.lower()
+            rows = [row for row in rows if any(needle in cell(row.get(c.key)).lower() for c in self.cols)]
+        if self.sort_column:
+            column, reverse = self.sort_column, self.sort_reverse
+            rows = sorted(rows, key=lambda row: _sort_key(row.get(column)), reverse=reverse)
+        self.view_rows = rows
+        self.clear()
+        seen: set[str] = set()
+        for index, row in enumerate(rows):
+            key = self.key_of(row, index)
+            if key in seen:
+                key = f"{key}#{index}"
+            seen.add(key)
+            self.add_row(*(cell(row.get(c.key)) for c in self.cols), key=key)
+        if chosen_key is not None and chosen_key in seen:
+            self.move_cursor(row=self.get_row_index(chosen_key))
+        self.border_subtitle = self.describe()
+
+    def describe(self) -> str:
+        parts = [f"{len(self.view_rows)}/{len(self.rows_all)} rows"]
+        if self.filter_text:
+            parts.append(f"filter {self.filter_text!r}")
+        if self.sort_column:
+            parts.append(f"sort {self.sort_column}{' desc' if self.sort_reverse else ''}")
+        return ", ".join(parts)
+
+    def current_row(self) -> dict[str, Any] | None:
+        if not self.view_rows or self.cursor_row < 0 or self.cursor_row >= len(self.view_rows):
+            return None
+        return self.view_rows[self.cursor_row]
+
+    # ------------------------------------------------------------ actions
+
+    def action_filter(self) -> None:
+        def apply(text: str | None) -> None:
+            if text is not None:
+                self.filter_text = text.strip()
+                self.refresh_view()
+
+        prompt = PromptScreen("Show only rows containing (empty: all rows)", self.filter_text)
+        self.app.push_screen(prompt, apply)
+
+    def sort_by(self, key: str | None, *, reverse: bool = False) -> None:
+        self.sort_column, self.sort_reverse = key, reverse
+        self.refresh_view()
+
+    def action_sort(self) -> None:
+        keys = [c.key for c in self.cols]
+        following = 0 if self.sort_column not in keys else keys.index(self.sort_column) + 1
+        self.sort_by(keys[following] if following < len(keys) else None)
+
+    def action_reverse(self) -> None:
+        if self.sort_column:
+            self.sort_by(self.sort_column, reverse=not self.sort_reverse)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        key = str(event.column_key.value)
+        self.sort_by(key, reverse=self.sort_column == key and not self.sort_reverse)
+
+    def default_export_path(self) -> str:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        return f"{self.export_name}-{stamp}.csv"
+
+    def export(self, path: Path) -> int:
+        write_export(path, self.view_rows, [c.key for c in self.cols])
+        return len(self.view_rows)
+
+    def action_export(self) -> None:
+        def save(text: str | None) -> None:
+            if not text:
+                return
+            path = Path(text.strip())
+            try:
+                count = self.export(path)
+            except OSError as error:
+                self.notify(f"Error: cannot write {path}: {error.strerror or error}", severity="error")
+                return
+            self.notify(f"Exported {count} row(s) to {path}")
+
+        self.app.push_screen(PromptScreen("Export the rows shown to (.csv, or .json for JSON)",
+                                          self.default_export_path()), save)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        row = self.current_row()
+        if row is not None:
+            self.post_message(self.Chosen(self, row))

@@ -1,0 +1,134 @@
+"""A small exact contact center for the screen tests, and a tiny app that shows one screen.
+
+The history (times UTC; the FR account is on Europe/Paris, UTC+1 in November):
+  c0  Nov 1 23:30  in  direct   answered by ana  wait 5  talk 50   +33622222222
+  c1  Nov 2 08:30  in  Support  answered by ana  wait 20 talk 100  +34612345678  tag Sale
+  c2  Nov 2 09:00  in  Support  missed           wait 40           +33612345678
+  c4  Nov 2 09:10  out direct   ana calls back +33612345678        talk 60
+  c3  Nov 2 12:00  in  Sales    answered by bob  wait 10 talk 200  +33611111111  tag Urgent
+  c5  Nov 2 22:30  in  Sales    voicemail        wait 30           +4915112345678
+  c6  Nov 2 23:30  out direct   bob, not answered                  +33699999999
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+from textual.app import App
+from textual.screen import Screen
+
+from ringtui.config import Settings
+from ringtui.db import engine_for
+from ringtui.engine.core.events import AttemptSummary, CallEnded, CallSummary
+from ringtui.engine.recorder import record_all
+from ringtui.models import CallRecord
+from ringtui.screens.context import TuiContext
+from ringtui.vocab import CallKind, CallType, Direction, EndedBy, Outcome
+from tests.conftest import ADMIN, ok
+
+ANA, BOB, SUP, ACC = "ana@acme.test", "bob@acme.test", "sup@acme.test", "acc@acme.test"
+LINE = "+33144951479"
+NOW = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)  # the frozen clock of the screens
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
+def call(call_id: str, start: datetime, direction: Direction, kind: CallKind, customer: str, *,
+         type_: CallType, ivr: str | None = None, agent: str | None = None, wait: float = 0,
+         talk: float = 0, attempts: tuple[tuple[str, Outcome], ...] = (), tags: tuple[str, ...] = (),
+         ended_by: EndedBy = EndedBy.CUSTOMER) -> CallEnded:
+    end = start + timedelta(seconds=wait + talk)
+    answered = start + timedelta(seconds=wait) if type_ == CallType.ANSWERED else None
+    inbound = direction == Direction.IN
+    summary = CallSummary(
+        call_id=call_id, direction=direction, kind=kind,
+        from_number=customer if inbound else LINE, to_number=LINE if inbound else customer,
+        started_at=start, ended_at=end, type=type_, ended_by=ended_by, ivr=ivr, agent=agent,
+        answered_at=answered, wait_s=wait, talk_s=talk, tags=tags,
+        attempts=tuple(AttemptSummary(who, start, start + timedelta(seconds=wait), outcome)
+                       for who, outcome in attempts))
+    return CallEnded(at=end, call=summary)
+
+
+IN, OUT, IVR, DIRECT = Direction.IN, Direction.OUT, CallKind.IVR, CallKind.DIRECT
+ANSWERED, MISSED, VOICEMAIL = CallType.ANSWERED, CallType.MISSED, CallType.VOICEMAIL
+
+HISTORY = [
+    call("c0", at(1, 23, 30), IN, DIRECT, "+33622222222", type_=ANSWERED, agent=ANA, wait=5, talk=50,
+         attempts=((ANA, Outcome.ANSWERED),)),
+    call("c1", at(2, 8, 30), IN, IVR, "+34612345678", type_=ANSWERED, ivr="Support", agent=ANA, wait=20,
+         talk=100, attempts=((ANA, Outcome.ANSWERED), (BOB, Outcome.CALL_ANSWERED)), tags=("Sale",)),
+    call("c2", at(2, 9), IN, IVR, "+33612345678", type_=MISSED, ivr="Support", wait=40,
+         attempts=((ANA, Outcome.NO_ANSWER), (BOB, Outcome.REJECTED))),
+    call("c4", at(2, 9, 10), OUT, DIRECT, "+33612345678", type_=ANSWERED, agent=ANA, talk=60,
+         attempts=((ANA, Outcome.OUT),), ended_by=EndedBy.AGENT),
+    call("c3", at(2, 12), IN, IVR, "+33611111111", type_=ANSWERED, ivr="Sales", agent=BOB, wait=10,
+         talk=200, attempts=((BOB, Outcome.ANSWERED), (ANA, Outcome.INCALL)), tags=("Urgent",)),
+    call("c5", at(2, 22, 30), IN, IVR, "+4915112345678", type_=VOICEMAIL, ivr="Sales", wait=30,
+         attempts=((BOB, Outcome.SNOOZE),)),
+    call("c6", at(2, 23, 30), OUT, DIRECT, "+33699999999", type_=MISSED, agent=BOB,
+         attempts=((BOB, Outcome.OUT),), ended_by=EndedBy.SYSTEM),
+]
+
+
+def build_center(cli: Any) -> None:
+    ok(cli("init", "--company", "Acme", "--plan", "business", "--admin", ADMIN, "--country", "FR"))
+    for ivr in ("Support", "Sales"):
+        ok(cli("ivr", "create", ivr))
+    for tag in ("Sale", "Urgent", "Callback"):
+        ok(cli("tags", "add", tag))
+    ok(cli("groups", "create", "Team A"))
+    for email in (ANA, BOB, SUP, ACC):
+        ok(cli("users", "add", email, "--first-name", email.split("@")[0].title()))
+    ok(cli("groups", "add", "Team A", ANA, BOB))
+    ok(cli("users", "role", SUP, "supervisor", "--scope", "ivr:Sales"))
+    ok(cli("users", "role", ACC, "accountant"))
+    ok(cli("blacklist", "add", "+33899000000", "--direction", "in"))
+    ok(cli("contacts", "add", "--name", "Carla Client", "--number", "+33612345678", "--company", "Client SA"))
+
+
+@pytest.fixture(name="center")
+def center_fixture(cli: Any, db_url: str) -> dict[str, int]:
+    """The account with the history above; returns {call_id: record id}."""
+    build_center(cli)
+    engine = engine_for(db_url)
+    record_all(engine, HISTORY)
+    with Session(engine) as db:
+        return dict(db.exec(select(CallRecord.call_id, CallRecord.id)).all())
+
+
+def context(db_url: str, acting_user: str | None = None, **options: Any) -> TuiContext:
+    return TuiContext(settings=Settings(database_url=db_url), acting_user=acting_user,
+                      options={"now": NOW, **options})
+
+
+class Host(App[None]):
+    """Shows one screen, as the TUI app will once it registers it."""
+
+    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
+        super().__init__()
+        self.make = make
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make())
+
+
+def host(screen_class: type[Screen[Any]], db_url: str, acting_user: str | None = None,
+         **options: Any) -> Host:
+    return Host(lambda: screen_class(context(db_url, acting_user, **options)))
+
+
+def record_state(db_url: str, record_id: int) -> dict[str, Any]:
+    from ringtui.models import CallTag
+
+    with Session(engine_for(db_url)) as db:
+        record = db.get(CallRecord, record_id)
+        tags = db.exec(select(CallTag.tag_id).where(CallTag.call_record_id == record_id)).all()
+        return {"flagged": record.flagged, "processed_channel": record.processed_channel,
+                "tags": len(tags)}

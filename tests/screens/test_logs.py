@@ -1,0 +1,153 @@
+"""The Logs screen (L1-L6) driven from the keyboard: calls shown, filtered, sorted, exported,
+opened, tagged and flagged through the same services as the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Static
+
+from ringtui.screens.logs import LogsScreen
+from ringtui.screens.widgets.forms import DetailScreen, FormScreen
+from ringtui.screens.widgets.records_table import RecordsTable
+from tests.screens.screens_fixtures import SUP, center_fixture, host, record_state  # noqa: F401
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("center")]
+
+
+def shown(app) -> list[int]:
+    return [row["id"] for row in app.screen.query_one("#calls", RecordsTable).view_rows]
+
+
+def status(app) -> str:
+    return str(app.screen.query_one("#status", Static).render())
+
+
+async def type_filters(pilot, text: str) -> None:
+    await pilot.press("f")
+    field = pilot.app.screen.query_one("#filters-input", Input)
+    field.value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_calls_are_listed_newest_first(db_url, center):
+    app = host(LogsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        order = ["c6", "c5", "c3", "c4", "c2", "c1", "c0"]
+        assert shown(app) == [center[name] for name in order]
+        assert "7 call(s)" in status(app)
+
+
+async def test_filters_are_the_cli_filters(db_url, center):
+    app = host(LogsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await type_filters(pilot, "period=2026-11-02..2026-11-02 direction=in type=missed")
+        assert shown(app) == [center["c2"]]
+        await type_filters(pilot, "--tag Urgent")
+        assert shown(app) == [center["c3"]]
+
+
+async def test_a_bad_filter_is_refused_with_the_cli_message(db_url, center):
+    app = host(LogsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await type_filters(pilot, "period=someday")
+        assert "Error: unknown period 'someday'" in status(app)
+        assert len(shown(app)) == 7
+        await type_filters(pilot, "colour=red")
+        assert "Error: unknown filter 'colour'" in status(app)
+
+
+async def test_table_filter_sort_and_export(db_url, center, tmp_path: Path):
+    app = host(LogsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash")
+        app.screen.query_one(Input).value = "Support"
+        await pilot.press("enter")
+        assert sorted(shown(app)) == sorted([center["c1"], center["c2"]])
+        table = app.screen.query_one("#calls", RecordsTable)
+        table.sort_by("wait_s", reverse=True)
+        assert shown(app) == [center["c2"], center["c1"]]
+        await pilot.press("s")  # the next column after wait_s
+        assert table.sort_column == "talk_s"
+        assert shown(app) == [center["c2"], center["c1"]]
+        out = tmp_path / "calls.csv"
+        await pilot.press("e")
+        app.screen.query_one(Input).value = str(out)
+        await pilot.press("enter")
+        rows = list(csv.DictReader(out.open()))
+        assert [int(r["id"]) for r in rows] == shown(app)
+        assert rows[0]["started_at"] == "2026-11-02T09:00:00Z"
+        out_json = tmp_path / "calls.json"
+        await pilot.press("e")
+        app.screen.query_one(Input).value = str(out_json)
+        await pilot.press("enter")
+        assert [r["id"] for r in json.loads(out_json.read_text())] == shown(app)
+
+
+async def test_enter_opens_the_call_with_its_attempts(db_url, center):
+    app = host(LogsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#calls", RecordsTable)
+        table.move_cursor(row=shown(app).index(center["c2"]))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)
+        attempts = app.screen.query_one("#attempts", RecordsTable)
+        assert [(a["agent"], a["outcome"]) for a in attempts.view_rows] == [
+            ("ana@acme.test", "NO_ANSWER"), ("bob@acme.test", "REJECTED")]
+        await pilot.press("escape")
+        assert isinstance(app.screen, LogsScreen)
+
+
+async def test_tag_and_flag_a_call(db_url, center):
+    app = host(LogsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#calls", RecordsTable).move_cursor(row=shown(app).index(center["c2"]))
+        await pilot.press("t")
+        app.screen.query_one("#field-tags", Input).value = "Callback"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "tagged: Callback" in status(app)
+        assert record_state(db_url, center["c2"])["tags"] == 1
+        await pilot.press("x")
+        assert record_state(db_url, center["c2"])["flagged"] is True
+        await pilot.press("x")
+        assert record_state(db_url, center["c2"])["flagged"] is False
+
+
+async def test_an_unknown_tag_is_refused_and_nothing_changes(db_url, center, unchanged):
+    app = host(LogsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        with unchanged():
+            await pilot.press("t")
+            app.screen.query_one("#field-tags", Input).value = "Nope"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, FormScreen)
+            error = str(app.screen.query_one("#form-error", Static).render())
+            assert error == "Error: no tag 'Nope' (see `ringtui tags list`)"
+
+
+async def test_a_supervisor_sees_only_the_ivrs_granted(db_url, center):
+    app = host(LogsScreen, db_url, SUP)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert shown(app) == [center["c5"], center["c3"]]
+
+
+async def test_sms_and_meet_logs_say_there_is_no_data_yet(db_url, center):
+    app = host(LogsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#logs-tabs").active = "tab-sms"
+        await pilot.pause()
+        assert "No SMS data yet" in str(app.screen.query_one("#sms-empty", Static).render())
