@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -20,11 +21,11 @@ from ringtui.commands._filters import (
     UserEmail,
     filter_options,
 )
-from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
+from ringtui.commands._runtime import CsvFlag, JsonFlag, SkipInvalid, operation
 from ringtui.output import info, render_object, render_rows
 
 NAME = "calls"
-HELP = "Call logs: list with filters, show one call, tag or flag it."
+HELP = "Call logs: list with filters, show one call, tag or flag it, import Asterisk CDRs."
 app = typer.Typer(no_args_is_help=True)
 
 LIST_COLUMNS = ["id", "started_at", "direction", "type", "from_number", "to_number", "ivr", "agent",
@@ -93,3 +94,43 @@ def flag(
         result = calls.flag_call(op, call_id, flagged=not off)
     info(f"Call {call_id} {'flagged' if result['flagged'] else 'unflagged'}.")
     render_object(result, as_json=as_json)
+
+
+ImportFormat = Annotated[str, typer.Option("--format", help="asterisk-csv: Asterisk/FreePBX Master.csv.")]
+ImportZone = Annotated[str | None, typer.Option(
+    "--timezone", help="Time zone of the PBX's start/answer/end times (IANA name); default the account's.")]
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(
+        help="Master.csv (18 columns, accountcode..userfield; header line optional).")],
+    format_: ImportFormat = "asterisk-csv", timezone: ImportZone = None,
+    skip_invalid: SkipInvalid = False, as_json: JsonFlag = False,
+) -> None:
+    """Import call-detail records from Asterisk/FreePBX; lines imported before are skipped."""
+    from ringtui.services import cdr_import
+
+    with operation() as op:
+        summary = cdr_import.import_cdrs(op, file, format=format_, timezone=timezone,
+                                         skip_invalid=skip_invalid)
+    for line, problem in summary["invalid"]:
+        info(f"line {line}: {problem} (skipped)")
+    if as_json:
+        render_object(summary, as_json=True)
+        return
+    info(_import_sentence(summary))
+
+
+def _import_sentence(summary: dict[str, Any]) -> str:
+    parts = [f"Imported {summary['imported']} call(s) from {summary['file']} "
+             f"(times in {summary['timezone']})"]
+    if summary["already_imported"]:
+        parts.append(f"{summary['already_imported']} already imported before, skipped")
+    if summary["internal_skipped"]:
+        parts.append(f"{summary['internal_skipped']} internal call(s) between extensions skipped")
+    if summary["invalid"]:
+        parts.append(f"{len(summary['invalid'])} bad line(s) skipped")
+    if not summary["imported"] and summary["already_imported"]:
+        parts[0] = f"Nothing new in {summary['file']}: every call was imported before"
+    return "; ".join(parts) + "."
