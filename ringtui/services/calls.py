@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from ringtui.errors import Invalid, NotFound, PermissionDenied
 from ringtui.models import CallRecord, CallTag, Ivr, RingAttempt, SurveyAnswer, Tag, User
-from ringtui.services.access import Area, areas_of, require_area
+from ringtui.services.access import Area, areas_of, may_hear_recording, require_area
 from ringtui.services.base import Operation, audit
 from ringtui.services.filters import FilterOptions, call_conditions, visible_calls
 from ringtui.services.permissions import permission_value
@@ -123,13 +123,18 @@ def _survey(op: Operation, record_id: int) -> list[dict[str, Any]]:
 
 
 def show_call(op: Operation, call_id: int) -> dict[str, Any]:
-    """One call with its ring attempts and their outcomes, tags, survey and recorded flag (L2)."""
+    """One call with its ring attempts and their outcomes, tags, survey and recorded flag (L2).
+
+    Whether it was recorded is shown only to who may hear its recording (U4 `recordings`):
+    otherwise `recorded` is null and `recording_visible` false."""
     record = _visible_record(op, call_id)
+    hears = may_hear_recording(op, record.user_id)
     ivr, agent = _names(op, record)
     processor = op.session.get(User, record.processed_by) if record.processed_by else None
     return call_dict(record, ivr, agent, tags_of(op, [call_id])[call_id]) | {
         "kind": record.kind, "caller_country": record.caller_country, "answered_at": record.answered_at,
-        "ended_at": record.ended_at, "ended_by": record.ended_by, "recorded": record.recorded,
+        "ended_at": record.ended_at, "ended_by": record.ended_by,
+        "recorded": record.recorded if hears else None, "recording_visible": hears,
         "flagged": record.flagged, "vip": record.vip, "processed_at": record.processed_at,
         "processed_by": processor.email if processor else None,
         "attempts": _attempts(op, call_id), "survey": _survey(op, call_id),

@@ -20,15 +20,14 @@ from sqlalchemy import ColumnElement, Float, and_, exists, false, func, or_, sel
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from ringtui.errors import Invalid, PermissionDenied
+from ringtui.errors import Invalid
 from ringtui.models import CallRecord, CallTag, GroupMember, Tag
-from ringtui.services.access import scope_ids
+from ringtui.services.access import visible_records
 from ringtui.services.base import Operation
 from ringtui.services.lookups import group_by_name, ivr_by_name, user_by_email
-from ringtui.services.permissions import permission_value
 from ringtui.services.phones import check_country
 from ringtui.services.plans import Feature, require_feature
-from ringtui.vocab import CallKind, CallType, Direction, ScopeKind
+from ringtui.vocab import CallKind, CallType, Direction
 
 RELATIVE_PERIODS = ("today", "yesterday", "this-week", "last-week", "this-month", "last-month")
 SCOPES = ("all", "ivrs", "direct", "custom")
@@ -53,6 +52,7 @@ class FilterOptions:
     tag: str | None = None
     direction: str | None = None
     type: str | None = None
+    saved: str | None = None  # --filter NAME: a saved filter (S16) under the options given
 
     def given(self) -> list[str]:
         return [f.name for f in fields(self) if getattr(self, f.name) is not None]
@@ -172,18 +172,9 @@ def _within(column: Any, window: Period) -> ColumnElement[bool]:
 
 
 def visible_calls(op: Operation) -> list[ColumnElement[bool]]:
-    """The calls the acting user may see: own calls only (U4), a supervisor's IVRs and groups (U7)."""
-    logs = permission_value(op.actor, "call_logs")
-    if logs == "none":
-        raise PermissionDenied(f"{op.actor.email} may not see call logs (permission call_logs=none)")
-    conditions: list[ColumnElement[bool]] = []
-    if permission_value(op.actor, "own_logs_only") or logs == "own":
-        conditions.append(CallRecord.user_id == op.actor.id)
-    ivrs, groups = scope_ids(op, ScopeKind.IVR), scope_ids(op, ScopeKind.GROUP)
-    if ivrs is not None or groups is not None:
-        agents = select(GroupMember.user_id).where(GroupMember.group_id.in_(groups or set()))
-        conditions.append(or_(CallRecord.ivr_id.in_(ivrs or set()), CallRecord.user_id.in_(agents)))
-    return conditions
+    """The calls the acting user may see: own or own groups' calls (U4), a supervisor's IVRs and
+    groups (U7); the rule lives in access.visible_records."""
+    return visible_records(op, user=CallRecord.user_id, ivr=CallRecord.ivr_id)
 
 
 # ---------------------------------------------------------------- the filters
@@ -251,11 +242,20 @@ def _record_conditions(op: Operation, options: FilterOptions) -> list[ColumnElem
     return conditions
 
 
+def with_saved_filter(op: Operation, options: FilterOptions) -> FilterOptions:
+    """`--filter NAME` resolved: the saved filter's options under the ones given (which win)."""
+    if options.saved is None:
+        return options
+    from ringtui.services.saved_filters import with_saved  # it builds on this module
+
+    return with_saved(op, options)
+
+
 def call_conditions(
     op: Operation, options: FilterOptions | None = None, *, now: datetime | None = None
 ) -> list[ColumnElement[bool]]:
     """SQL conditions on call_record for these filters and the acting user's visibility."""
-    options = options or FilterOptions()
+    options = with_saved_filter(op, options or FilterOptions())
     if options.given():
         require_feature(op.account, Feature.CALL_FILTERS)
     return [
