@@ -1,0 +1,230 @@
+"""Statistics (S1-S14): one tab per family over the same FILTERS line, computed in SQL by services/stats.
+
+Only the tab shown is queried; switching tabs or changing the filters reads it
+again. History and heatmap are drawn with plotext through ringtui.charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import TabbedContent, TabPane
+
+from ringtui.errors import Invalid
+from ringtui.screens.context import TuiContext
+from ringtui.screens.widgets.chart import HistoryChart
+from ringtui.screens.widgets.filter_bar import FilterBar, describe
+from ringtui.screens.widgets.forms import ServiceScreen
+from ringtui.screens.widgets.heatmap import Heatmap
+from ringtui.screens.widgets.records_table import Column, RecordsTable, columns
+
+OUTCOMES = ("out", "answered", "toolate", "call_answered", "no_answer", "rejected", "incall", "snooze",
+            "planning", "notconnected", "sip_phone_error")
+LEADERBOARD_COLUMNS = [Column("agent", "agent"), *(Column(o, o.upper()) for o in OUTCOMES),
+                       Column("talk_s", "talk_s")]
+FIGURE_COLUMNS = columns("indicator", "value")
+POINT_COLUMNS = columns("start", "value", start="start (UTC)")
+TABLE_COLUMNS = {
+    "tags": columns("tag", "color", "calls", "talk_s"),
+    "surveys": columns("ivr", "category", "agent", "answers", "avg_rating"),
+    "snooze": columns("agent", "reason", "periods", "snoozed_s"),
+    "callers": columns("number", "calls", "answered", "missed", "talk_total_s", "talk_min_s", "talk_max_s",
+                       "talk_avg_s", "top_agent"),
+    "geo": columns("country", "calls", "answered"),
+}
+TABS = ("calls", "leaderboard", "history", "heatmap", "tags", "surveys", "snooze", "callers", "geo")
+TITLES = {"calls": "Calls", "leaderboard": "Leaderboard", "history": "History", "heatmap": "Heatmap",
+          "tags": "Tags", "surveys": "Surveys", "snooze": "Snooze", "callers": "Callers", "geo": "Geo"}
+EXTRA = ("interval", "indicator", "by", "sort", "limit")
+INTERVALS = ("hour", "day", "week", "month")
+
+
+class StatisticsScreen(ServiceScreen):
+    """Calls, leaderboard, history, heatmap, tags, surveys, snooze, callers and geography."""
+
+    BINDINGS = [
+        Binding("f", "filters", "Filters", id="stats.filters"),
+        Binding("i", "cycle_interval", "Interval", id="stats.interval"),
+        Binding("n", "cycle_indicator", "Indicator", id="stats.indicator"),
+        Binding("ctrl+r", "reload", "Reload", id="stats.reload"),
+        *(Binding(str(n + 1), f"show_tab('{tab}')", TITLES[tab], show=False, id=f"stats.tab.{tab}")
+          for n, tab in enumerate(TABS)),
+    ]
+    DEFAULT_CSS = """
+    StatisticsScreen RecordsTable { height: 1fr; }
+    StatisticsScreen #points { height: 8; }
+    StatisticsScreen TabPane { padding: 0; }
+    """
+
+    def __init__(self, context: TuiContext) -> None:
+        super().__init__(context)
+        self.filters = FilterBar(extra=EXTRA, id="filters")
+
+    def compose(self) -> ComposeResult:
+        yield self.filters
+        with TabbedContent(id="stats-tabs", initial="tab-calls"):
+            with TabPane(TITLES["calls"], id="tab-calls"):
+                yield RecordsTable(FIGURE_COLUMNS, row_key="indicator", export_name="stats-calls",
+                                   id="figures")
+            with TabPane(TITLES["leaderboard"], id="tab-leaderboard"):
+                yield RecordsTable(LEADERBOARD_COLUMNS, row_key="agent", export_name="leaderboard",
+                                   id="leaderboard")
+            with TabPane(TITLES["history"], id="tab-history"):
+                yield HistoryChart(id="history-chart")
+                yield RecordsTable(POINT_COLUMNS, row_key="start", export_name="history", id="points")
+            with TabPane(TITLES["heatmap"], id="tab-heatmap"):
+                yield Heatmap(ascii_only=bool(self.context.options.get("ascii")), id="heatmap")
+            for tab, cols in TABLE_COLUMNS.items():
+                with TabPane(TITLES[tab], id=f"tab-{tab}"):
+                    yield RecordsTable(cols, row_key="", export_name=f"stats-{tab}", id=tab)
+        yield self.status_line()
+        yield self.footer()
+
+    @property
+    def tab(self) -> str:
+        return self.query_one("#stats-tabs", TabbedContent).active.removeprefix("tab-")
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.focus_tab()
+
+    def focus_tab(self) -> None:
+        """Keys go to the family shown (its table), not to the filters line."""
+        pane = self.query_one(f"#tab-{self.tab}", TabPane)
+        tables = pane.query(RecordsTable)
+        if tables:
+            tables.first().focus()
+        else:
+            self.query_one("#stats-tabs Tabs").focus()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.reload()
+        self.focus_tab()
+
+    def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
+        self.reload()
+        self.focus_tab()
+
+    def on_filter_bar_refused(self, event: FilterBar.Refused) -> None:
+        self.show_error(event.error)
+
+    def action_filters(self) -> None:
+        self.filters.focus_input()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one("#stats-tabs", TabbedContent).active = f"tab-{tab}"
+
+    def _set_extra(self, key: str, value: str) -> None:
+        extra = {**self.filters.extra_values, key: value}
+        self.filters.apply(describe(self.filters.options, extra).replace("all calls", ""))
+
+    def action_cycle_interval(self) -> None:
+        current = self.filters.extra_values.get("interval", "day")
+        self._set_extra("interval", INTERVALS[(INTERVALS.index(current) + 1) % len(INTERVALS)]
+                        if current in INTERVALS else "day")
+
+    def action_cycle_indicator(self) -> None:
+        from ringtui.services.stats import DEFAULT_INDICATOR, TREND_INDICATORS
+
+        current = self.filters.extra_values.get("indicator", DEFAULT_INDICATOR)
+        following = (TREND_INDICATORS.index(current) + 1) if current in TREND_INDICATORS else 0
+        self._set_extra("indicator", TREND_INDICATORS[following % len(TREND_INDICATORS)])
+
+    # ------------------------------------------------------------ reading one family
+
+    def reload(self) -> None:
+        loaders: dict[str, Callable[[], bool]] = {
+            "calls": self._calls, "leaderboard": self._leaderboard, "history": self._history,
+            "heatmap": self._heatmap}
+        tab = self.tab
+        shown = loaders[tab]() if tab in loaders else self._table(tab)
+        if shown:
+            self.show_info(f"{TITLES[tab]} — {describe(self.filters.options, self.filters.extra_values)}")
+
+    def _service(self, work: Callable[[Any, Any, Any], Any]) -> Any:
+        now = self.context.options.get("now")
+        return self.call(lambda op: work(op, self.filters.options, now))
+
+    def _fill(self, table_id: str, rows: list[dict[str, Any]] | None) -> bool:
+        if rows is None:
+            self.query_one(f"#{table_id}", RecordsTable).set_rows([])
+            return False
+        self.query_one(f"#{table_id}", RecordsTable).set_rows(rows)
+        return True
+
+    def _calls(self) -> bool:
+        from ringtui.services import stats
+
+        figures = self._service(lambda op, options, now: stats.call_stats(op, options, now=now))
+        rows = None if figures is None else [{"indicator": k, "value": v} for k, v in figures.items()]
+        return self._fill("figures", rows)
+
+    def _leaderboard(self) -> bool:
+        from ringtui.services import stats
+
+        return self._fill("leaderboard", self._service(
+            lambda op, options, now: stats.leaderboard(op, options, now=now)))
+
+    def _history(self) -> bool:
+        from ringtui.services import stats
+
+        extra = self.filters.extra_values
+
+        def read(op: Any, options: Any, now: Any) -> tuple[dict[str, Any], str]:
+            history = stats.call_history(op, extra.get("interval", "day"), extra.get("indicator"), options,
+                                         now=now)
+            return history, op.account.timezone or "UTC"
+
+        result = self._service(read)
+        if result is None:
+            return self._fill("points", None)
+        history, zone = result
+        self.query_one("#history-chart", HistoryChart).show(history, zone)
+        return self._fill("points", history["points"])
+
+    def _heatmap(self) -> bool:
+        from ringtui.services import stats
+
+        def read(op: Any, options: Any, now: Any) -> tuple[dict[str, Any], str]:
+            grid = stats.call_heatmap(op, self.filters.extra_values.get("indicator"), options, now=now)
+            return grid, op.account.timezone or "UTC"
+
+        result = self._service(read)
+        if result is None:
+            return False
+        self.query_one("#heatmap", Heatmap).show(*result)
+        return True
+
+    def _table(self, tab: str) -> bool:
+        from ringtui.services import stats
+
+        extra = self.filters.extra_values
+
+        def read(op: Any, options: Any, now: Any) -> Any:
+            if tab == "tags":
+                return stats.tag_stats(op, options, extra.get("sort", "calls"), now=now)
+            if tab == "surveys":
+                return stats.survey_stats(op, options, extra.get("by", "ivr"), now=now)
+            if tab == "callers":
+                return stats.caller_stats(op, options, _number(extra.get("limit"), 20), now=now)
+            if tab == "geo":
+                return stats.geo_stats(op, options, now=now)["countries"]
+            return stats.snooze_stats(op, options.period, options.group, options.user, now=now)
+
+        return self._fill(tab, self._service(read))
+
+
+def _number(text: str | None, default: int) -> int:
+    """A whole number typed in the filters (the service checks its range)."""
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise Invalid(f"limit {text!r} is not a whole number: give 1..1000") from None

@@ -1,0 +1,146 @@
+"""The Statistics screen (S1-S14): each family over the FILTERS line, figures equal to the CLI's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Static
+
+from ringtui.screens.statistics import StatisticsScreen
+from ringtui.screens.widgets.records_table import RecordsTable
+from tests.conftest import ok
+from tests.screens.screens_fixtures import ACC, ANA, BOB, SUP, center_fixture, host  # noqa: F401
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("center")]
+NOV_2 = "2026-11-02..2026-11-02"
+
+
+def rows(app, table_id: str) -> list[dict]:
+    return app.screen.query_one(f"#{table_id}", RecordsTable).view_rows
+
+
+def text(app, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def type_filters(pilot, value: str) -> None:
+    await pilot.press("f")
+    pilot.app.screen.query_one("#filters-input", Input).value = value
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_call_figures_are_the_clis(db_url, center, cli):
+    app = host(StatisticsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        figures = {r["indicator"]: r["value"] for r in rows(app, "figures")}
+        assert figures == ok(cli("stats", "calls", "--json")).json()
+        await type_filters(pilot, f"period={NOV_2} direction=in")
+        figures = {r["indicator"]: r["value"] for r in rows(app, "figures")}
+        expected = ok(cli("stats", "calls", "--period", NOV_2, "--direction", "in", "--json")).json()
+        assert figures == expected
+        assert figures["inbound_calls"] == 5  # c0 is Nov 2 00:30 in Paris
+
+
+async def test_leaderboard_has_the_eleven_outcomes_and_sorts(db_url, center, tmp_path: Path):
+    app = host(StatisticsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.screen.query_one("#leaderboard", RecordsTable)
+        labels = [str(c.label) for c in table.columns.values()]
+        assert labels == ["agent", "OUT", "ANSWERED", "TOOLATE", "CALL_ANSWERED", "NO_ANSWER", "REJECTED",
+                          "INCALL", "SNOOZE", "PLANNING", "NOTCONNECTED", "SIP_PHONE_ERROR", "talk_s"]
+        board = {r["agent"]: r for r in rows(app, "leaderboard")}
+        assert (board[ANA]["answered"], board[ANA]["out"], board[ANA]["incall"]) == (2, 1, 1)
+        assert (board[BOB]["rejected"], board[BOB]["snooze"]) == (1, 1)
+        table.sort_by("rejected", reverse=True)
+        assert rows(app, "leaderboard")[0]["agent"] == BOB
+        table.focus()
+        out = tmp_path / "board.json"
+        await pilot.press("e")
+        app.screen.query_one(Input).value = str(out)
+        await pilot.press("enter")
+        exported = json.loads(out.read_text())
+        assert [r["agent"] for r in exported] == [BOB, ANA]
+        assert set(exported[0]) == {"agent", "talk_s", *(c.lower() for c in labels[1:-1])}
+
+
+async def test_history_and_heatmap_are_drawn(db_url, center):
+    app = host(StatisticsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("3")
+        await pilot.pause()
+        points = rows(app, "points")
+        assert [p["value"] for p in points] == [6, 1]  # Nov 2 and Nov 3 in Paris (c6 at 00:30)
+        assert "total_calls per day (Europe/Paris)" in text(app, "#history-chart")
+        await pilot.press("i")  # week
+        await pilot.pause()
+        assert [p["value"] for p in rows(app, "points")] == [7]
+        await pilot.press("4")
+        await pilot.pause()
+        grid = text(app, "#heatmap")
+        assert "total_calls by weekday and hour (Europe/Paris)" in grid
+        assert "Mon" in grid and "≤" in grid
+
+
+async def test_heatmap_in_ascii_mode_has_no_block_characters(db_url, center):
+    app = host(StatisticsScreen, db_url, ascii=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        grid = text(app, "#heatmap")
+        assert "##" in grid and not any(ch in grid for ch in "░▒▓█≤")
+
+
+async def test_the_other_families(db_url, center):
+    app = host(StatisticsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("5")
+        await pilot.pause()
+        assert [(r["tag"], r["calls"]) for r in rows(app, "tags")] == [("Sale", 1), ("Urgent", 1)]
+        await pilot.press("8")
+        await pilot.pause()
+        callers = {r["number"]: r for r in rows(app, "callers")}
+        assert callers["+33612345678"]["calls"] == 2
+        await pilot.press("9")
+        await pilot.pause()
+        assert rows(app, "geo")[0] == {"country": "FR", "calls": 5, "answered": 3}
+        await pilot.press("7")
+        await pilot.pause()
+        assert rows(app, "snooze") == []
+        await pilot.press("6")
+        await pilot.pause()
+        assert rows(app, "surveys") == []
+
+
+async def test_bad_values_are_refused_with_the_cli_message(db_url, center):
+    app = host(StatisticsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("3")
+        await type_filters(pilot, "interval=fortnight")
+        assert "Error: " in text(app, "#status") and "fortnight" in text(app, "#status")
+        await pilot.press("8")
+        await type_filters(pilot, "limit=many")
+        assert text(app, "#status") == "Error: limit 'many' is not a whole number: give 1..1000"
+
+
+async def test_a_supervisor_counts_only_the_ivrs_granted(db_url, center):
+    app = host(StatisticsScreen, db_url, SUP)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        figures = {r["indicator"]: r["value"] for r in rows(app, "figures")}
+        assert figures["total_calls"] == 2  # c3 and c5, the Sales IVR
+
+
+async def test_an_accountant_gets_no_statistics(db_url, center):
+    app = host(StatisticsScreen, db_url, ACC)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert rows(app, "figures") == []
+        assert text(app, "#status").startswith("Error: acc@acme.test")
