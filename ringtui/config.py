@@ -32,6 +32,26 @@ def default_config_path() -> Path:
 
 
 @dataclass(frozen=True)
+class TrunkSettings:
+    """[sip.trunk]: the carrier's SIP trunk agents' outbound calls go through."""
+
+    address: str  # HOST:PORT (port 5060 when left out)
+    username: str = ""
+    password: str = ""
+    realm: str = ""  # answer only this realm's challenges; empty: the first challenge
+    from_domain: str = ""  # domain of From / P-Asserted-Identity; empty: the trunk's host
+
+    @property
+    def host(self) -> str:
+        return self.address.rpartition(":")[0] if ":" in self.address else self.address
+
+    @property
+    def port(self) -> int:
+        port = self.address.rpartition(":")[2] if ":" in self.address else ""
+        return int(port) if port.isdigit() else 5060
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     acting_user: str | None = None
@@ -49,6 +69,7 @@ class Settings:
     engine_sip: str = "127.0.0.1:5060"
     engine_token_file: Path | None = None
     config_path: Path | None = None
+    sip_trunk: TrunkSettings | None = None  # None: no trunk, outbound SIP calls get 503
 
     @property
     def token_file(self) -> Path:
@@ -75,7 +96,24 @@ _KEYS: dict[tuple[str, str], tuple[str | None, Any]] = {
     ("engine", "sip"): ("RINGTUI_ENGINE_SIP", "127.0.0.1:5060"),
     ("engine", "token_file"): ("RINGTUI_ENGINE_TOKEN_FILE", None),
     ("numbers", "porting_days"): (None, {"FR": 10, "BE": 10, "ES": 15, "GB": 15, "US": 30}),
+    ("sip", "trunk"): (None, {"address": "", "username": "", "password": "", "realm": "", "from_domain": ""}),
 }
+
+
+_TRUNK_ENV = {"address": "RINGTUI_SIP_TRUNK", "username": "RINGTUI_SIP_TRUNK_USERNAME",
+              "password": "RINGTUI_SIP_TRUNK_PASSWORD"}
+
+
+def _trunk(table: dict[str, Any]) -> TrunkSettings | None:
+    """[sip.trunk] of config.toml, each key overridden by its environment variable."""
+    keys = {key: str(os.environ.get(_TRUNK_ENV.get(key, ""), "") or table.get(key, "") or "")
+            for key in ("address", "username", "password", "realm", "from_domain")}
+    if not keys["address"]:
+        return None
+    host, colon, port = keys["address"].rpartition(":")
+    if colon and (not host or not port.isdigit()):
+        raise Invalid(f"[sip.trunk] address {keys['address']!r}: expected HOST or HOST:PORT")
+    return TrunkSettings(**keys)
 
 
 def _read_file(path: Path | None, explicit: bool) -> dict[str, Any]:
@@ -124,6 +162,7 @@ def load_settings(
         engine_token_file=Path(value("engine", "token_file")).expanduser()
         if value("engine", "token_file") else None,
         config_path=path if path.exists() else None,
+        sip_trunk=_trunk(value("sip", "trunk")),
     )
 
 

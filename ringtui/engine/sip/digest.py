@@ -69,10 +69,11 @@ class Malformed(ValueError):
     """An Authorization header that cannot be read as digest credentials."""
 
 
-def parse_authorization(header: str) -> Credentials:
+def _digest_params(header: str, what: str) -> dict[str, str]:
+    """The name=value pairs of a `Digest ...` header value (names lower-cased, quotes removed)."""
     scheme, _, rest = header.strip().partition(" ")
     if scheme.lower() != "digest":
-        raise Malformed(f"authorization scheme {scheme!r}: only Digest is accepted")
+        raise Malformed(f"{what} scheme {scheme!r}: only Digest is accepted")
     params: dict[str, str] = {}
     position = 0
     rest = rest.strip()
@@ -85,6 +86,11 @@ def parse_authorization(header: str) -> Credentials:
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
         params[name] = value
         position = match.end()
+    return params
+
+
+def parse_authorization(header: str) -> Credentials:
+    params = _digest_params(header, "authorization")
     missing = [name for name in ("username", "realm", "nonce", "uri", "response") if name not in params]
     if missing:
         raise Malformed(f"digest credentials lack {', '.join(missing)}")
@@ -182,3 +188,53 @@ def challenges(realm: str, nonce: str, *, stale: bool = False,
     suffix = ", stale=true" if stale else ""
     return [f'Digest realm="{realm}", nonce="{nonce}", algorithm={algorithm}, qop="auth"{suffix}'
             for algorithm in algorithms]
+
+
+# ------------------------------------------------------------ the client side (answering a trunk's challenge)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A parsed `WWW-Authenticate` / `Proxy-Authenticate: Digest ...` value."""
+
+    realm: str
+    nonce: str
+    algorithm: str = "MD5"
+    qop: tuple[str, ...] = ()
+    opaque: str | None = None
+
+
+def parse_challenge(header: str) -> Challenge:
+    params = _digest_params(header, "challenge")
+    if "realm" not in params or "nonce" not in params:
+        raise Malformed("a digest challenge needs realm and nonce")
+    algorithm = params.get("algorithm", "MD5").upper()
+    if algorithm not in ALGORITHMS:
+        raise Malformed(f"digest algorithm {algorithm!r}: supported {', '.join(ALGORITHMS)}")
+    qop = tuple(part.strip().lower() for part in params.get("qop", "").split(",") if part.strip())
+    return Challenge(realm=params["realm"], nonce=params["nonce"], algorithm=algorithm, qop=qop,
+                     opaque=params.get("opaque"))
+
+
+def authorization(challenge: Challenge, *, username: str, password: str, method: str, uri: str,
+                  cnonce: str | None = None) -> str:
+    """The Authorization / Proxy-Authorization value answering `challenge` (qop=auth when offered)."""
+    qop = "auth" if "auth" in challenge.qop else None
+    if challenge.qop and qop is None:
+        raise Malformed(f"qop {', '.join(challenge.qop)!r}: only auth is supported")
+    cnonce = cnonce or secrets.token_hex(8)
+    response = digest_response(algorithm=challenge.algorithm, username=username, realm=challenge.realm,
+                               password=password, method=method, uri=uri, nonce=challenge.nonce, qop=qop,
+                               nc="00000001", cnonce=cnonce)
+    parts = [f'username="{_quote(username)}"', f'realm="{_quote(challenge.realm)}"',
+             f'nonce="{_quote(challenge.nonce)}"', f'uri="{uri}"', f'response="{response}"',
+             f"algorithm={challenge.algorithm}"]
+    if qop:
+        parts += [f"qop={qop}", "nc=00000001", f'cnonce="{cnonce}"']
+    if challenge.opaque is not None:
+        parts.append(f'opaque="{_quote(challenge.opaque)}"')
+    return "Digest " + ", ".join(parts)
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')

@@ -16,6 +16,7 @@ from ringtui.engine.core.errors import CoreError
 from ringtui.engine.sip.calls import SipCalls
 from ringtui.engine.sip.edge import EdgeLimits, SourceGuard
 from ringtui.engine.sip.message import SipRequest, reply
+from ringtui.engine.sip.outbound import Outbound
 from ringtui.engine.sip.registrar import Registrar, RegistrarOptions
 from ringtui.engine.sip.transport import SipEndpoint
 
@@ -67,6 +68,9 @@ class SipGateway:
                                     guard=self.guard)
         self.calls = SipCalls(runtime, self.endpoint, self.registrar)
         runtime.action_sinks.append(self.calls.act)
+        self.outbound = Outbound(runtime, self.endpoint, self.registrar, runtime.settings.sip_trunk,
+                                 on_auth_failure=self.guard.auth_failed)
+        runtime.action_sinks.append(self.outbound.act)
         self.address: tuple[str, int] | None = None
 
     async def handle(self, request: SipRequest) -> bytes | None:
@@ -75,18 +79,25 @@ class SipGateway:
         if request.method == "OPTIONS":
             return reply(request, 200, "OK", extra=[("Allow", ALLOW)])
         if request.method == "INVITE":
+            if self.outbound.owns(request):
+                return reply(request, 488, "Not Acceptable Here")  # a re-INVITE: not supported yet
+            account = await self.outbound.caller(request)
+            if account is not None:
+                return await self.outbound.invite(request, account)
             return self.calls.invite(request)
         if request.method == "CANCEL":
-            return self.calls.cancel(request)
+            return self.outbound.cancel(request) or self.calls.cancel(request)
         if request.method == "BYE":
-            return self.calls.bye(request)
+            return self.outbound.bye(request) or self.calls.bye(request)
         return reply(request, 501, "Not Implemented", extra=[("Allow", ALLOW)])
 
     def _response(self, response: Response) -> None:
-        self.calls.response(response)
+        if not self.outbound.response(response):
+            self.calls.response(response)
 
     def _ack(self, request: SipRequest) -> None:
-        self.calls.ack(request)
+        if not self.outbound.ack(request):
+            self.calls.ack(request)
 
     async def run(self) -> None:
         """Serve until cancelled."""
@@ -95,7 +106,7 @@ class SipGateway:
                                                            local_addr=(self.host, self.port))
         try:
             self.address = transport.get_extra_info("sockname")[:2]
-            self.calls.local = self.address
+            self.calls.local = self.outbound.local = self.address
             restored = await self.registrar.restore()
             log.info("SIP on udp:%s:%d; %d stored binding(s) restored", *self.address, restored)
             while True:
@@ -107,4 +118,5 @@ class SipGateway:
                     log.exception("expiring SIP bindings failed; retried in %s s", SWEEP_S)
         finally:
             self.calls.close()
+            self.outbound.close()
             self.endpoint.close()

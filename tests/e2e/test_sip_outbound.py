@@ -1,0 +1,221 @@
+"""Outbound calls over SIP against real peers: a SIPp agent's phone dials an external number, the engine
+authenticates it (407), applies the off-plan rules and the OUT blacklist, and places the call through
+the trunk, a SIPp carrier that challenges the engine (407) and answers, is busy, hangs up, or is
+cancelled; 127.0.0.1 only, on both databases. Each test reads the call records the engine wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from ringtui.db import engine_for
+from ringtui.engine.runtime import EngineRuntime
+from ringtui.engine.sip.gateway import SipGateway
+from tests.conftest import ok
+from tests.e2e.test_sip_calls import register, sipp
+from tests.e2e.test_sip_registrar import SCENARIOS, free_udp_port, with_engine
+
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(shutil.which("sipp") is None,
+                                 reason="sipp is not on PATH (Debian sip-tester; .ci/run installs it)")]
+
+ANA = "ana@acme.test"
+DIALLED = "0612345678"  # a French mobile in national form: the account is in FR
+CALLED = "+33612345678"
+TRUNK_USER, TRUNK_PASSWORD = "trunkuser", "trunkpass"
+
+
+@pytest.fixture
+def ana(account, tmp_path, monkeypatch) -> dict[str, str]:
+    """Ana has a SIP phone and an outgoing number of the account; her credentials and that number."""
+    monkeypatch.setenv("RINGTUI_ENGINE_TOKEN_FILE", str(tmp_path / "engine.token"))
+    ok(account("users", "add", ANA))
+    credentials = ok(account("users", "sip-credentials", ANA, "--json")).json()
+    number = ok(account("numbers", "search", "--country", "FR", "--format", "national", "--limit", "1",
+                        "--json")).json()[0]["number"]
+    ok(account("numbers", "add", number))
+    outgoing = ok(account("numbers", "list", "--json")).json()[0]["number"]
+    ok(account("users", "set", ANA, f"outgoing_number={outgoing}"))
+    return {**credentials, "outgoing": outgoing}
+
+
+@pytest.fixture
+def trunk(monkeypatch) -> int:
+    """[sip.trunk] points at a free port of 127.0.0.1 (where the test's carrier listens), with credentials."""
+    port = free_udp_port()
+    monkeypatch.setenv("RINGTUI_SIP_TRUNK", f"127.0.0.1:{port}")
+    monkeypatch.setenv("RINGTUI_SIP_TRUNK_USERNAME", TRUNK_USER)
+    monkeypatch.setenv("RINGTUI_SIP_TRUNK_PASSWORD", TRUNK_PASSWORD)
+    return port
+
+
+def refused_scenario(tmp_path: Path, status: int) -> Path:
+    """trunk_agent_refused.xml expecting `status` as the final response."""
+    path = tmp_path / f"trunk_agent_refused_{status}.xml"
+    path.write_text((SCENARIOS / "trunk_agent_refused.xml").read_text().replace("__STATUS__", str(status)))
+    return path
+
+
+async def dial(gateway: SipGateway, phone: dict[str, str], cwd: Path, scenario: str | Path,
+               number: str = DIALLED, password: str | None = None) -> None:
+    code, errors = await sipp(str(scenario), cwd, f"127.0.0.1:{gateway.address[1]}",
+                              "-p", str(free_udp_port()), "-s", number, "-set", "user", phone["username"],
+                              "-au", phone["username"], "-ap", password or phone["password"])
+    assert code == 0, errors
+
+
+def run_outbound(db_url: str, phone: dict[str, str], cwd: Path, agent_scenario: str | Path,
+                 carrier_scenario: str | None, trunk_port: int | None, *, number: str = DIALLED,
+                 password: str | None = None) -> str:
+    """Ana's phone registers and dials; the carrier (if any) runs on the trunk port. Its message log."""
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> str:
+        await register(gateway, runtime, phone, cwd)
+        carrier = None
+        if carrier_scenario is not None:
+            carrier = asyncio.create_task(sipp(carrier_scenario, cwd / "carrier", "-p", str(trunk_port),
+                                               "-trace_msg"))
+            await asyncio.sleep(0.5)  # SIPp is listening
+        await dial(gateway, phone, cwd / "agent", agent_scenario, number, password)
+        if carrier is not None:
+            code, errors = await carrier
+            assert code == 0, errors
+        async with asyncio.timeout(5):
+            while runtime.center.calls:
+                await asyncio.sleep(0.05)
+        return "".join(path.read_text(errors="replace") for path in (cwd / "carrier").glob("*_messages.log"))
+
+    return with_engine(db_url, body)
+
+
+def records(db_url: str) -> list[tuple[Any, ...]]:
+    """(direction, type, ended_by, from, to, agent, talked, closed) of every call record."""
+    with engine_for(db_url).connect() as connection:
+        return [tuple(row) for row in connection.execute(text(
+            "SELECT r.direction, r.type, r.ended_by, r.from_number, r.to_number, u.email, r.talk_s > 0, "
+            "r.ended_at IS NOT NULL FROM call_record r LEFT JOIN app_user u ON u.id = r.user_id "
+            "ORDER BY r.id"))]
+
+
+def attempts(db_url: str) -> list[tuple[str, str]]:
+    with engine_for(db_url).connect() as connection:
+        return [tuple(row) for row in connection.execute(text(
+            "SELECT u.email, a.outcome FROM ring_attempt a JOIN app_user u ON u.id = a.user_id "
+            "ORDER BY a.id"))]
+
+
+# ---------------------------------------------------------------- calls that go out
+
+
+def test_an_agent_calls_out_through_the_trunk_with_her_outgoing_number_and_hangs_up(ana, trunk, db_url,
+                                                                                    tmp_path):
+    """407 to the phone, the national number in E.164, 401 from the carrier answered once with the
+    trunk's credentials (the carrier checks them; Kamailio's 407 in test_sip_kamailio), the caller ID
+    set, 180/200 relayed, BYE both ways."""
+    log = run_outbound(db_url, ana, tmp_path, "trunk_agent_talks.xml", "trunk_carrier_answers.xml", trunk)
+    assert records(db_url) == [("out", "answered", "agent", ana["outgoing"], CALLED, ANA, True, True)]
+    assert attempts(db_url) == [(ANA, "OUT")]
+    invites = [block for block in log.split("INVITE sip:")[1:] if block.startswith(CALLED)]
+    assert len(invites) == 2  # the first one challenged, the second one with credentials
+    assert f"From: <sip:{ana['outgoing']}@127.0.0.1>" in invites[0]
+    assert f"P-Asserted-Identity: <sip:{ana['outgoing']}@127.0.0.1>" in invites[0]
+    assert "\nAuthorization: Digest" in invites[1] and 'username="trunkuser"' in invites[1]
+
+
+def test_the_called_party_hangs_up_and_the_agents_phone_gets_the_bye(ana, trunk, db_url, tmp_path):
+    run_outbound(db_url, ana, tmp_path, "trunk_agent_hung_up_on.xml", "trunk_carrier_hangs_up.xml", trunk)
+    assert records(db_url) == [("out", "answered", "customer", ana["outgoing"], CALLED, ANA, True, True)]
+
+
+def test_the_agent_gives_up_while_it_rings_and_the_trunk_leg_is_cancelled(ana, trunk, db_url, tmp_path):
+    run_outbound(db_url, ana, tmp_path, "trunk_agent_cancels.xml", "trunk_carrier_cancelled.xml", trunk)
+    assert records(db_url) == [("out", "missed", "agent", ana["outgoing"], CALLED, ANA, False, True)]
+
+
+def test_a_busy_called_party_is_relayed_486_to_the_agent(ana, trunk, db_url, tmp_path):
+    run_outbound(db_url, ana, tmp_path, refused_scenario(tmp_path, 486), "trunk_carrier_busy.xml", trunk)
+    assert records(db_url) == [("out", "missed", "customer", ana["outgoing"], CALLED, ANA, False, True)]
+
+
+def test_a_second_challenge_of_the_trunk_is_not_answered_and_the_agent_gets_403(ana, trunk, db_url,
+                                                                               tmp_path):
+    """aiovoip gap 6: its 407 handling recurses forever; here the trunk's challenge is answered once."""
+    log = run_outbound(db_url, ana, tmp_path, refused_scenario(tmp_path, 403),
+                       "trunk_carrier_challenges_twice.xml", trunk)
+    assert log.count(f"INVITE sip:{CALLED}") == 2
+    assert records(db_url) == [("out", "missed", "customer", ana["outgoing"], CALLED, ANA, False, True)]
+
+
+# ---------------------------------------------------------------- calls refused before the trunk
+
+
+class SilentTrunk:
+    """A UDP socket on the trunk's port: it must receive nothing."""
+
+    def __init__(self, port: int) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", port))
+        self.socket.setblocking(False)
+
+    def received(self) -> list[bytes]:
+        datagrams = []
+        while True:
+            try:
+                datagrams.append(self.socket.recv(65535))
+            except BlockingIOError:
+                return datagrams
+
+
+def refused_before_the_trunk(db_url: str, phone: dict[str, str], tmp_path: Path, trunk_port: int | None,
+                             status: int, number: str = DIALLED, password: str | None = None) -> None:
+    silent = SilentTrunk(trunk_port) if trunk_port else None
+    try:
+        run_outbound(db_url, phone, tmp_path, refused_scenario(tmp_path, status), None, None, number=number,
+                     password=password)
+        if silent is not None:
+            assert silent.received() == []
+    finally:
+        if silent is not None:
+            silent.socket.close()
+
+
+def test_a_number_blacklisted_out_is_refused_403_and_recorded(ana, account, trunk, db_url, tmp_path):
+    ok(account("blacklist", "add", CALLED, "--direction", "out"))
+    refused_before_the_trunk(db_url, ana, tmp_path, trunk, 403)
+    assert records(db_url) == [("out", "missed", "system", ana["outgoing"], CALLED, None, False, True)]
+
+
+@pytest.mark.parametrize(("number", "why"), [
+    ("+34612345678", "off-plan: another country without off_plan_destinations"),
+    ("0899123456", "a special-rate number without special_rate_numbers"),
+])
+def test_off_plan_destinations_are_refused_403_before_the_trunk(ana, trunk, db_url, tmp_path, number, why):
+    refused_before_the_trunk(db_url, ana, tmp_path, trunk, 403, number=number)
+    assert records(db_url) == []
+
+
+def test_a_number_that_is_not_one_is_refused_484(ana, trunk, db_url, tmp_path):
+    refused_before_the_trunk(db_url, ana, tmp_path, trunk, 484, number="0612")
+    assert records(db_url) == []
+
+
+def test_a_wrong_password_on_the_invite_is_refused_403(ana, trunk, db_url, tmp_path):
+    refused_before_the_trunk(db_url, ana, tmp_path, trunk, 403, password="not-" + ana["password"])
+    assert records(db_url) == []
+
+
+def test_without_a_trunk_an_outbound_call_is_refused_503(ana, db_url, tmp_path, monkeypatch, caplog):
+    monkeypatch.delenv("RINGTUI_SIP_TRUNK", raising=False)
+    with caplog.at_level("WARNING", logger="ringtui.engine.sip"):
+        refused_before_the_trunk(db_url, ana, tmp_path, None, 503)
+    assert "no SIP trunk is configured" in caplog.text
+    assert records(db_url) == []
+
+
