@@ -29,6 +29,7 @@ from ringtui.commands import (
     setup,
     stats,
     tags,
+    tui,
     users,
     webhooks,
 )
@@ -84,6 +85,7 @@ def root(
 
 
 setup.register(app)
+tui.register(app)
 for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts, calls, missed, stats,
                export, apikeys, webhooks, engine):
     app.add_typer(module.app, name=module.NAME, help=module.HELP)

@@ -69,6 +69,9 @@ class Settings:
     engine_sip: str = "127.0.0.1:5060"
     engine_token_file: Path | None = None
     config_path: Path | None = None
+    tui_ascii: bool = False
+    tui_refresh_hz: float = 10.0
+    tui_keys: dict[str, str] = field(default_factory=dict)
     sip_trunk: TrunkSettings | None = None  # None: no trunk, outbound SIP calls get 503
 
     @property
@@ -97,6 +100,9 @@ _KEYS: dict[tuple[str, str], tuple[str | None, Any]] = {
     ("engine", "token_file"): ("RINGTUI_ENGINE_TOKEN_FILE", None),
     ("numbers", "porting_days"): (None, {"FR": 10, "BE": 10, "ES": 15, "GB": 15, "US": 30}),
     ("sip", "trunk"): (None, {"address": "", "username": "", "password": "", "realm": "", "from_domain": ""}),
+    ("tui", "ascii"): ("RINGTUI_ASCII", False),
+    ("tui", "refresh_hz"): (None, 10),
+    ("tui", "keys"): (None, {}),
 }
 
 
@@ -163,7 +169,17 @@ def load_settings(
         if value("engine", "token_file") else None,
         config_path=path if path.exists() else None,
         sip_trunk=_trunk(value("sip", "trunk")),
+        tui_ascii=_flag(value("tui", "ascii")),
+        tui_refresh_hz=float(value("tui", "refresh_hz")),
+        tui_keys=dict(value("tui", "keys")),
     )
+
+
+def _flag(raw: Any) -> bool:
+    """A boolean from TOML (true/false) or the environment ("1", "true", "yes")."""
+    if isinstance(raw, str):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return bool(raw)
 
 
 def _at_least_zero(value: Any, key: str, kind: type[int] | type[float]) -> Any:

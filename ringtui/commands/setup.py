@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ringtui.commands._runtime import JsonFlag, settings
 from ringtui.output import info, render_object
+
+if TYPE_CHECKING:
+    from ringtui.config import Settings
 
 HistoryDays = Annotated[int, typer.Option(
     "--history-days", min=0, max=3650, help="Days of simulated call history written with the demo account.")]
@@ -63,10 +66,16 @@ def demo(
         "--for", help="Stop the live engine after this many seconds (default: Ctrl-C).")] = None,
     no_engine: Annotated[bool, typer.Option(
         "--no-engine", help="Seed (or show) the demo account and stop there.")] = False,
+    headless: Annotated[bool, typer.Option(
+        "--headless", help="No TUI: print a status line every 5 s (the default when stdout is not "
+        "a terminal, so scripts and CI never hang on a screen).")] = False,
+    ascii_only: Annotated[bool, typer.Option(
+        "--ascii", help="TUI in ASCII only (no box drawing). Colours off: NO_COLOR=1.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """A living contact center: seed the demo account with history on an empty database,
-    then run the engine with simulated traffic."""
+    then run the engine with simulated traffic and open the TUI on it (same process;
+    quitting the TUI stops the engine and closes every call record)."""
     from ringtui.services import demo as demo_service
     from ringtui.services import setup as setup_service
 
@@ -79,6 +88,12 @@ def demo(
     render_object(result, as_json=as_json, title="ringtui demo account")
     if no_engine:
         return
+    import sys
+
+    if not headless and not as_json and sys.stdin.isatty() and sys.stdout.isatty():
+        _demo_tui(current, ws=ws or current.engine_ws, seed=seed, speed=speed,
+                  time_zone=str(result["timezone"]), ascii_only=ascii_only)
+        return
     import asyncio
 
     from ringtui.engine.launcher import run_engine
@@ -86,6 +101,21 @@ def demo(
     info("Starting the engine with simulated traffic; in another terminal: `ringtui engine status`.")
     asyncio.run(run_engine(current, ws=ws or current.engine_ws, seed=seed, run_for=run_for, simulate=True,
                            speed=speed, time_zone=str(result["timezone"]), report_every=5.0))
+
+
+def _demo_tui(current: Settings, *, ws: str, seed: int, speed: float, time_zone: str,
+              ascii_only: bool) -> None:
+    """The engine and the simulator on the TUI's own asyncio loop; the TUI joins its feed."""
+    from ringtui.engine.client import feed_url
+    from ringtui.engine.launcher import in_process_engine
+    from ringtui.screens.launch import build_context, run_tui, token_from
+
+    _runtime, engine = in_process_engine(current, ws=ws, seed=seed, speed=speed, time_zone=time_zone,
+                                         log_file=current.token_file.parent / "demo-engine.log")
+    code = run_tui(build_context(current, ascii_only=ascii_only), feed_url(ws),
+                   token_from(current.token_file, None), engine=engine)
+    info("ringtui demo: engine stopped; every call record is written.")
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ringtui.config import Settings
@@ -85,6 +86,36 @@ def status_line(runtime: EngineRuntime) -> str:
             f"waiting: {len(snapshot['waiting'])}  today: {kpis['inbound_calls']} in, "
             f"{kpis['answered_calls']} answered"
             + (f", service level {level:.0%}" if level is not None else ""))
+
+
+def in_process_engine(settings: Settings, *, ws: str, seed: int | None = None, speed: float = 1.0,
+                      time_zone: str = "UTC", log_file: Path | None = None
+                      ) -> tuple[EngineRuntime, Callable[[asyncio.Event], Awaitable[None]]]:
+    """An engine with simulated traffic to run beside a TUI on its loop (`ringtui demo`).
+
+    Nothing is written to the terminal (the TUI owns it): warnings go to `log_file`.
+    The returned coroutine function runs the engine until its event is set, then
+    closes every record, like `engine run` on Ctrl-C.
+    """
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logger = logging.getLogger("ringtui")
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+    runtime = EngineRuntime(settings, EngineOptions(ws=ws, seed=seed),
+                            clock=ScaledClock(speed, simulation_start(time_zone)))
+
+    async def run(stop: asyncio.Event) -> None:
+        try:
+            await runtime.run(stop, _simulation(runtime, seed))
+        except OSError as error:
+            raise RingtuiError(f"cannot serve the live feed on {ws}: {error.strerror or error}; "
+                               "give another address with --ws HOST:PORT") from None
+
+    return runtime, run
 
 
 async def run_engine(settings: Settings, *, ws: str, seed: int | None = None, auto_snooze_after: int = 0,

@@ -1,0 +1,402 @@
+"""Activity (A1-A5): today's KPIs, the agent board, waiting calls, calls in progress, meetings.
+
+Every table is keyed by row (agent e-mail, call id) and updated in place from the
+feed's coalesced changes: a cell that changed is updated, an agent who changes
+column moves (remove_row + add_row), nothing is rebuilt. A supervisor sees only
+the agents of their groups and the calls of their IVRs (U7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from ringtui.errors import RingtuiError
+from ringtui.screens.feed import BOARD_COLUMNS, COLUMN_OF_STATE, Changes
+from ringtui.screens.live_screen import LiveScreen, selected_key, set_cell
+from ringtui.screens.theme import duration, percent, vip_mark
+
+BOARD_TITLES = {"free": "Free", "in_call": "In call", "snooze": "Snooze", "off": "Off"}
+BOARD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "free": (("agent", "Agent"), ("interface", "Interface")),
+    "in_call": (("agent", "Agent"), ("state", "State"), ("time", "Time")),
+    "snooze": (("agent", "Agent"), ("reason", "Reason"), ("time", "Time")),
+    "off": (("agent", "Agent"), ("interface", "Interface")),
+}
+WAITING_FIELDS = (("wait", "Wait"), ("vip", "VIP"), ("ivr", "IVR"), ("customer", "Customer"),
+                  ("name", "Name"))
+CALL_FIELDS = (("dir", "Dir"), ("customer", "Customer"), ("name", "Name"), ("line", "IVR / line"),
+               ("agent", "Agent"), ("state", "State"), ("time", "Time"))
+STATE_WORDS = {"ringing": "ringing", "in_call": "in call", "after_call_work": "wrap-up"}
+CALL_STATE_WORDS = {"connected": "talking", "queued": "waiting", "ringing": "ringing", "menu": "menu",
+                    "routing": "routing", "voicemail": "voicemail", "forwarded": "forwarded",
+                    "dialing": "dialing"}
+
+
+def interface_text(agent: dict[str, Any]) -> str:
+    interface = agent.get("interface") or "-"
+    device = agent.get("device")
+    return f"{interface} ({device})" if device and interface != "-" else interface
+
+
+def customer_number(call: dict[str, Any]) -> str:
+    return (call.get("to_number") if call.get("direction") == "out" else call.get("from_number")) or "-"
+
+
+class ReasonScreen(ModalScreen[str | None]):
+    """Ask the snooze reason (Enter confirms, esc cancels)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    DEFAULT_CSS = """
+    ReasonScreen { align: center middle; }
+    ReasonScreen > Vertical { width: 60; height: auto; background: $surface; padding: 1 2; }
+    """
+
+    def __init__(self, agent: str) -> None:
+        super().__init__()
+        self.agent = agent
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Snooze {self.agent}: reason (Enter to confirm, esc to cancel)")
+            yield Input(value="Break", id="reason")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ActivityScreen(LiveScreen):
+    screen_title = "Activity"
+    BINDINGS = [
+        Binding("s", "snooze", "Snooze", id="activity.snooze"),
+        Binding("u", "unsnooze", "Unsnooze", id="activity.unsnooze"),
+        Binding("t", "take", "Take call", id="activity.take"),
+        Binding("w", "whisper", "Whisper", id="activity.whisper"),
+        Binding("tab", "app.focus_next", "Next table", id="activity.next", show=False),
+    ]
+    DEFAULT_CSS = """
+    ActivityScreen #board { height: 1fr; }
+    ActivityScreen #board > DataTable { width: 1fr; }
+    ActivityScreen #calls-row { height: 1fr; }
+    ActivityScreen #waiting { width: 2fr; }
+    ActivityScreen #calls { width: 3fr; }
+    """
+
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        self._column_of: dict[str, str] = {}  # agent e-mail -> board column
+        self._time_texts: dict[str, str] = {}  # row key -> time text shown
+        # customer number -> contact name (None: none); options["contact_names"] pre-seeds it (tests, bench)
+        self._contact_cache: dict[str, str | None] = dict(context.options.get("contact_names") or {})
+        self._pending_names: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="*" if self.ascii else "⭘")
+        yield Static("Today: waiting for the engine's figures...", id="kpis", classes="kpis")
+        with Horizontal(id="board"):
+            for column in BOARD_COLUMNS:
+                table: DataTable[str] = DataTable(id=f"board-{column}", classes="panel", cursor_type="row")
+                table.border_title = BOARD_TITLES[column]
+                for key, label in BOARD_FIELDS[column]:
+                    table.add_column(label, key=key)
+                yield table
+        with Horizontal(id="calls-row"):
+            waiting: DataTable[str] = DataTable(id="waiting", classes="panel", cursor_type="row")
+            waiting.border_title = "Waiting"
+            for key, label in WAITING_FIELDS:
+                waiting.add_column(label, key=key)
+            yield waiting
+            calls: DataTable[str] = DataTable(id="calls", classes="panel", cursor_type="row")
+            calls.border_title = "Calls in progress"
+            for key, label in CALL_FIELDS:
+                calls.add_column(label, key=key)
+            yield calls
+        yield Static("Meetings: none in progress (Meet is not connected to ringtui yet).", id="meetings",
+                     classes="note")
+        yield Footer()
+
+
+    # ------------------------------------------------------------ visibility (U7)
+
+    def _agent_visible(self, email: str) -> bool:
+        agents = self.scope.get("agents")
+        return agents is None or email in agents
+
+    def _call_visible(self, call: dict[str, Any]) -> bool:
+        agents, ivrs = self.scope.get("agents"), self.scope.get("ivrs")
+        if agents is None:
+            return True
+        return (call.get("ivr") in (ivrs or ())) or (call.get("agent") in agents)
+
+    # ------------------------------------------------------------ applying the feed
+
+    def apply_changes(self, changes: Changes) -> None:
+        live = self.live
+        if live is None:
+            return
+        with self.app.batch_update():
+            for email in changes.agents:
+                self._apply_agent(email, live.agents.get(email))
+            waiting = self.query_one("#waiting", DataTable)
+            for call_id in changes.waiting:
+                self._apply_waiting(waiting, call_id, live.waiting.get(call_id))
+            calls = self.query_one("#calls", DataTable)
+            for call_id in changes.calls:
+                self._apply_call(calls, call_id, live.calls.get(call_id))
+            if changes.kpis:
+                self._apply_kpis(live.kpis)
+            self._titles()
+        if self._pending_names:
+            self._lookup_names()
+
+    def _board(self, column: str) -> DataTable[Any]:
+        return self.query_one(f"#board-{column}", DataTable)
+
+    def _apply_agent(self, email: str, agent: dict[str, Any] | None) -> None:
+        previous = self._column_of.get(email)
+        column = COLUMN_OF_STATE.get(agent.get("state") or "off", "off") if agent else None
+        if agent is not None and not self._agent_visible(email):
+            column = None
+        if previous is not None and previous != column:
+            self._board(previous).remove_row(email)
+            self._time_texts.pop(email, None)
+            del self._column_of[email]
+        if column is None or agent is None:
+            return
+        values = self._agent_cells(column, agent)
+        table = self._board(column)
+        if previous == column:
+            for key, value in values.items():
+                set_cell(table, email, key, value)
+        else:
+            table.add_row(*values.values(), key=email)
+            self._column_of[email] = column
+
+    def _agent_cells(self, column: str, agent: dict[str, Any]) -> dict[str, str]:
+        name = agent.get("name") or agent["email"]
+        if column in ("free", "off"):
+            return {"agent": name, "interface": interface_text(agent)}
+        time = duration(self.live.seconds_since(agent.get("since"))) if self.live else "-"
+        self._time_texts[agent["email"]] = time
+        if column == "snooze":
+            return {"agent": name, "reason": agent.get("reason") or "snooze", "time": time}
+        return {"agent": name, "state": STATE_WORDS.get(agent.get("state") or "", "in call"), "time": time}
+
+    def _apply_waiting(self, table: DataTable[Any], call_id: str, row: dict[str, Any] | None) -> None:
+        if row is None or not self._call_visible(row):
+            if call_id in table.rows:
+                table.remove_row(call_id)
+            self._time_texts.pop(f"w:{call_id}", None)
+            return
+        number = row.get("from_number") or "-"
+        wait = duration(self.live.seconds_since(row.get("started_at"))) if self.live else "-"
+        values = {"wait": wait, "vip": vip_mark(bool(row.get("vip")), self.ascii),
+                  "ivr": row.get("ivr") or "-", "customer": number, "name": self._contact_name(number)}
+        self._time_texts[f"w:{call_id}"] = wait
+        if call_id in table.rows:
+            for key, value in values.items():
+                set_cell(table, call_id, key, value)
+        else:
+            table.add_row(*values.values(), key=call_id)
+
+    def _apply_call(self, table: DataTable[Any], call_id: str, call: dict[str, Any] | None) -> None:
+        if call is None or not self._call_visible(call):
+            if call_id in table.rows:
+                table.remove_row(call_id)
+            self._time_texts.pop(f"c:{call_id}", None)
+            return
+        number = customer_number(call)
+        line = call.get("ivr") or (f"direct {call.get('to_number')}" if call.get("direction") == "in"
+                                   else "outbound")
+        time = duration(self.live.seconds_since(call.get("started_at"))) if self.live else "-"
+        values = {"dir": "in" if call.get("direction") != "out" else "out", "customer": number,
+                  "name": self._contact_name(number), "line": line, "agent": call.get("agent") or "-",
+                  "state": CALL_STATE_WORDS.get(call.get("state") or "", call.get("state") or "-"),
+                  "time": time}
+        self._time_texts[f"c:{call_id}"] = time
+        if call_id in table.rows:
+            for key, value in values.items():
+                set_cell(table, call_id, key, value)
+        else:
+            table.add_row(*values.values(), key=call_id)
+
+    def _apply_kpis(self, kpis: dict[str, Any]) -> None:
+        if not kpis:
+            return
+        text = (f"Today  SL {percent(kpis.get('service_level'))}  in {kpis.get('inbound_calls', 0)}"
+                f"  answered {kpis.get('answered_calls', 0)}  missed {kpis.get('missed_calls', 0)}"
+                f"  out {kpis.get('outbound_calls', 0)}\n"
+                f"avg wait {duration(kpis.get('avg_wait_s'))}"
+                f"  avg abandon {duration(kpis.get('avg_abandon_s'))}"
+                f"  max wait {duration(kpis.get('max_wait_s'))}  TMC in {duration(kpis.get('avg_talk_in_s'))}"
+                f"  TMC out {duration(kpis.get('avg_talk_out_s'))}")
+        self.query_one("#kpis", Static).update(text)
+
+    def _titles(self) -> None:
+        for column in BOARD_COLUMNS:
+            table = self._board(column)
+            table.border_title = f"{BOARD_TITLES[column]} ({table.row_count})"
+        waiting = self.query_one("#waiting", DataTable)
+        waiting.border_title = f"Waiting ({waiting.row_count})"
+        calls = self.query_one("#calls", DataTable)
+        calls.border_title = f"Calls in progress ({calls.row_count})"
+
+    def tick(self) -> None:
+        """Times in state, waits and durations move every second; only changed cells are sent."""
+        live = self.live
+        if live is None:
+            return
+        with self.app.batch_update():
+            for email, column in self._column_of.items():
+                if column in ("in_call", "snooze"):
+                    self._retime(self._board(column), email, email,
+                                 live.seconds_since((live.agents.get(email) or {}).get("since")))
+            waiting = self.query_one("#waiting", DataTable)
+            for call_id in list(waiting.rows):
+                key = call_id.value or ""
+                self._retime(waiting, key, f"w:{key}", live.seconds_since((live.waiting.get(key) or {}).get(
+                    "started_at")), column="wait")
+            calls = self.query_one("#calls", DataTable)
+            for call_id in list(calls.rows):
+                key = call_id.value or ""
+                self._retime(calls, key, f"c:{key}",
+                             live.seconds_since((live.calls.get(key) or {}).get("started_at")))
+
+    def _retime(self, table: DataTable[Any], row: str, memo: str, seconds: float | None,
+                column: str = "time") -> None:
+        text = duration(seconds)
+        if self._time_texts.get(memo) != text:
+            self._time_texts[memo] = text
+            set_cell(table, row, column, text)
+
+    # ------------------------------------------------------------ contact names (A4)
+
+    def _contact_name(self, number: str) -> str:
+        if number == "-" or not number:
+            return ""
+        if number not in self._contact_cache:
+            self._pending_names.add(number)
+            return ""
+        return self._contact_cache[number] or ""
+
+    @work(group="names", exclusive=False)
+    async def _lookup_names(self) -> None:
+        numbers, self._pending_names = set(self._pending_names), set()
+        for number in numbers:
+            self._contact_cache.setdefault(number, None)
+        try:
+            found = await asyncio.to_thread(self._contact_names, numbers)
+        except Exception as error:  # a lookup that fails leaves names blank; the board keeps running
+            self.log.warning(f"contact lookup failed: {error}")
+            return
+        for number, name in found.items():
+            self._contact_cache[number] = name
+        if found:
+            self._fill_names(found)
+
+    def _contact_names(self, numbers: set[str]) -> dict[str, str]:
+        from ringtui.services.live import contact_names
+
+        with self.context.operation() as op:
+            return contact_names(op, numbers)
+
+    def _fill_names(self, found: dict[str, str]) -> None:
+        live = self.live
+        if live is None:
+            return
+        waiting = self.query_one("#waiting", DataTable)
+        for key in list(waiting.rows):
+            number = (live.waiting.get(key.value or "") or {}).get("from_number")
+            if number in found:
+                set_cell(waiting, key.value or "", "name", found[number])
+        calls = self.query_one("#calls", DataTable)
+        for key in list(calls.rows):
+            number = customer_number(live.calls.get(key.value or "") or {})
+            if number in found:
+                set_cell(calls, key.value or "", "name", found[number])
+
+    # ------------------------------------------------------------ actions (feed:control)
+
+    def _selected_agent(self) -> str | None:
+        focused = self.focused
+        if isinstance(focused, DataTable) and (focused.id or "").startswith("board-"):
+            return selected_key(focused)
+        return None
+
+    def _selected(self, table_id: str) -> str | None:
+        return selected_key(self.query_one(f"#{table_id}", DataTable))
+
+    def action_snooze(self) -> None:
+        agent = self._selected_agent()
+        if agent is None:
+            self.notify("select an agent on the board first (tab moves between tables)", severity="warning")
+            return
+
+        def chosen(reason: str | None) -> None:
+            if reason is not None:
+                self.control("snooze", agent=agent, reason=reason.strip() or "snooze")
+
+        self.app.push_screen(ReasonScreen(agent), chosen)
+
+    def action_unsnooze(self) -> None:
+        agent = self._selected_agent()
+        if agent is None:
+            self.notify("select an agent on the board first (tab moves between tables)", severity="warning")
+            return
+        self.control("unsnooze", agent=agent)
+
+    def action_take(self) -> None:
+        call_id = self._selected("waiting")
+        if call_id is None:
+            self.notify("no waiting call to take", severity="warning")
+            return
+        self.control("take", call_id=call_id, agent=self.scope.get("email", ""))
+
+    def action_whisper(self) -> None:
+        call_id = self._selected("calls")
+        if call_id is None:
+            self.notify("no call in progress to whisper to", severity="warning")
+            return
+        self.control("whisper", call_id=call_id, supervisor=self.scope.get("email", ""))
+
+    @work(group="control", exclusive=False)
+    async def control(self, action: str, **fields: Any) -> dict[str, Any]:
+        """Check the acting user's rights (same rules and words as the CLI), then ask the engine."""
+        app: Any = self.app
+        try:
+            await asyncio.to_thread(self._require, action, fields.get("agent"))
+        except RingtuiError as error:
+            self.notify(f"{action} refused: {error}", severity="error", timeout=8)
+            return {"type": "error", "error": str(error)}
+        if app.connection is None:
+            reply = {"type": "error", "error": "not connected to an engine"}
+        else:
+            reply = await app.connection.control(action, **fields)
+        if reply.get("type") == "ack":
+            target = fields.get("agent") if action in ("snooze", "unsnooze") else fields.get("call_id")
+            self.notify(f"{action}: done ({target})", timeout=3)
+        else:
+            self.notify(f"{action} refused by the engine: {reply.get('error')}", severity="error", timeout=8)
+        return reply
+
+    def _require(self, action: str, agent: str | None) -> None:
+        from ringtui.services.live import require_live_action
+
+        with self.context.operation() as op:
+            require_live_action(op, action, agent if action in ("snooze", "unsnooze") else None)
+
+    def palette_actions(self) -> list[tuple[str, str, Any]]:
+        return [("snooze the selected agent", "s", self.action_snooze),
+                ("unsnooze the selected agent", "u", self.action_unsnooze),
+                ("take the selected waiting call", "t", self.action_take),
+                ("whisper to the agent of the selected call", "w", self.action_whisper)]

@@ -1,0 +1,53 @@
+"""Key bindings with stable ids, and the user's remapping from config.toml `[tui.keys]`.
+
+    [tui.keys]
+    "app.pause" = "f5"           # binding id = key(s), comma-separated
+    "activity.snooze" = "z"
+
+Ids are listed by `?` (help) on every screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from textual.binding import Binding
+
+from ringtui.errors import Invalid
+from ringtui.screens.registry import SCREENS
+
+APP_BINDINGS: list[Binding] = [
+    Binding("colon", "command_palette", "Command", id="app.palette", key_display=":"),
+    Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
+    Binding("escape", "back", "Back", id="app.back", show=False),
+    Binding("p", "toggle_pause", "Pause", id="app.pause"),
+    Binding("q", "quit", "Quit", id="app.quit"),
+    *[Binding(entry.key, f"open_screen('{entry.id}')", entry.title, id=entry.binding_id, show=False)
+      for entry in SCREENS],
+]
+
+
+def known_ids(extra: Mapping[str, Any] | None = None) -> set[str]:
+    from ringtui.screens.activity import ActivityScreen
+
+    ids = {b.id for b in APP_BINDINGS if b.id}
+    ids |= {b.id for b in ActivityScreen.BINDINGS if isinstance(b, Binding) and b.id}
+    return ids | set(extra or {})
+
+
+def keymap_from(options: Mapping[str, Any]) -> dict[str, str]:
+    """The `[tui.keys]` table checked: every id known, every value a non-empty key list."""
+    keys = options.get("keys") or {}
+    if not isinstance(keys, Mapping):
+        raise Invalid("[tui.keys] must be a table of binding id = \"key\"")
+    valid = known_ids()
+    keymap: dict[str, str] = {}
+    for binding_id, value in keys.items():
+        if binding_id not in valid:
+            raise Invalid(f"[tui.keys] {binding_id!r} is not a binding id; ids: {', '.join(sorted(valid))}")
+        if not isinstance(value, str) or not value.strip():
+            raise Invalid(f"[tui.keys] {binding_id!r} = {value!r}: "
+                          "give a key name such as \"f5\" or \"ctrl+s\"")
+        keymap[binding_id] = value.strip()
+    return keymap

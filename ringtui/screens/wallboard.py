@@ -1,0 +1,128 @@
+"""Wallboard: every IVR at once, large, for a screen on the wall.
+
+One card per IVR the user may see: calls waiting in big digits, the longest wait,
+the service level of the calls ended since the TUI connected, and how many of the
+agents the IVR rings are free. Cards are updated in place, only when their text changes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.widgets import Digits, Footer, Header, Static
+
+from ringtui.screens.feed import Changes
+from ringtui.screens.live_screen import LiveScreen
+from ringtui.screens.theme import duration, percent
+
+CARD_WIDTH = 38
+
+
+def card_id(ivr: str) -> str:
+    return "ivr-" + re.sub(r"[^A-Za-z0-9_-]", "_", ivr)
+
+
+class IvrCard(Vertical):
+    DEFAULT_CSS = """
+    IvrCard { height: 9; border: round $primary; padding: 0 1; }
+    IvrCard.-busy { border: round $warning; }
+    IvrCard .name { text-style: bold; }
+    IvrCard .big { height: 3; text-style: bold; }
+    """
+
+    def __init__(self, ivr: str, ascii_only: bool) -> None:
+        super().__init__(id=card_id(ivr))
+        self.ivr = ivr
+        self.ascii_only = ascii_only
+        self._shown: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.ivr, classes="name")
+        if self.ascii_only:
+            yield Static("0 waiting", classes="big")
+        else:
+            yield Digits("0", classes="big")
+        yield Static("", classes="details")
+
+    def show(self, waiting: int, longest: float | None, level: float | None, free: int, reach: int) -> None:
+        big = str(waiting) if not self.ascii_only else f"{waiting} waiting"
+        details = (f"waiting     {waiting}\nlongest     {duration(longest) if waiting else '-'}\n"
+                   f"SL {percent(level):>4}   free {free}/{reach}")
+        if self._shown.get("big") != big:
+            self._shown["big"] = big
+            widget = self.query_one(".big")
+            if isinstance(widget, Digits):
+                widget.update(big)
+            else:
+                widget.update(big)  # type: ignore[attr-defined]
+        if self._shown.get("details") != details:
+            self._shown["details"] = details
+            self.query_one(".details", Static).update(details)
+        self.set_class(waiting > 0 and free == 0, "-busy")
+
+
+class WallboardScreen(LiveScreen):
+    screen_title = "Wallboard"
+    DEFAULT_CSS = """
+    WallboardScreen #cards { grid-size: 2; grid-gutter: 0 1; height: 1fr; }
+    WallboardScreen #summary { height: 1; padding: 0 1; text-style: bold; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="*" if self.ascii else "⭘")
+        yield Static("", id="summary")
+        with Grid(id="cards"):
+            for ivr in self._ivrs():
+                yield IvrCard(ivr, self.ascii)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._fit(self.size.width)
+
+    def on_resize(self, event: Any) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        columns = max(1, min(len(self._ivrs()) or 1, width // CARD_WIDTH))
+        self.query_one("#cards", Grid).styles.grid_size_columns = columns
+
+    def _ivrs(self) -> list[str]:
+        names = set(self.scope.get("ivr_agents") or {})
+        if self.scope.get("ivrs") is not None:
+            names &= set(self.scope["ivrs"])
+        return sorted(names)
+
+    def apply_changes(self, changes: Changes) -> None:
+        self._redraw()
+
+    def tick(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        live = self.live
+        if live is None:
+            return
+        waiting: dict[str, list[float]] = {}
+        for row in live.waiting.values():
+            seconds = live.seconds_since(row.get("started_at"))
+            waiting.setdefault(row.get("ivr") or "", []).append(seconds or 0.0)
+        free_agents = {email for email, agent in live.agents.items() if agent.get("state") == "free"}
+        reach = self.scope.get("ivr_agents") or {}
+        with self.app.batch_update():
+            for ivr in self._ivrs():
+                waits = waiting.get(ivr, [])
+                inbound, answered = live.ivr_tally.get(ivr, [0, 0])
+                agents = reach.get(ivr, [])
+                self.query_one(f"#{card_id(ivr)}", IvrCard).show(
+                    len(waits), max(waits) if waits else None, answered / inbound if inbound else None,
+                    sum(1 for email in agents if email in free_agents), len(agents))
+            kpis = live.kpis
+            total_waiting = sum(len(w) for w in waiting.values())
+            self.query_one("#summary", Static).update(
+                f"Waiting {total_waiting}   Free agents {len(free_agents)}   "
+                f"Today SL {percent(kpis.get('service_level'))}   in {kpis.get('inbound_calls', 0)}"
+                f"   max wait {duration(kpis.get('max_wait_s'))}")

@@ -1,0 +1,103 @@
+"""What the acting user may see and do on the live screens (A1-A5, U7).
+
+The engine's feed carries the whole center; the TUI narrows it to the agents
+and IVRs the acting user may see, and asks here before it sends a control
+message, so that the screen refuses what the CLI would refuse, in the same words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlmodel import select
+
+from ringtui.errors import PermissionDenied
+from ringtui.models import Contact, ContactNumber, GroupMember, Ivr, User, UserGroup
+from ringtui.services.access import Area, areas_of, is_admin, require_area, scope_ids
+from ringtui.services.base import Operation
+from ringtui.services.permissions import permission_value
+from ringtui.services.users import visible_user_ids
+from ringtui.vocab import ScopeKind
+
+LOOKUP_BATCH = 500
+
+
+def live_scope(op: Operation) -> dict[str, Any]:
+    """The acting user, the areas of their role, and the agents/IVRs they may see (None: all)."""
+    actor = op.actor
+    areas = areas_of(actor)
+    agents: list[str] | None = None
+    ivrs: list[str] | None = None
+    if scope_ids(op, ScopeKind.GROUP) is not None:
+        visible = visible_user_ids(op) or set()
+        agents = sorted(op.session.exec(select(User.email).where(User.id.in_(visible))))
+        ivr_ids = scope_ids(op, ScopeKind.IVR) or set()
+        ivrs = sorted(op.session.exec(select(Ivr.name).where(Ivr.id.in_(ivr_ids))))
+    return {
+        "email": actor.email, "role": str(actor.role), "areas": sorted(a.value for a in areas),
+        "agents": agents, "ivrs": ivrs,
+        "ivr_agents": ivr_agents(op, ivrs) if Area.ACTIVITY in areas else {},
+        "may_take": Area.ACTIVITY in areas and bool(permission_value(actor, "take_waiting_calls")),
+        "may_whisper": Area.ACTIVITY in areas,
+    }
+
+
+def ivr_agents(op: Operation, names: list[str] | None = None) -> dict[str, list[str]]:
+    """IVR name -> e-mails of the agents its ring and queue steps reach (for the wallboard's
+    "agents free"), for every IVR or only `names`."""
+    from ringtui.services.scenarios import load_scenarios
+
+    members: dict[str, set[str]] = {}
+    for group, email in op.session.exec(select(UserGroup.name, User.email)
+                                        .join(GroupMember, GroupMember.group_id == UserGroup.id)
+                                        .join(User, User.id == GroupMember.user_id)):
+        members.setdefault(group, set()).add(email)
+    reach: dict[str, list[str]] = {}
+    for scenario in load_scenarios(op.session):
+        if names is not None and scenario.name not in names:
+            continue
+        emails: set[str] = set()
+        for step in scenario.steps:
+            emails.update(step.agents)
+            for group in step.groups:
+                emails |= members.get(group, set())
+        reach[scenario.name] = sorted(emails)
+    return reach
+
+
+def require_live_action(op: Operation, action: str, agent_email: str | None = None) -> None:
+    """Refuse a control action the acting user may not take (the feed token has every right)."""
+    actor = op.actor
+    if action in ("snooze", "unsnooze") and agent_email == actor.email:
+        if not permission_value(actor, "snooze") and not is_admin(actor):
+            raise PermissionDenied(f"{actor.email} may not snooze (permission snooze=false)")
+        return
+    require_area(op, Area.ACTIVITY)
+    if action == "take" and not permission_value(actor, "take_waiting_calls"):
+        raise PermissionDenied(f"{actor.email} may not take waiting calls "
+                               "(permission take_waiting_calls=false)")
+    if agent_email and action in ("snooze", "unsnooze"):
+        visible = visible_user_ids(op)
+        if visible is not None:
+            member = op.session.exec(select(User.id).where(User.email == agent_email)).first()
+            if member not in visible:
+                raise PermissionDenied(f"{agent_email} is outside the groups {actor.email} supervises")
+
+
+def contact_names(op: Operation, numbers: Iterable[str]) -> dict[str, str]:
+    """Contact name of each E.164 number that has one (A4: the customer's name on a live call)."""
+    if Area.CONTACTS not in areas_of(op.actor) and Area.ACTIVITY not in areas_of(op.actor):
+        return {}
+    wanted = sorted({n for n in numbers if n})
+    names: dict[str, str] = {}
+    for start in range(0, len(wanted), LOOKUP_BATCH):
+        chunk = wanted[start:start + LOOKUP_BATCH]
+        rows = op.session.exec(select(ContactNumber.e164, Contact.name)
+                               .join(Contact, Contact.id == ContactNumber.contact_id)
+                               .where(ContactNumber.e164.in_(chunk))
+                               .order_by(ContactNumber.e164, Contact.id))
+        for e164, name in rows:
+            names.setdefault(e164, name)
+    return names
+

@@ -1,0 +1,140 @@
+"""The app: navigation, palette, help, pause, remapped keys, roles, ASCII mode."""
+
+from __future__ import annotations
+
+import pytest
+from textual.command import CommandList, CommandPalette
+from textual.widgets import DataTable
+
+from ringtui.errors import Invalid
+from ringtui.screens.activity import ActivityScreen
+from ringtui.screens.app import HomeScreen, RingtuiApp
+from ringtui.screens.help import HelpScreen
+from ringtui.screens.launch import build_context
+from ringtui.screens.wallboard import WallboardScreen
+from tests.screens.conftest import ACCOUNTANT, FIXED_SCOPE, fixed_state, run, tui_app, until
+
+
+def fixed_app(settings, **options) -> RingtuiApp:
+    context = build_context(settings)
+    context.options.update(scope=FIXED_SCOPE, **options)
+    context.feed = fixed_state()
+    return RingtuiApp(context)
+
+
+def test_digits_open_screens_esc_goes_back_and_q_quits(center):
+    async def scenario():
+        app = tui_app(center.settings())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(lambda: isinstance(app.screen, ActivityScreen), pilot)
+            await pilot.press("2")
+            assert isinstance(app.screen, WallboardScreen)
+            await pilot.press("1")
+            assert isinstance(app.screen, ActivityScreen)
+            await pilot.press("escape")
+            assert isinstance(app.screen, HomeScreen)
+            await pilot.press("escape")  # nothing below home
+            assert isinstance(app.screen, HomeScreen)
+            await pilot.press("q")
+        assert app.return_code == 0
+
+    run(scenario())
+
+
+def test_the_command_palette_jumps_to_a_screen(center):
+    async def scenario():
+        app = tui_app(center.settings())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(lambda: isinstance(app.screen, ActivityScreen), pilot)
+            await pilot.press("colon")
+            assert isinstance(app.screen, CommandPalette)
+            await pilot.press(*"open wallb")
+            await until(lambda: app.screen.query_one(CommandList).option_count > 0, pilot)
+            await pilot.press("down", "enter")
+            await until(lambda: isinstance(app.screen, WallboardScreen), pilot)
+
+    run(scenario())
+
+
+def test_help_lists_the_keys_of_the_current_screen_with_their_ids(center):
+    async def scenario():
+        app = tui_app(center.settings())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(lambda: isinstance(app.screen, ActivityScreen), pilot)
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            table = app.screen.query_one("#help-keys", DataTable)
+            rows = [table.get_row_at(i) for i in range(table.row_count)]
+            assert ["s", "Snooze", "activity.snooze"] in rows
+            assert ["p", "Pause", "app.pause"] in rows
+            await pilot.press("escape")
+            assert isinstance(app.screen, ActivityScreen)
+
+    run(scenario())
+
+
+def test_p_pauses_live_updates_and_resumes_them(center):
+    async def scenario():
+        app = fixed_app(center.settings())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(lambda: isinstance(app.screen, ActivityScreen), pilot)
+            screen = app.screen
+            free = screen.query_one("#board-free", DataTable)
+            await until(lambda: free.row_count == 3, pilot)
+            await pilot.press("p")
+            assert app.paused
+            app.context.feed.apply({"type": "agent_state", "email": "agent00@acme.test", "state": "off"})
+            await pilot.pause(0.4)
+            assert free.row_count == 3, "a paused board does not move"
+            await pilot.press("p")
+            await until(lambda: free.row_count == 2, pilot)
+
+    run(scenario())
+
+
+def test_a_key_remapped_in_config_replaces_the_default(center):
+    async def scenario():
+        app = fixed_app(center.settings(tui_keys={"app.pause": "f5"}))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(lambda: isinstance(app.screen, ActivityScreen), pilot)
+            await pilot.press("p")
+            assert not app.paused
+            await pilot.press("f5")
+            assert app.paused
+
+    run(scenario())
+
+
+def test_an_unknown_binding_id_in_config_is_refused_naming_it(center):
+    with pytest.raises(Invalid, match=r"'app\.paws' is not a binding id"):
+        build_context(center.settings(tui_keys={"app.paws": "f5"}))
+
+
+def test_an_accountant_gets_no_activity_screen(center):
+    async def scenario():
+        app = tui_app(center.settings(acting_user=ACCOUNTANT))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(lambda: isinstance(app.screen, HomeScreen), pilot)
+            assert "accountant role opens no screen" in str(app.screen.query_one("#home-none").render())
+            await pilot.press("1")
+            await pilot.pause()
+            assert isinstance(app.screen, HomeScreen)
+
+    run(scenario())
+
+
+def test_ascii_mode_draws_no_box_or_block_glyph(center):
+    async def scenario():
+        app = fixed_app(center.settings(), ascii=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(lambda: isinstance(app.screen, ActivityScreen), pilot)
+            await until(lambda: app.screen.query_one("#board-free", DataTable).row_count == 3, pilot)
+            for key in ("1", "2"):
+                await pilot.press(key)
+                await pilot.pause(0.2)
+                text = app.export_screenshot()
+                drawn = [line for line in text.splitlines() if "<text" in line]
+                bad = {ch for line in drawn for ch in line if ord(ch) > 127 and ch not in "\u00a0"}
+                assert not bad, f"non-ASCII glyphs on screen {key}: {sorted(bad)}"
+
+    run(scenario())
