@@ -1,0 +1,56 @@
+"""`ringtui engine run ARGS...` exactly as the command runs it, plus a probe for bench/sip_load.py:
+every second the SIP gateway's counts (asyncio tasks, server transactions, call legs, calls in
+the core, edge drops) are appended as one JSON line to $RINGTUI_BENCH_PROBE.
+
+    RINGTUI_BENCH_PROBE=probe.jsonl python bench/sip/engine_probe.py engine run --sip 127.0.0.1:5060
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from ringtui.engine.sip import gateway
+
+EVERY_S = 1.0
+
+
+def counts(sip: gateway.SipGateway) -> dict[str, float]:
+    calls = sip.calls
+    return {"at": time.time(), "asyncio_tasks": len(asyncio.all_tasks()),
+            "transactions": len(sip.endpoint.transactions), "endpoint_tasks": len(sip.endpoint.tasks),
+            "caller_legs": len(calls.callers), "caller_dialogs": len(calls.caller_dialogs),
+            "agent_legs": len(calls.agent_legs), "rings": len(calls.rings),
+            "core_calls": len(sip.runtime.center.calls), **sip.guard.counts()}
+
+
+def probed(run):
+    async def run_with_probe(self: gateway.SipGateway) -> None:
+        async def probe() -> None:
+            with open(os.environ["RINGTUI_BENCH_PROBE"], "a", encoding="utf-8") as out:
+                while True:
+                    out.write(json.dumps(counts(self)) + "\n")
+                    out.flush()
+                    await asyncio.sleep(EVERY_S)
+
+        task = asyncio.create_task(probe())
+        try:
+            await run(self)
+        finally:
+            task.cancel()
+
+    return run_with_probe
+
+
+if __name__ == "__main__":
+    gateway.SipGateway.run = probed(gateway.SipGateway.run)  # type: ignore[method-assign]
+    from ringtui.cli import main
+
+    sys.argv = ["ringtui", *sys.argv[1:]]
+    main()
