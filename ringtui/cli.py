@@ -22,10 +22,12 @@ from ringtui.commands import (
     contacts,
     engine,
     export,
+    filters,
     groups,
     ivr,
     missed,
     numbers,
+    reports,
     setup,
     stats,
     tags,
@@ -88,6 +90,8 @@ setup.register(app)
 tui.register(app)
 for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts, calls, missed, stats,
                export, apikeys, webhooks, engine):
+    app.add_typer(module.app, name=module.NAME, help=module.HELP)
+for module in (filters, reports):  # saved filters (S16), image reports (S15)
     app.add_typer(module.app, name=module.NAME, help=module.HELP)
 app.add_typer(account.addons_app, name=account.ADDONS_NAME, help=account.ADDONS_HELP)
 

@@ -52,6 +52,19 @@ class TrunkSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """[smtp]: the server `reports run-due` sends report e-mails through."""
+
+    host: str
+    port: int = 25
+    sender: str = ""  # the From address; empty: ringtui@<host>
+    starttls: bool = False
+    username: str = ""  # empty: no login
+    password: str = ""
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     acting_user: str | None = None
@@ -69,6 +82,8 @@ class Settings:
     engine_sip: str = "127.0.0.1:5060"
     engine_token_file: Path | None = None
     config_path: Path | None = None
+    smtp: SmtpSettings | None = None  # None: `reports run-due` writes files to --out-dir
+    reports_out_dir: Path | None = None  # [reports] out_dir: run-due's --out-dir when not given
     tui_ascii: bool = False
     tui_refresh_hz: float = 10.0
     tui_keys: dict[str, str] = field(default_factory=dict)
@@ -99,6 +114,14 @@ _KEYS: dict[tuple[str, str], tuple[str | None, Any]] = {
     ("engine", "sip"): ("RINGTUI_ENGINE_SIP", "127.0.0.1:5060"),
     ("engine", "token_file"): ("RINGTUI_ENGINE_TOKEN_FILE", None),
     ("numbers", "porting_days"): (None, {"FR": 10, "BE": 10, "ES": 15, "GB": 15, "US": 30}),
+    ("smtp", "host"): ("RINGTUI_SMTP_HOST", ""),
+    ("smtp", "port"): ("RINGTUI_SMTP_PORT", 25),
+    ("smtp", "from"): ("RINGTUI_SMTP_FROM", ""),
+    ("smtp", "starttls"): ("RINGTUI_SMTP_STARTTLS", False),
+    ("smtp", "username"): ("RINGTUI_SMTP_USERNAME", ""),
+    ("smtp", "password"): ("RINGTUI_SMTP_PASSWORD", ""),
+    ("smtp", "timeout_s"): (None, 30),
+    ("reports", "out_dir"): ("RINGTUI_REPORTS_OUT_DIR", ""),
     ("sip", "trunk"): (None, {"address": "", "username": "", "password": "", "realm": "", "from_domain": ""}),
     ("tui", "ascii"): ("RINGTUI_ASCII", False),
     ("tui", "refresh_hz"): (None, 10),
@@ -120,6 +143,21 @@ def _trunk(table: dict[str, Any]) -> TrunkSettings | None:
     if colon and (not host or not port.isdigit()):
         raise Invalid(f"[sip.trunk] address {keys['address']!r}: expected HOST or HOST:PORT")
     return TrunkSettings(**keys)
+
+
+def _smtp(value: Any) -> SmtpSettings | None:
+    """[smtp] with each key's environment override; None when no host is set."""
+    host = str(value("smtp", "host") or "").strip()
+    if not host:
+        return None
+    port, timeout, starttls = value("smtp", "port"), value("smtp", "timeout_s"), value("smtp", "starttls")
+    if not str(port).isdigit() or not 0 < int(port) < 65536:
+        raise Invalid(f"[smtp] port {port!r}: give a TCP port 1..65535 (25, 465 or 587 usually)")
+    if isinstance(starttls, str):
+        starttls = starttls.strip().lower() in ("1", "true", "yes", "on")
+    return SmtpSettings(host=host, port=int(port), sender=str(value("smtp", "from") or ""),
+                        starttls=bool(starttls), username=str(value("smtp", "username") or ""),
+                        password=str(value("smtp", "password") or ""), timeout_s=float(timeout))
 
 
 def _read_file(path: Path | None, explicit: bool) -> dict[str, Any]:
@@ -168,6 +206,9 @@ def load_settings(
         engine_token_file=Path(value("engine", "token_file")).expanduser()
         if value("engine", "token_file") else None,
         config_path=path if path.exists() else None,
+        smtp=_smtp(value),
+        reports_out_dir=Path(value("reports", "out_dir")).expanduser()
+        if value("reports", "out_dir") else None,
         sip_trunk=_trunk(value("sip", "trunk")),
         tui_ascii=_flag(value("tui", "ascii")),
         tui_refresh_hz=float(value("tui", "refresh_hz")),

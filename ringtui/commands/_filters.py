@@ -28,3 +28,7 @@ def filter_options(**options: Any) -> Any:
     from ringtui.services.filters import FilterOptions
 
     return FilterOptions(**options)
+
+
+SavedFilterName = Annotated[str | None, typer.Option("--filter", help=(
+    "Start from this saved filter (see `ringtui filters list`); options given here override its values."))]

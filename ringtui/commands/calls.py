@@ -16,6 +16,7 @@ from ringtui.commands._filters import (
     IvrName,
     Limit,
     Period,
+    SavedFilterName,
     Scope,
     TagName,
     UserEmail,
@@ -35,14 +36,15 @@ LIST_COLUMNS = ["id", "started_at", "direction", "type", "from_number", "to_numb
 def list_(
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, limit: Limit = 100,
+    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    limit: Limit = 100,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """List calls (inbound, outbound, missed), newest first."""
     from ringtui.services import calls
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_)
+                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
         rows = calls.list_calls(op, options, limit=limit)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=LIST_COLUMNS, title="Calls")

@@ -16,6 +16,7 @@ from ringtui.commands._filters import (
     Hours,
     IvrName,
     Period,
+    SavedFilterName,
     Scope,
     TagName,
     UserEmail,
@@ -41,14 +42,14 @@ def export(
     kind: Kind,
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None,
+    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
     file_format: Format = "csv", out: Out = None,
 ) -> None:
     """Export every call the acting user may see (filtered as `calls list`), or every contact."""
     from ringtui.services import exports
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_)
+                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
         result = exports.export(op, kind, options, file_format=file_format, out=out, stdout=sys.stdout)
     if out is not None:

@@ -15,6 +15,7 @@ from ringtui.commands._filters import (
     IvrName,
     Limit,
     Period,
+    SavedFilterName,
     Scope,
     TagName,
     UserEmail,
@@ -37,7 +38,8 @@ def list_(
     processed: Annotated[bool, typer.Option("--processed", help="Only calls already processed.")] = False,
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, limit: Limit = 100,
+    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    limit: Limit = 100,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """List missed inbound calls, newest first."""
@@ -46,7 +48,7 @@ def list_(
     if unprocessed and processed:
         raise typer.BadParameter("give --unprocessed or --processed, not both")
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_)
+                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     state = True if processed else (False if unprocessed else None)
     with operation() as op:
         rows = missed.list_missed(op, options, processed=state, limit=limit)

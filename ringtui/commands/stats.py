@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,6 +15,7 @@ from ringtui.commands._filters import (
     Hours,
     IvrName,
     Period,
+    SavedFilterName,
     Scope,
     TagName,
     UserEmail,
@@ -34,13 +36,14 @@ LEADERBOARD_COLUMNS = ["agent", "out", "answered", "toolate", "call_answered", "
 def calls(
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, as_json: JsonFlag = False,
+    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Call indicators: totals, service level, waits, talk times, missed-call handling."""
     from ringtui.services import stats
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_)
+                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
         figures = stats.call_stats(op, options)
     render_object(figures, as_json=as_json, title="Calls")
@@ -50,14 +53,14 @@ def calls(
 def leaderboard(
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None,
+    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Per agent: ring attempts by outcome (OUT, ANSWERED, TOOLATE, ...) and talk time."""
     from ringtui.services import stats
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_)
+                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
         rows = stats.leaderboard(op, options)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=LEADERBOARD_COLUMNS, title="Leaderboard")
@@ -75,13 +78,14 @@ def history(
     interval: Interval, indicator: Indicator = None,
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, as_json: JsonFlag = False,
+    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """An indicator over time, per local hour, day, week or month (buckets without calls left out)."""
     from ringtui.services import stats
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_)
+                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
         figures = stats.call_history(op, interval, indicator, options)
         zone = op.account.timezone or "UTC"
@@ -95,21 +99,32 @@ def history(
         typer.echo(history_chart(figures, zone))
 
 
+HeatmapOut = Annotated[Path | None, typer.Option("--out", help=(
+    "Also draw the heatmap into this PNG or JPEG file (FILE.png, FILE.jpg; Advanced plan)."))]
+
+
 @app.command("heatmap")
 def heatmap(
-    indicator: Indicator = None,
+    indicator: Indicator = None, out: HeatmapOut = None,
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, as_json: JsonFlag = False,
+    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """An indicator per local weekday and hour: 168 cells (counts 0 when empty, averages and ratios null)."""
     from ringtui.services import stats
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_)
+                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
         grid = stats.call_heatmap(op, indicator, options)
         zone = op.account.timezone or "UTC"
+        if out is not None:
+            from ringtui.services.report_images import save_heatmap
+
+            saved_image = save_heatmap(op, grid, out, f"{grid['indicator']} per weekday and hour ({zone})")
+    if out is not None:
+        info(f"Heatmap drawn into {saved_image['file']} ({saved_image['bytes']} bytes).")
     if as_json:
         render_object(grid, as_json=True)
     else:
@@ -131,14 +146,14 @@ def tags(
     sort: TagSort = "calls",
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None,
+    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Per tag: the calls that carry it and their total talk time."""
     from ringtui.services import stats
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_)
+                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
         rows = stats.tag_stats(op, options, sort)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=TAG_COLUMNS, title="Tags")
@@ -149,14 +164,14 @@ def callers(
     limit: CallerLimit = 20,
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None,
+    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Per customer number (most calls first): calls, answered, missed, talk times, top agent."""
     from ringtui.services import stats
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_)
+                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
         rows = stats.caller_stats(op, options, limit)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=CALLER_COLUMNS, title="Callers")
@@ -166,14 +181,14 @@ def callers(
 def geo(
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None,
+    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """The 10 customer countries with most calls (calls, answered) and the busiest zone."""
     from ringtui.services import stats
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_)
+                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
         figures = stats.geo_stats(op, options)
     if as_json:
@@ -196,14 +211,14 @@ def surveys(
     by: SurveyGrouping = "ivr",
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None,
+    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Survey answers and average rating (1-5) per IVR and category, or per agent (--by agent)."""
     from ringtui.services import stats
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_)
+                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
         rows = stats.survey_stats(op, options, by)
     columns = SURVEY_COLUMNS.get(by.strip().lower(), SURVEY_COLUMNS["ivr"])
