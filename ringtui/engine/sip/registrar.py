@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
@@ -34,6 +35,9 @@ from ringtui.engine.sip.message import MalformedMessage, SipRequest, header_valu
 
 log = logging.getLogger("ringtui.engine.sip")
 _DUMMY_PASSWORD = secrets.token_hex(16)
+# Phones whose digest client fails on a challenge it cannot answer instead of answering the one it can
+# (libre without SHA-256: baresip 1.x says "Function not implemented" and never registers): MD5 only.
+MD5_ONLY = re.compile(r"baresip v?[01]\.", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,10 @@ class Registrar:
         return account
 
     def _challenge(self, request: SipRequest, to_tag: str, *, stale: bool = False) -> bytes:
-        offers = challenges(self.realm, self.nonces.issue(), stale=stale, algorithms=self.options.algorithms)
+        algorithms = self.options.algorithms
+        if "MD5" in algorithms and MD5_ONLY.match(str(request.headers.get("User-Agent", ""))):
+            algorithms = ("MD5",)
+        offers = challenges(self.realm, self.nonces.issue(), stale=stale, algorithms=algorithms)
         return reply(request, 401, "Unauthorized", to_tag=to_tag,
                      extra=[("WWW-Authenticate", offer) for offer in offers])
 
