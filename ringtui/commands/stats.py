@@ -73,26 +73,32 @@ Indicator = Annotated[str | None, typer.Option("--indicator", help=(
     "avg_talk_out_s or max_talk_out_s."))]
 
 
+Channel = Annotated[str, typer.Option("--channel", help=(
+    "calls (default), sms (indicators total_sms, sent_sms, received_sms, direct_sms, campaign_sms, "
+    "total_fragments, unicode_sms, total_price, avg_response_s, unanswered_sms) or omnichannel "
+    "(total_messages, sent_messages, received_messages, avg_response_s, unanswered_messages)."))]
+
+
 @app.command("history")
 def history(
-    interval: Interval, indicator: Indicator = None,
+    interval: Interval, indicator: Indicator = None, channel: Channel = "calls",
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
     direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """An indicator over time, per local hour, day, week or month (buckets without calls left out)."""
-    from ringtui.services import stats
+    """An indicator over time, per local hour, day, week or month (empty buckets left out)."""
+    from ringtui.services import stats_messages
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
                              country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        figures = stats.call_history(op, interval, indicator, options)
+        figures = stats_messages.history(op, channel, interval, indicator, options)
         zone = op.account.timezone or "UTC"
     if as_json:
         render_object(figures, as_json=True)
     elif not figures["points"]:
-        info("No calls in the selection.")
+        info(f"No {channel.strip().lower()} in the selection.")
     else:
         from ringtui.charts import history_chart
 
@@ -105,19 +111,19 @@ HeatmapOut = Annotated[Path | None, typer.Option("--out", help=(
 
 @app.command("heatmap")
 def heatmap(
-    indicator: Indicator = None, out: HeatmapOut = None,
+    indicator: Indicator = None, channel: Channel = "calls", out: HeatmapOut = None,
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
     direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
     as_json: JsonFlag = False,
 ) -> None:
     """An indicator per local weekday and hour: 168 cells (counts 0 when empty, averages and ratios null)."""
-    from ringtui.services import stats
+    from ringtui.services import stats_messages
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
                              country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        grid = stats.call_heatmap(op, indicator, options)
+        grid = stats_messages.heatmap(op, channel, indicator, options)
         zone = op.account.timezone or "UTC"
         if out is not None:
             from ringtui.services.report_images import save_heatmap
@@ -236,3 +242,74 @@ def snooze(
     with operation() as op:
         rows = stats.snooze_stats(op, period, group, user)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=SNOOZE_COLUMNS, title="Snooze")
+
+
+# ---------------------------------------------------------------- S7 SMS, S8 Meet, S9 omnichannel
+
+MESSAGE_BOARD_COLUMNS = {"sms": ["agent", "sent", "received", "fragments"],
+                         "omnichannel": ["agent", "sent", "received"],
+                         "meet": ["agent", "meetings", "duration_s"]}
+MeetTool = Annotated[str | None, typer.Option("--tool", help="ringover, teams, zoom or google-meet.")]
+MeetSort = Annotated[str, typer.Option(
+    "--sort", help="Leaderboard by meetings (the default) or duration (total per agent).")]
+Platform = Annotated[str | None, typer.Option(
+    "--platform", help="whatsapp, messenger, instagram, google-reviews or outlook.")]
+
+
+def _render_figures(figures: dict, kind: str, title: str, *, as_json: bool, as_csv: bool) -> None:
+    """The figures as one object (--json), the leaderboard as CSV (--csv), or two tables."""
+    if as_json:
+        render_object(figures, as_json=True)
+        return
+    columns = MESSAGE_BOARD_COLUMNS[kind]
+    if as_csv:
+        render_rows(figures["leaderboard"], as_csv=True, columns=columns)
+        return
+    render_object({k: v for k, v in figures.items() if k != "leaderboard"}, title=title)
+    render_rows(figures["leaderboard"], columns=columns, title="Leaderboard")
+
+
+@app.command("sms")
+def sms(
+    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
+    group: GroupName = None, user: UserEmail = None, country: Country = None,
+    direction: CallDirection = None, as_json: JsonFlag = False, as_csv: CsvFlag = False,
+) -> None:
+    """SMS: totals (direct and campaigns), fragments, price, response time, unanswered; per agent."""
+    from ringtui.services import stats_messages
+
+    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
+                             country=country, direction=direction)
+    with operation() as op:
+        figures = stats_messages.sms_stats(op, options)
+    _render_figures(figures, "sms", "SMS", as_json=as_json, as_csv=as_csv)
+
+
+@app.command("meet")
+def meet(
+    tool: MeetTool = None, sort: MeetSort = "meetings",
+    period: Period = None, hours: Hours = None, group: GroupName = None, user: UserEmail = None,
+    as_json: JsonFlag = False, as_csv: CsvFlag = False,
+) -> None:
+    """Meetings: count by tool, total and average duration, average participants; per agent."""
+    from ringtui.services import stats_messages
+
+    options = filter_options(period=period, hours=hours, group=group, user=user)
+    with operation() as op:
+        figures = stats_messages.meet_stats(op, options, tool, sort)
+    _render_figures(figures, "meet", "Meet", as_json=as_json, as_csv=as_csv)
+
+
+@app.command("omnichannel")
+def omnichannel(
+    platform: Platform = None,
+    period: Period = None, hours: Hours = None, group: GroupName = None, user: UserEmail = None,
+    direction: CallDirection = None, as_json: JsonFlag = False, as_csv: CsvFlag = False,
+) -> None:
+    """Omnichannel messages (add-on): totals per platform, response time, unanswered; per agent."""
+    from ringtui.services import stats_messages
+
+    options = filter_options(period=period, hours=hours, group=group, user=user, direction=direction)
+    with operation() as op:
+        figures = stats_messages.omni_stats(op, options, platform)
+    _render_figures(figures, "omnichannel", "Omnichannel", as_json=as_json, as_csv=as_csv)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, literal, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.functions import FunctionElement
 
 from ringtui.errors import Invalid
@@ -378,20 +379,20 @@ def offset_stretches(zone: ZoneInfo, first: datetime,
     return offset, changes
 
 
-def _local_started_at(op: Operation, zone: ZoneInfo) -> tuple[Any, Any]:
-    """(naive local start time, offset in seconds) as SQL expressions on call_record.started_at."""
-    first, last = op.session.execute(
-        select(func.min(CallRecord.started_at), func.max(CallRecord.started_at))).one()
+def _local_started_at(op: Operation, zone: ZoneInfo, column: Any = None) -> tuple[Any, Any]:
+    """(naive local time, offset in seconds) as SQL expressions on `column` (call_record.started_at)."""
+    column = CallRecord.started_at if column is None else column
+    first, last = op.session.execute(select(func.min(column), func.max(column))).one()
     now = datetime.now(UTC)
     initial, changes = offset_stretches(zone, first or now, last or now)
     seconds = [initial, *(change[1] for change in changes)]
     offsets = [literal_column(str(value), Integer()) for value in seconds]
     offset: Any = offsets[0]
     if changes:
-        whens = [(CallRecord.started_at < _moment(moment), before)
+        whens = [(column < _moment(moment), before)
                  for (moment, _), before in zip(changes, offsets[:-1], strict=True)]
         offset = case(*whens, else_=offsets[-1])
-    return _local(CallRecord.started_at, offset), offset
+    return _local(column, offset), offset
 
 
 def _indicator(name: str | None) -> str:
@@ -423,20 +424,9 @@ def call_history(op: Operation, interval: str, indicator: str | None = None,
     """S3: one indicator per local hour, day, week (from Monday) or month; empty buckets are left out."""
     _require_statistics(op)
     name, interval = _indicator(indicator), _interval(interval)
-    conditions = call_conditions(op, options, now=now)
-    zone = account_zone(op)
-    local, offset = _local_started_at(op, zone)
-    keys = [_bucket(local, interval).label("bucket")]
-    if interval == "hour":  # the repeated hour of an autumn change is two buckets, told apart by offset
-        keys.append(offset.label("offset"))
-    query = (select(*keys, CALL_INDICATORS[name]().label("value")).where(ended(), *conditions)
-             .group_by(*keys).order_by(*keys))
-    points = []
-    for row in op.session.execute(query):
-        hour_offset = int(row.offset) if interval == "hour" else None
-        start = _bucket_start(row.bucket, hour_offset, zone)
-        points.append({"start": start, "value": _figure(name, row.value)})
-    points.sort(key=lambda point: point["start"])
+    conditions = [ended(), *call_conditions(op, options, now=now)]
+    buckets = time_buckets(op, CallRecord.started_at, CALL_INDICATORS[name](), conditions, interval)
+    points = [{"start": start, "value": _figure(name, value)} for start, value in buckets]
     return {"indicator": name, "interval": interval, "points": points}
 
 
@@ -445,15 +435,39 @@ def call_heatmap(op: Operation, indicator: str | None = None, options: FilterOpt
     """S4: one indicator per local weekday (Monday = 0) and hour; all 168 cells, empty ones 0 or null."""
     _require_statistics(op)
     name = _indicator(indicator)
-    conditions = call_conditions(op, options, now=now)
-    local, _ = _local_started_at(op, account_zone(op))
-    weekday, hour = _weekday(local).label("weekday"), _hour(local).label("hour")
-    query = (select(weekday, hour, CALL_INDICATORS[name]().label("value")).where(ended(), *conditions)
-             .group_by(weekday, hour))
-    values = {(row.weekday, row.hour): row.value for row in op.session.execute(query)}
+    conditions = [ended(), *call_conditions(op, options, now=now)]
+    values = weekday_hour_values(op, CallRecord.started_at, CALL_INDICATORS[name](), conditions)
     cells = [{"weekday": day, "hour": h, "value": _figure(name, values.get((day, h)))}
              for day in range(7) for h in range(24)]
     return {"indicator": name, "cells": cells}
+
+
+def time_buckets(op: Operation, column: Any, value: Any, conditions: list[ColumnElement[bool]],
+                 interval: str) -> list[tuple[str, Any]]:
+    """S3 for any table (calls, SMS, messages): (ISO UTC start, raw `value`) per local bucket of
+    `column`, oldest first."""
+    interval = _interval(interval)
+    zone = account_zone(op)
+    local, offset = _local_started_at(op, zone, column)
+    keys = [_bucket(local, interval).label("bucket")]
+    groups = list(keys)
+    if interval == "hour":  # the repeated hour of an autumn change is two buckets, told apart by offset
+        keys.append(offset.label("offset"))
+        if not isinstance(offset, ColumnClause):  # a lone constant would be a column number to SQLite
+            groups.append(offset)
+    query = select(*keys, value.label("value")).where(*conditions).group_by(*groups).order_by(*groups)
+    points = [(_bucket_start(row.bucket, int(row.offset) if interval == "hour" else None, zone), row.value)
+              for row in op.session.execute(query)]
+    return sorted(points, key=lambda point: point[0])
+
+
+def weekday_hour_values(op: Operation, column: Any, value: Any,
+                        conditions: list[ColumnElement[bool]]) -> dict[tuple[int, int], Any]:
+    """S4 for any table: raw `value` per (local weekday Monday=0, hour) of `column`, non-empty cells."""
+    local, _ = _local_started_at(op, account_zone(op), column)
+    weekday, hour = _weekday(local).label("weekday"), _hour(local).label("hour")
+    query = select(weekday, hour, value.label("value")).where(*conditions).group_by(weekday, hour)
+    return {(row.weekday, row.hour): row.value for row in op.session.execute(query)}
 
 
 # ---------------------------------------------------------------- S10 tags, S13 callers, S14 geography
