@@ -19,6 +19,7 @@ from ringtui.commands import (
     apikeys,
     blacklist,
     calls,
+    campaign,
     contacts,
     engine,
     export,
@@ -89,7 +90,7 @@ def root(
 setup.register(app)
 tui.register(app)
 for module in (account, users, groups, numbers, ivr, blacklist, tags, contacts, calls, missed, stats,
-               export, apikeys, webhooks, engine):
+               export, apikeys, webhooks, engine, campaign):
     app.add_typer(module.app, name=module.NAME, help=module.HELP)
 for module in (filters, reports):  # saved filters (S16), image reports (S15)
     app.add_typer(module.app, name=module.NAME, help=module.HELP)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,24 @@ class TrunkSettings:
 
 
 @dataclass(frozen=True)
+class SmsSettings:
+    """[sms]: what campaign SMS cost and the carrier they go out through (K1)."""
+
+    adapter: str = "outbox"  # outbox (embedded: written to the SMS logs) or smpp
+    prices: dict[str, Decimal] = field(default_factory=dict)  # ISO country -> price per fragment
+    price_default: Decimal = Decimal("0.10")  # countries not listed
+    carrier_rate: float = 50.0  # messages per second sent to the carrier (smpp); 0: no limit
+    outbox_file: str = ""  # outbox: also append each SMS as a JSON line to this file
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    smpp_system_id: str = ""
+    smpp_password: str = ""
+
+    def price(self, country: str | None) -> Decimal:
+        return self.prices.get((country or "").upper(), self.price_default)
+
+
+@dataclass(frozen=True)
 class SmtpSettings:
     """[smtp]: the server `reports run-due` sends report e-mails through."""
 
@@ -88,6 +107,7 @@ class Settings:
     tui_refresh_hz: float = 10.0
     tui_keys: dict[str, str] = field(default_factory=dict)
     sip_trunk: TrunkSettings | None = None  # None: no trunk, outbound SIP calls get 503
+    sms: SmsSettings = field(default_factory=SmsSettings)
 
     @property
     def token_file(self) -> Path:
@@ -126,6 +146,12 @@ _KEYS: dict[tuple[str, str], tuple[str | None, Any]] = {
     ("tui", "ascii"): ("RINGTUI_ASCII", False),
     ("tui", "refresh_hz"): (None, 10),
     ("tui", "keys"): (None, {}),
+    ("sms", "adapter"): ("RINGTUI_SMS_ADAPTER", "outbox"),
+    ("sms", "price_default"): (None, "0.10"),
+    ("sms", "prices"): (None, {"FR": "0.05", "BE": "0.06", "ES": "0.05", "GB": "0.04", "US": "0.01"}),
+    ("sms", "carrier_rate"): (None, 50),
+    ("sms", "outbox_file"): (None, ""),
+    ("sms", "smpp"): (None, {"host": "127.0.0.1", "port": 2775, "system_id": "", "password": ""}),
 }
 
 
@@ -213,6 +239,45 @@ def load_settings(
         tui_ascii=_flag(value("tui", "ascii")),
         tui_refresh_hz=float(value("tui", "refresh_hz")),
         tui_keys=dict(value("tui", "keys")),
+        sms=_sms(value),
+    )
+
+
+_SMS_ADAPTERS = ("outbox", "smpp")
+
+
+def _money(raw: Any, where: str) -> Decimal:
+    try:
+        price = Decimal(str(raw))
+    except ArithmeticError:
+        raise Invalid(f"[sms] {where} = {raw!r}: expected a price such as 0.05") from None
+    if not price.is_finite() or price < 0:
+        raise Invalid(f"[sms] {where} = {raw!r}: expected a price >= 0")
+    return price
+
+
+def _sms(value: Any) -> SmsSettings:
+    """[sms] and [sms.smpp] of config.toml."""
+    adapter = str(value("sms", "adapter")).strip().lower()
+    if adapter not in _SMS_ADAPTERS:
+        raise Invalid(f"[sms] adapter = {adapter!r}: expected one of {', '.join(_SMS_ADAPTERS)}")
+    rate = value("sms", "carrier_rate")
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
+        raise Invalid(f"[sms] carrier_rate = {rate!r}: expected messages per second >= 0")
+    smpp = dict(value("sms", "smpp"))
+    port = smpp.get("port", 2775)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise Invalid(f"[sms.smpp] port = {port!r}: expected a TCP port 1-65535")
+    return SmsSettings(
+        adapter=adapter,
+        prices={str(k).upper(): _money(v, f"prices.{k}") for k, v in value("sms", "prices").items()},
+        price_default=_money(value("sms", "price_default"), "price_default"),
+        carrier_rate=float(rate),
+        outbox_file=str(value("sms", "outbox_file") or ""),
+        smpp_host=str(smpp.get("host", "127.0.0.1")),
+        smpp_port=port,
+        smpp_system_id=str(smpp.get("system_id", "")),
+        smpp_password=str(smpp.get("password", "")),
     )
 
 

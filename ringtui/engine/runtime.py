@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from ringtui.config import Settings
 from ringtui.db import engine_for
+from ringtui.engine.campaigns.runner import campaign_task
 from ringtui.engine.config import CenterConfig, config_version, load_config
 from ringtui.engine.core.actions import Action
 from ringtui.engine.core.center import CallCenter, Reaction
@@ -162,6 +163,7 @@ class EngineRuntime:
     async def run(self, stop: asyncio.Event, *extra: Callable[[], Any]) -> None:
         """Run until `stop` is set; `extra` are coroutine functions run beside the loops."""
         await self.start()
+        extra = (*extra, campaign_task(self.database, self.settings.sms, self.feed.publish))
         loops = [self._every(TICK_S, self._tick), self._every(FLUSH_S, self.flush),
                  self._every(RELOAD_S, self.reload_if_changed), self._every(KPI_S, self._publish_kpis)]
         tasks = [asyncio.create_task(coroutine) for coroutine in (*loops, *(f() for f in extra))]

@@ -1,0 +1,190 @@
+"""`ringtui campaign ...`: SMS campaigns (K1) and the life of every campaign; SMS access requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ringtui.commands import account as account_commands
+from ringtui.commands._runtime import CsvFlag, JsonFlag, SkipInvalid, operation
+from ringtui.output import info, render_object, render_rows
+
+NAME = "campaign"
+HELP = "SMS, call and voice-message campaigns: create, launch, pause, resume, watch (K1-K3)."
+app = typer.Typer(no_args_is_help=True)
+sms_app = typer.Typer(no_args_is_help=True)
+app.add_typer(sms_app, name="sms", help="SMS campaigns (business, advanced): access requests and creation.")
+
+LIST_COLUMNS = ["name", "kind", "status", "recipients", "done", "pending", "created_by", "created_at",
+                "launched_at", "finished_at"]
+REQUEST_COLUMNS = ["user", "status", "reason", "requested_at", "decided_by", "decided_at"]
+
+NameArg = Annotated[str, typer.Argument(help="The campaign's name.")]
+ColumnOption = Annotated[list[str] | None, typer.Option(
+    "--column", help="Name a CSV column: COL=name|company|address|custom:LABEL (repeatable).")]
+PhoneColumnOption = Annotated[str | None, typer.Option(
+    "--phone-column", help="The CSV column holding the numbers (header name or number from 1).")]
+
+
+def _report_list(result: dict) -> None:
+    for line, message in result.get("invalid_lines", []):
+        info(f"line {line}: {message} (skipped)")
+    info(f"{result['recipients']:,} recipient(s); {result['duplicates']:,} duplicate(s), "
+         f"{result['invalid']:,} invalid, {result['blacklisted']:,} blacklisted left out.")
+
+
+@sms_app.command("create")
+def sms_create(
+    name: NameArg,
+    sender: Annotated[str, typer.Option(
+        "--sender", help="Sender: a phone number or a name of up to 11 characters.")],
+    country: Annotated[str, typer.Option("--country", help="ISO country of numbers typed in national form.")],
+    message: Annotated[str | None, typer.Option("--message", help="The text to send.")] = None,
+    message_file: Annotated[Path | None, typer.Option(
+        "--message-file", help="Read the text from a file.")] = None,
+    recipients: Annotated[Path | None, typer.Option(
+        "--recipients", help="A .csv or .txt file of numbers (one per line or comma-separated).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Numbers typed: N,N,... or one per line.")] = None,
+    phone_column: PhoneColumnOption = None,
+    column: ColumnOption = None,
+    skip_invalid: SkipInvalid = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an SMS campaign (draft): encoding, fragments and estimated cost; `campaign launch` sends it."""
+    from ringtui.services.campaigns import sms
+
+    with operation() as op:
+        result = sms.create_sms_campaign(
+            op, name, sender=sender, country=country, message=message, message_file=message_file,
+            recipients=recipients, to=to, phone_column=phone_column, columns=column or (),
+            skip_invalid=skip_invalid)
+    _report_list(result)
+    info(f"Campaign {result['name']!r} created: {result['fragments_per_message']} {result['encoding']} "
+         f"fragment(s) per SMS, estimated cost {result['estimated_cost']:.2f}. "
+         f"Send it with `ringtui campaign launch {result['name']}`.")
+    render_object({k: v for k, v in result.items() if k != "invalid_lines"} if not as_json else result,
+                  as_json=as_json, title="SMS campaign")
+
+
+@sms_app.command("request-access")
+def sms_request_access(
+    reason: Annotated[str, typer.Option("--reason", help="Why you need SMS campaigns.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Ask the account owner for access to SMS campaigns."""
+    from ringtui.services.campaigns import access
+
+    with operation() as op:
+        result = access.request_sms_access(op, reason)
+    info(f"Access to SMS campaigns requested for {result['user']}; the account owner decides "
+         f"(`ringtui campaign sms approve {result['user']}`).")
+    render_object(result, as_json=as_json)
+
+
+def _decide(email: str, approve: bool, as_json: bool) -> None:
+    from ringtui.services.campaigns import access
+
+    with operation() as op:
+        result = access.decide_sms_access(op, email, approve=approve)
+    info(f"{result['user']}: SMS campaign access {result['status']}.")
+    render_object(result, as_json=as_json)
+
+
+@sms_app.command("approve")
+def sms_approve(email: Annotated[str, typer.Argument(help="The user who asked.")],
+                as_json: JsonFlag = False) -> None:
+    """Approve a user's pending request for SMS campaigns (account owner)."""
+    _decide(email, True, as_json)
+
+
+@sms_app.command("refuse")
+def sms_refuse(email: Annotated[str, typer.Argument(help="The user who asked.")],
+               as_json: JsonFlag = False) -> None:
+    """Refuse a user's pending request for SMS campaigns (account owner)."""
+    _decide(email, False, as_json)
+
+
+@sms_app.command("requests")
+def sms_requests(as_json: JsonFlag = False, as_csv: CsvFlag = False) -> None:
+    """SMS campaign access requests (an admin sees everyone's, a supervisor their own)."""
+    from ringtui.services.campaigns import access
+
+    with operation() as op:
+        rows = access.list_sms_requests(op)
+    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=REQUEST_COLUMNS, title="SMS access requests")
+
+
+@app.command("list")
+def list_(as_json: JsonFlag = False, as_csv: CsvFlag = False) -> None:
+    """Every campaign with its progress."""
+    from ringtui.services.campaigns import lifecycle
+
+    with operation() as op:
+        rows = lifecycle.list_campaigns(op)
+    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=LIST_COLUMNS, title="Campaigns")
+
+
+@app.command("show")
+def show(name: NameArg, as_json: JsonFlag = False) -> None:
+    """One campaign: its settings and recipients by status."""
+    from ringtui.services.campaigns import lifecycle
+
+    with operation() as op:
+        result = lifecycle.show_campaign(op, name)
+    render_object(result, as_json=as_json, title=f"Campaign {result['name']}")
+
+
+def _lifecycle(verb: str, name: str, as_json: bool, done: str) -> None:
+    from ringtui.services.campaigns import lifecycle
+
+    with operation() as op:
+        result = getattr(lifecycle, verb)(op, name)
+    info(f"Campaign {result['name']!r} {done}.")
+    render_object(result, as_json=as_json, title=f"Campaign {result['name']}")
+
+
+@app.command("launch")
+def launch(name: NameArg, as_json: JsonFlag = False) -> None:
+    """Launch a draft campaign: the running engine starts it within a second."""
+    _lifecycle("launch", name, as_json, "launched; a running engine (`ringtui engine run`) sends it")
+
+
+@app.command("pause")
+def pause(name: NameArg, as_json: JsonFlag = False) -> None:
+    """Pause a running campaign; nothing more is sent until it is resumed."""
+    _lifecycle("pause", name, as_json, "paused")
+
+
+@app.command("resume")
+def resume(name: NameArg, as_json: JsonFlag = False) -> None:
+    """Resume a paused campaign where it stopped."""
+    _lifecycle("resume", name, as_json, "resumed")
+
+
+@app.command("sample")
+def sample(
+    kind: Annotated[str, typer.Argument(help="calls (a CSV contact list) or sms (a .txt list).")],
+) -> None:
+    """Print a sample recipient list to start from."""
+    from ringtui.services.campaigns.recipients import sample_list
+
+    typer.echo(sample_list(kind), nl=False)
+
+
+@account_commands.app.command("power-dialer")
+def power_dialer(
+    state: Annotated[str, typer.Argument(help="on or off.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Turn the power dialer on or off (K2: call and voice campaigns need it; admin, advanced plan)."""
+    wanted = state.strip().lower()
+    if wanted not in ("on", "off"):
+        raise typer.BadParameter(f"{state!r}: give on or off", param_hint="STATE")
+    from ringtui.services.campaigns import access
+
+    with operation() as op:
+        result = access.set_power_dialer(op, wanted == "on")
+    info(f"The power dialer is {'now ' if result['changed'] else ''}{wanted}.")
+    render_object(result, as_json=as_json)

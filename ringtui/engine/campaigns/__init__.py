@@ -1,0 +1,1 @@
+"""The engine's campaign runner: SMS campaigns sent through a carrier adapter (outbox or SMPP)."""

@@ -1,0 +1,203 @@
+"""What the campaign runner reads and writes, each in one short transaction.
+
+The progress of a campaign is its recipients' rows. A recipient is claimed
+(IN_PROGRESS, attempts + 1) in the transaction that records its SMS, so a crash
+leaves either nothing (the recipient is still PENDING and is sent after the
+restart) or a recorded SMS (never sent twice). See `reconcile`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
+
+from ringtui.config import SmsSettings
+from ringtui.models import Account, Campaign, CampaignRecipient, SmsMessage
+from ringtui.models.types import utcnow
+from ringtui.services.phones import country_of
+from ringtui.vocab import CampaignKind, CampaignStatus, Direction, RecipientStatus, SmsStatus
+
+log = logging.getLogger("ringtui.engine.campaigns")
+
+R = CampaignRecipient.__table__
+M = SmsMessage.__table__
+C = Campaign.__table__
+A = Account.__table__
+
+
+@dataclass(frozen=True)
+class SmsCampaign:
+    id: int
+    name: str
+    sender: str
+    message: str
+    unicode: bool
+    fragments: int
+    created_by: int | None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One SMS recorded and ready for the carrier."""
+
+    sms_id: int
+    recipient_id: int
+    number: str
+    price: Decimal
+
+
+def running_sms_campaigns(database: Engine) -> list[SmsCampaign]:
+    with database.connect() as connection:
+        rows = connection.execute(select(C.c.id, C.c.name, C.c.sender, C.c.message, C.c.encoding,
+                                         C.c.fragments_per_message, C.c.created_by)
+                                  .where(C.c.kind == CampaignKind.SMS.value,
+                                         C.c.status == CampaignStatus.RUNNING.value)
+                                  .order_by(C.c.launched_at, C.c.id)).all()
+    return [SmsCampaign(r.id, r.name, r.sender or "", r.message or "", r.encoding == "ucs2",
+                        max(1, r.fragments_per_message), r.created_by) for r in rows]
+
+
+def _affordable(connection: Any, prices: list[Decimal]) -> int:
+    """How many of the next SMS the credits pay for when off-plan consumption is blocked (B1)."""
+    blocked, credits = connection.execute(select(A.c.off_plan_blocked, A.c.credits)).one()
+    if not blocked:
+        return len(prices)
+    spent, count = Decimal(0), 0
+    for price in prices:
+        if spent + price > credits:
+            break
+        spent, count = spent + price, count + 1
+    return count
+
+
+def claim(database: Engine, campaign: SmsCampaign, settings: SmsSettings, limit: int,
+          status: SmsStatus) -> list[Outgoing]:
+    """Claim the next `limit` recipients and record their SMS (`status`: SENT for the outbox,
+    QUEUED while an SMPP carrier has not acknowledged them); the credits are debited."""
+    now = utcnow()
+    with database.begin() as connection:
+        running = connection.execute(select(C.c.status).where(C.c.id == campaign.id)).scalar_one()
+        if running != CampaignStatus.RUNNING.value:
+            return []
+        rows = connection.execute(select(R.c.id, R.c.number).where(
+            R.c.campaign_id == campaign.id, R.c.status == RecipientStatus.PENDING.value)
+            .order_by(R.c.position).limit(limit)).all()
+        if not rows:
+            _finish_if_done(connection, campaign, now)
+            return []
+        prices = [settings.price(country_of(row.number)) * campaign.fragments for row in rows]
+        affordable = _affordable(connection, prices)
+        if affordable < len(rows):
+            rows, prices = rows[:affordable], prices[:affordable]
+            if not rows:
+                connection.execute(update(C).where(C.c.id == campaign.id)
+                                   .values(status=CampaignStatus.PAUSED.value))
+                log.warning("campaign %s paused: the credits are spent and off-plan consumption is blocked",
+                            campaign.name)
+                return []
+        ids = connection.execute(insert(M).returning(M.c.id, sort_by_parameter_order=True), [
+            {"direction": Direction.OUT.value, "customer_number": row.number,
+             "account_number": campaign.sender,
+             "user_id": campaign.created_by, "ivr_id": None, "campaign_id": campaign.id, "sent_at": now,
+             "text": campaign.message, "unicode": campaign.unicode, "fragments": campaign.fragments,
+             "price": price, "status": status.value, "status_at": now, "carrier_id": None}
+            for row, price in zip(rows, prices, strict=True)]).scalars().all()
+        recipient_status = (RecipientStatus.SENT if status == SmsStatus.SENT else RecipientStatus.IN_PROGRESS)
+        connection.execute(update(R).where(R.c.id == bindparam("rid")).values(
+            status=recipient_status.value, attempts=R.c.attempts + 1, last_attempt_at=now,
+            sms_message_id=bindparam("sid")),
+            [{"rid": row.id, "sid": sms_id} for row, sms_id in zip(rows, ids, strict=True)])
+        connection.execute(update(A).values(credits=A.c.credits - sum(prices, Decimal(0))))
+        if len(rows) < limit:
+            _finish_if_done(connection, campaign, now)
+    return [Outgoing(sms_id, row.id, row.number, price)
+            for row, sms_id, price in zip(rows, ids, prices, strict=True)]
+
+
+def _finish_if_done(connection: Any, campaign: SmsCampaign, now: datetime) -> None:
+    left = connection.execute(select(func.count(R.c.id)).where(
+        R.c.campaign_id == campaign.id,
+        R.c.status.in_([RecipientStatus.PENDING.value, RecipientStatus.IN_PROGRESS.value]))).scalar_one()
+    if not left:
+        connection.execute(update(C).where(C.c.id == campaign.id, C.c.status == CampaignStatus.RUNNING.value)
+                           .values(status=CampaignStatus.FINISHED.value, finished_at=now))
+        log.info("campaign %s finished", campaign.name)
+
+
+def finish_if_done(database: Engine, campaign: SmsCampaign) -> None:
+    with database.begin() as connection:
+        _finish_if_done(connection, campaign, utcnow())
+
+
+def record_outcomes(database: Engine, outcomes: list[dict[str, Any]]) -> None:
+    """Carrier answers: each {"sms_id", "status" (SmsStatus), "carrier_id" or None, "detail"}.
+    The SMS and its recipient change together; a late answer never turns DELIVERED back."""
+    if not outcomes:
+        return
+    now = utcnow()
+    recipient_status = {SmsStatus.SENT.value: RecipientStatus.SENT.value,
+                        SmsStatus.DELIVERED.value: RecipientStatus.DELIVERED.value,
+                        SmsStatus.FAILED.value: RecipientStatus.FAILED.value}
+    with database.begin() as connection:
+        for outcome in outcomes:
+            values: dict[str, Any] = {"status": outcome["status"], "status_at": now}
+            if outcome.get("carrier_id"):
+                values["carrier_id"] = outcome["carrier_id"]
+            final = [SmsStatus.DELIVERED.value, SmsStatus.FAILED.value]
+            changed = connection.execute(update(M).where(
+                M.c.id == outcome["sms_id"], M.c.status.not_in(final)).values(**values)).rowcount
+            if changed:
+                connection.execute(update(R).where(R.c.sms_message_id == outcome["sms_id"]).values(
+                    status=recipient_status[outcome["status"]], detail=(outcome.get("detail") or "")[:200]))
+
+
+def sms_id_of_carrier(database: Engine, carrier_id: str) -> int | None:
+    with database.connect() as connection:
+        return connection.execute(select(M.c.id).where(M.c.carrier_id == carrier_id,
+                                                       M.c.campaign_id.is_not(None))).scalar()
+
+
+def reconcile(database: Engine, *, acknowledged_only: bool) -> dict[str, int]:
+    """After a restart, settle the recipients a stopped engine had claimed.
+
+    - An SMS the carrier acknowledged (SENT, DELIVERED or FAILED): the recipient takes its status.
+    - No SMS recorded: it was never sent; back to PENDING, sent after the restart.
+    - An SMS recorded but not acknowledged (SMPP: submitted, the submit_sm_resp never
+      came back): the SMSC may or may not have it. Sending again could text the person
+      twice, so the rule is at most once: it is FAILED with the reason, never resent.
+      With the outbox (`acknowledged_only` False) the record is the sending: SENT.
+    """
+    counts = {"sent": 0, "pending": 0, "unknown": 0}
+    with database.begin() as connection:
+        rows = connection.execute(select(R.c.id, R.c.sms_message_id, M.c.status).select_from(
+            R.outerjoin(M, M.c.id == R.c.sms_message_id)).where(
+            R.c.status == RecipientStatus.IN_PROGRESS.value)).all()
+        for row in rows:
+            if row.sms_message_id is None:
+                connection.execute(update(R).where(R.c.id == row.id).values(
+                    status=RecipientStatus.PENDING.value, attempts=R.c.attempts - 1))
+                counts["pending"] += 1
+            elif row.status != SmsStatus.QUEUED.value or not acknowledged_only:
+                status = SmsStatus.SENT.value if row.status == SmsStatus.QUEUED.value else row.status
+                connection.execute(update(M).where(and_(M.c.id == row.sms_message_id,
+                                                        M.c.status == SmsStatus.QUEUED.value))
+                                   .values(status=status))
+                connection.execute(update(R).where(R.c.id == row.id).values(
+                    status={"sent": "sent", "delivered": "delivered"}.get(status, "failed")))
+                counts["sent"] += 1
+            else:
+                detail = ("engine stopped before the carrier acknowledged this SMS; not resent so that "
+                          "nobody is texted twice")
+                connection.execute(update(M).where(M.c.id == row.sms_message_id)
+                                   .values(status=SmsStatus.FAILED.value, status_at=utcnow()))
+                connection.execute(update(R).where(R.c.id == row.id).values(
+                    status=RecipientStatus.FAILED.value, detail=detail))
+                counts["unknown"] += 1
+    if any(counts.values()):
+        log.warning("campaign recipients left in progress by a stopped engine: %s", counts)
+    return counts
