@@ -26,11 +26,11 @@ from ringtui.commands._runtime import operation
 from ringtui.output import info
 
 NAME = "export"
-HELP = "Export calls (with FILTERS) or contacts as CSV or a JSON array, to stdout or a file."
+HELP = "Export calls, SMS or meetings (with FILTERS) or contacts as CSV or a JSON array, to stdout or a file."
 app = typer.Typer(no_args_is_help=True)
 
 Kind = Annotated[str, typer.Argument(
-    metavar="calls|sms|meet|contacts", help="What to export: calls or contacts (sms and meet: not yet).")]
+    metavar="calls|sms|meet|contacts", help="What to export: calls, sms, meet (meetings) or contacts.")]
 Format = Annotated[str, typer.Option("--format", help="csv (with a header) or json (one array).")]
 Out = Annotated[Path | None, typer.Option(
     "--out", help="Write to this file, replaced only once complete (default: stdout).")]
@@ -45,7 +45,7 @@ def export(
     direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
     file_format: Format = "csv", out: Out = None,
 ) -> None:
-    """Export every call the acting user may see (filtered as `calls list`), or every contact."""
+    """Export every call, SMS or meeting the acting user may see (filtered as the lists), or every contact."""
     from ringtui.services import exports
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,

@@ -106,8 +106,8 @@ def test_out_writes_the_file_and_says_so(center, out_dir):
 @pytest.mark.parametrize(("args", "fragment"), [
     (("calls", "--format", "xml"), "'xml'"),
     (("bogus",), "'bogus'"),
-    (("sms",), "'sms'"),
-    (("meet",), "'meet'"),
+    (("sms", "--tag", "Sale"), "--tag"),
+    (("meet", "--ivr", "Sales"), "--ivr"),
     (("calls", "--type", "dropped"), "'dropped'"),
     (("calls", "--period", "fortnight"), "'fortnight'"),
     (("contacts", "--period", "today"), "--period"),
