@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from ringtui.config import load_settings
 from ringtui.db import engine_for
-from ringtui.engine.runtime import EngineRuntime
+from ringtui.engine.runtime import EngineOptions, EngineRuntime
+from ringtui.engine.sip import outbound as outbound_legs
 from ringtui.engine.sip.gateway import SipGateway
 from tests.conftest import ok
 from tests.e2e.test_sip_calls import register, sipp
@@ -219,3 +221,56 @@ def test_without_a_trunk_an_outbound_call_is_refused_503(ana, db_url, tmp_path, 
     assert records(db_url) == []
 
 
+
+
+# ---------------------------------------------------------------- a silent trunk, a stopping engine
+
+
+def test_a_trunk_that_never_answers_gets_the_invite_retransmitted_then_the_agent_408(ana, trunk, db_url,
+                                                                                  tmp_path, monkeypatch):
+    """aiovoip gap 3 on the trunk leg: the INVITE client transaction retransmits (Timer A) on one
+    branch until Timer B, then the call fails 408."""
+    monkeypatch.setattr(outbound_legs, "TIMER_B_S", 2.0)  # 32 s in production
+    silent = SilentTrunk(trunk)
+    try:
+        run_outbound(db_url, ana, tmp_path, refused_scenario(tmp_path, 408), None, None)
+        invites = [datagram for datagram in silent.received() if datagram.startswith(b"INVITE ")]
+    finally:
+        silent.socket.close()
+    branches = {datagram.split(b";branch=", 1)[1].split(b";", 1)[0] for datagram in invites}
+    assert len(invites) >= 3 and len(branches) == 1  # T1, 2*T1 ... within Timer B, one transaction
+    assert records(db_url) == [("out", "missed", "customer", ana["outgoing"], CALLED, ANA, False, True)]
+
+
+def test_an_engine_stopping_ends_an_outbound_call_on_both_legs(ana, trunk, db_url, tmp_path):
+    """The phone and the called party each get a BYE; the record is closed."""
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        await register(gateway, runtime, ana, tmp_path)
+        carrier = asyncio.create_task(sipp("trunk_carrier_answers.xml", tmp_path / "carrier",
+                                           "-p", str(trunk)))
+        await asyncio.sleep(0.5)
+        phone = asyncio.create_task(dial(gateway, ana, tmp_path / "agent", "trunk_agent_hung_up_on.xml"))
+        async with asyncio.timeout(10):
+            while not any(call.answered_at for call in runtime.center.calls.values()):
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # the phone's ACK is in
+        return carrier, phone
+
+    async def scenario() -> None:
+        runtime = EngineRuntime(load_settings(database_url=db_url), EngineOptions(ws="127.0.0.1:0"))
+        gateway = SipGateway(runtime, "127.0.0.1:0")
+        stop = asyncio.Event()
+        running = asyncio.create_task(runtime.run(stop, gateway.run))
+        async with asyncio.timeout(10):
+            while gateway.address is None or runtime.address is None:
+                await asyncio.sleep(0.02)
+        carrier, phone = await body(runtime, gateway)
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await phone  # its scenario ends with the BYE it got
+        code, errors = await carrier
+        assert code == 0, errors
+
+    asyncio.run(scenario())
+    assert [row[-1] for row in records(db_url)] == [True]  # closed, not left open
