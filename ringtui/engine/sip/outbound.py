@@ -47,6 +47,7 @@ from ringtui.engine.sip.digest import (
 )
 from ringtui.engine.sip.message import (
     SERVER,
+    MalformedMessage,
     SipRequest,
     header_values,
     parse_name_addr,
@@ -130,12 +131,13 @@ class Outbound:
 
         A call to one of the account's numbers (IVR or direct line) is inbound whoever makes
         it; any other number dialled from a user's SIP username is an outbound call."""
-        dialled = _dialled(request)
+        try:
+            dialled = _dialled(request)
+            user = parse_name_addr(request.headers["From"]).user.split(";", 1)[0]
+        except MalformedMessage:
+            return None  # the inbound side answers it 400
         center = self.runtime.center
-        if not dialled or dialled in center.scenario_by_number or dialled in center.direct_lines:
-            return None
-        user = parse_name_addr(request.headers["From"]).user.split(";", 1)[0]
-        if not user:
+        if not dialled or not user or dialled in center.scenario_by_number or dialled in center.direct_lines:
             return None
         return await asyncio.to_thread(sip_account, self.runtime.database, user)
 
