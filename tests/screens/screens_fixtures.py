@@ -93,8 +93,8 @@ def build_center(cli: Any) -> None:
     ok(cli("contacts", "add", "--name", "Carla Client", "--number", "+33612345678", "--company", "Client SA"))
 
 
-@pytest.fixture(name="center")
-def center_fixture(cli: Any, db_url: str) -> dict[str, int]:
+@pytest.fixture(name="calls_center")
+def calls_center_fixture(cli: Any, db_url: str) -> dict[str, int]:
     """The account with the history above; returns {call_id: record id}."""
     build_center(cli)
     engine = engine_for(db_url)
@@ -132,3 +132,43 @@ def record_state(db_url: str, record_id: int) -> dict[str, Any]:
         tags = db.exec(select(CallTag.tag_id).where(CallTag.call_record_id == record_id)).all()
         return {"flagged": record.flagged, "processed_channel": record.processed_channel,
                 "tags": len(tags)}
+
+
+# ---------------------------------------------------------------- driving screens
+
+
+def status(app: App[Any]) -> str:
+    from textual.widgets import Static
+
+    return str(app.screen.query_one("#status", Static).render())
+
+
+def form_error(app: App[Any]) -> str:
+    from textual.widgets import Static
+
+    return str(app.screen.query_one("#form-error", Static).render())
+
+
+async def fill(pilot: Any, key: str, **values: str) -> None:
+    """Press `key` to open a form, type the values into its fields and confirm with Enter."""
+    from textual.widgets import Input
+
+    await pilot.press(key)
+    await pilot.pause()
+    for name, value in values.items():
+        pilot.app.screen.query_one(f"#field-{name}", Input).value = value
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+def rows(app: App[Any], table_id: str = "records") -> list[dict[str, Any]]:
+    from ringtui.screens.widgets.records_table import RecordsTable
+
+    return app.screen.query_one(f"#{table_id}", RecordsTable).view_rows
+
+
+def select_row(app: App[Any], key: str, value: Any, table_id: str = "records") -> None:
+    from ringtui.screens.widgets.records_table import RecordsTable
+
+    table = app.screen.query_one(f"#{table_id}", RecordsTable)
+    table.move_cursor(row=[row[key] for row in table.view_rows].index(value))

@@ -13,9 +13,9 @@ from textual.widgets import Input, Static
 from ringtui.screens.logs import LogsScreen
 from ringtui.screens.widgets.forms import DetailScreen, FormScreen
 from ringtui.screens.widgets.records_table import RecordsTable
-from tests.screens.screens_fixtures import SUP, center_fixture, host, record_state  # noqa: F401
+from tests.screens.screens_fixtures import SUP, calls_center_fixture, host, record_state  # noqa: F401
 
-pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("center")]
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("calls_center")]
 
 
 def shown(app) -> list[int]:
@@ -34,25 +34,25 @@ async def type_filters(pilot, text: str) -> None:
     await pilot.pause()
 
 
-async def test_calls_are_listed_newest_first(db_url, center):
+async def test_calls_are_listed_newest_first(db_url, calls_center):
     app = host(LogsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         order = ["c6", "c5", "c3", "c4", "c2", "c1", "c0"]
-        assert shown(app) == [center[name] for name in order]
+        assert shown(app) == [calls_center[name] for name in order]
         assert "7 call(s)" in status(app)
 
 
-async def test_filters_are_the_cli_filters(db_url, center):
+async def test_filters_are_the_cli_filters(db_url, calls_center):
     app = host(LogsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await type_filters(pilot, "period=2026-11-02..2026-11-02 direction=in type=missed")
-        assert shown(app) == [center["c2"]]
+        assert shown(app) == [calls_center["c2"]]
         await type_filters(pilot, "--tag Urgent")
-        assert shown(app) == [center["c3"]]
+        assert shown(app) == [calls_center["c3"]]
 
 
-async def test_a_bad_filter_is_refused_with_the_cli_message(db_url, center):
+async def test_a_bad_filter_is_refused_with_the_cli_message(db_url, calls_center):
     app = host(LogsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await type_filters(pilot, "period=someday")
@@ -62,20 +62,20 @@ async def test_a_bad_filter_is_refused_with_the_cli_message(db_url, center):
         assert "Error: unknown filter 'colour'" in status(app)
 
 
-async def test_table_filter_sort_and_export(db_url, center, tmp_path: Path):
+async def test_table_filter_sort_and_export(db_url, calls_center, tmp_path: Path):
     app = host(LogsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         await pilot.press("slash")
         app.screen.query_one(Input).value = "Support"
         await pilot.press("enter")
-        assert sorted(shown(app)) == sorted([center["c1"], center["c2"]])
+        assert sorted(shown(app)) == sorted([calls_center["c1"], calls_center["c2"]])
         table = app.screen.query_one("#calls", RecordsTable)
         table.sort_by("wait_s", reverse=True)
-        assert shown(app) == [center["c2"], center["c1"]]
+        assert shown(app) == [calls_center["c2"], calls_center["c1"]]
         await pilot.press("s")  # the next column after wait_s
         assert table.sort_column == "talk_s"
-        assert shown(app) == [center["c2"], center["c1"]]
+        assert shown(app) == [calls_center["c2"], calls_center["c1"]]
         out = tmp_path / "calls.csv"
         await pilot.press("e")
         app.screen.query_one(Input).value = str(out)
@@ -90,12 +90,12 @@ async def test_table_filter_sort_and_export(db_url, center, tmp_path: Path):
         assert [r["id"] for r in json.loads(out_json.read_text())] == shown(app)
 
 
-async def test_enter_opens_the_call_with_its_attempts(db_url, center):
+async def test_enter_opens_the_call_with_its_attempts(db_url, calls_center):
     app = host(LogsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         table = app.screen.query_one("#calls", RecordsTable)
-        table.move_cursor(row=shown(app).index(center["c2"]))
+        table.move_cursor(row=shown(app).index(calls_center["c2"]))
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, DetailScreen)
@@ -106,24 +106,24 @@ async def test_enter_opens_the_call_with_its_attempts(db_url, center):
         assert isinstance(app.screen, LogsScreen)
 
 
-async def test_tag_and_flag_a_call(db_url, center):
+async def test_tag_and_flag_a_call(db_url, calls_center):
     app = host(LogsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        app.screen.query_one("#calls", RecordsTable).move_cursor(row=shown(app).index(center["c2"]))
+        app.screen.query_one("#calls", RecordsTable).move_cursor(row=shown(app).index(calls_center["c2"]))
         await pilot.press("t")
         app.screen.query_one("#field-tags", Input).value = "Callback"
         await pilot.press("enter")
         await pilot.pause()
         assert "tagged: Callback" in status(app)
-        assert record_state(db_url, center["c2"])["tags"] == 1
+        assert record_state(db_url, calls_center["c2"])["tags"] == 1
         await pilot.press("x")
-        assert record_state(db_url, center["c2"])["flagged"] is True
+        assert record_state(db_url, calls_center["c2"])["flagged"] is True
         await pilot.press("x")
-        assert record_state(db_url, center["c2"])["flagged"] is False
+        assert record_state(db_url, calls_center["c2"])["flagged"] is False
 
 
-async def test_an_unknown_tag_is_refused_and_nothing_changes(db_url, center, unchanged):
+async def test_an_unknown_tag_is_refused_and_nothing_changes(db_url, calls_center, unchanged):
     app = host(LogsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
@@ -137,14 +137,14 @@ async def test_an_unknown_tag_is_refused_and_nothing_changes(db_url, center, unc
             assert error == "Error: no tag 'Nope' (see `ringtui tags list`)"
 
 
-async def test_a_supervisor_sees_only_the_ivrs_granted(db_url, center):
+async def test_a_supervisor_sees_only_the_ivrs_granted(db_url, calls_center):
     app = host(LogsScreen, db_url, SUP)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        assert shown(app) == [center["c5"], center["c3"]]
+        assert shown(app) == [calls_center["c5"], calls_center["c3"]]
 
 
-async def test_sms_and_meet_logs_say_there_is_no_data_yet(db_url, center):
+async def test_sms_and_meet_logs_say_there_is_no_data_yet(db_url, calls_center):
     app = host(LogsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()

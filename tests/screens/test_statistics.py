@@ -11,9 +11,9 @@ from textual.widgets import Input, Static
 from ringtui.screens.statistics import StatisticsScreen
 from ringtui.screens.widgets.records_table import RecordsTable
 from tests.conftest import ok
-from tests.screens.screens_fixtures import ACC, ANA, BOB, SUP, center_fixture, host  # noqa: F401
+from tests.screens.screens_fixtures import ACC, ANA, BOB, SUP, calls_center_fixture, host  # noqa: F401
 
-pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("center")]
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("calls_center")]
 NOV_2 = "2026-11-02..2026-11-02"
 
 
@@ -32,7 +32,7 @@ async def type_filters(pilot, value: str) -> None:
     await pilot.pause()
 
 
-async def test_call_figures_are_the_clis(db_url, center, cli):
+async def test_call_figures_are_the_clis(db_url, calls_center, cli):
     app = host(StatisticsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
@@ -45,7 +45,7 @@ async def test_call_figures_are_the_clis(db_url, center, cli):
         assert figures["inbound_calls"] == 5  # c0 is Nov 2 00:30 in Paris
 
 
-async def test_leaderboard_has_the_eleven_outcomes_and_sorts(db_url, center, tmp_path: Path):
+async def test_leaderboard_has_the_eleven_outcomes_and_sorts(db_url, calls_center, tmp_path: Path):
     app = host(StatisticsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
@@ -70,7 +70,7 @@ async def test_leaderboard_has_the_eleven_outcomes_and_sorts(db_url, center, tmp
         assert set(exported[0]) == {"agent", "talk_s", *(c.lower() for c in labels[1:-1])}
 
 
-async def test_history_and_heatmap_are_drawn(db_url, center):
+async def test_history_and_heatmap_are_drawn(db_url, calls_center):
     app = host(StatisticsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
@@ -89,7 +89,7 @@ async def test_history_and_heatmap_are_drawn(db_url, center):
         assert "Mon" in grid and "≤" in grid
 
 
-async def test_heatmap_in_ascii_mode_has_no_block_characters(db_url, center):
+async def test_heatmap_in_ascii_mode_has_no_block_characters(db_url, calls_center):
     app = host(StatisticsScreen, db_url, ascii=True)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("4")
@@ -98,7 +98,7 @@ async def test_heatmap_in_ascii_mode_has_no_block_characters(db_url, center):
         assert "##" in grid and not any(ch in grid for ch in "░▒▓█≤")
 
 
-async def test_the_other_families(db_url, center):
+async def test_the_other_families(db_url, calls_center):
     app = host(StatisticsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("5")
@@ -119,7 +119,7 @@ async def test_the_other_families(db_url, center):
         assert rows(app, "surveys") == []
 
 
-async def test_bad_values_are_refused_with_the_cli_message(db_url, center):
+async def test_bad_values_are_refused_with_the_cli_message(db_url, calls_center):
     app = host(StatisticsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("3")
@@ -130,7 +130,7 @@ async def test_bad_values_are_refused_with_the_cli_message(db_url, center):
         assert text(app, "#status") == "Error: limit 'many' is not a whole number: give 1..1000"
 
 
-async def test_a_supervisor_counts_only_the_ivrs_granted(db_url, center):
+async def test_a_supervisor_counts_only_the_ivrs_granted(db_url, calls_center):
     app = host(StatisticsScreen, db_url, SUP)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
@@ -138,7 +138,7 @@ async def test_a_supervisor_counts_only_the_ivrs_granted(db_url, center):
         assert figures["total_calls"] == 2  # c3 and c5, the Sales IVR
 
 
-async def test_an_accountant_gets_no_statistics(db_url, center):
+async def test_an_accountant_gets_no_statistics(db_url, calls_center):
     app = host(StatisticsScreen, db_url, ACC)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()

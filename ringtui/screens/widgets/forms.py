@@ -60,7 +60,8 @@ class FormScreen(ModalScreen[str | None]):
     """Fields, then Enter runs `submit` (a service call); the screen closes with its message."""
 
     DEFAULT_CSS = FORM_CSS
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel"),
+                Binding("enter", "confirm", "Confirm", show=False, id="form.confirm")]
 
     def __init__(self, title: str, fields: list[Field], submit: Callable[[dict[str, str]], str],
                  *, hint: str = "") -> None:
@@ -83,10 +84,6 @@ class FormScreen(ModalScreen[str | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_confirm()
-
-    def key_enter(self) -> None:  # a form without fields (a confirmation) is confirmed with Enter
-        if not self.fields:
-            self.action_confirm()
 
     def action_confirm(self) -> None:
         try:
@@ -221,3 +218,8 @@ def optional(text: str) -> str | None:
 
 def yes(text: str) -> bool:
     return text.strip().lower() in {"y", "yes", "true", "on", "1"}
+
+
+def listed(text: str) -> list[str]:
+    """Several names typed in one field, separated by commas (names may hold spaces)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
