@@ -109,6 +109,13 @@ async def call(gateway: SipGateway, phone: dict[str, str], cwd: Path, caller_sce
         assert code == 0, errors
 
 
+def refusing(status: str, directory: Path) -> str:
+    """agent_refuses.xml answering `status`, written in `directory`; its path."""
+    path = directory / f"agent_refuses_{status}.xml"
+    path.write_text((SCENARIOS / "agent_refuses.xml").read_text().replace("STATUS", status))
+    return str(path)
+
+
 def run_call(db_url: str, phone: dict[str, str], cwd: Path, caller_scenario: str,
              agent_scenario: str | None, *agent_args: str) -> None:
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
@@ -142,11 +149,40 @@ def test_an_agent_answers_and_the_caller_hangs_up(center, db_url, tmp_path):
 
 
 @pytest.mark.parametrize(("status", "outcome"), [
-    ("486", "REJECTED"), ("603", "REJECTED"), ("480", "SIP_PHONE_ERROR")])
+    ("486", "REJECTED"), ("603", "REJECTED"), ("480", "NOTCONNECTED"), ("404", "NOTCONNECTED"),
+    ("488", "SIP_PHONE_ERROR"), ("500", "SIP_PHONE_ERROR")])
 def test_an_agent_refuses_and_the_caller_nobody_answered_gets_480(center, db_url, tmp_path, status, outcome):
-    run_call(db_url, center, tmp_path, "caller_refused_480.xml", f"agent_refuses_{status}.xml")
+    run_call(db_url, center, tmp_path, "caller_refused_480.xml", refusing(status, tmp_path))
     assert records(db_url) == [("missed", "system", CALLER, center["number"], True)]
     assert attempts(db_url) == [(ANA, outcome)]
+
+
+def test_an_agent_whose_phones_fail_differently_gets_the_strongest_outcome(center, db_url, tmp_path):
+    """Her softphone is on do-not-disturb (480), her desk phone declines (486): she rejected the call."""
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        desk = await register(gateway, runtime, center, tmp_path / "desk")
+        soft = await register(gateway, runtime, center, tmp_path / "soft")
+        unavailable = asyncio.create_task(sipp(refusing("480", tmp_path), tmp_path / "soft" / "agent",
+                                               "-p", str(soft)))
+        declines = refusing("486", tmp_path)
+        await call(gateway, center, tmp_path / "desk", "caller_refused_480.xml", declines, desk, ())
+        code, errors = await unavailable
+        assert code == 0, errors
+
+    with_engine(db_url, body)
+    assert attempts(db_url) == [(ANA, "REJECTED")]
+
+
+def test_an_agent_the_engine_thinks_connected_without_a_registered_phone_is_not_connected(center, db_url,
+                                                                                         tmp_path):
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        runtime.apply(runtime.center.agent_connected(ANA, "sip", "a phone whose binding is gone"))
+        await call(gateway, center, tmp_path, "caller_refused_480.xml", None, None, ())
+
+    with_engine(db_url, body)
+    assert records(db_url) == [("missed", "system", CALLER, center["number"], True)]
+    assert attempts(db_url) == [(ANA, "NOTCONNECTED")]
 
 
 def test_an_agent_who_does_not_answer_is_cancelled_when_the_ring_ends(impatient_center, db_url, tmp_path):
@@ -328,7 +364,7 @@ def test_an_agent_with_two_phones_has_both_rung_and_the_other_cancelled_when_one
     assert attempts(db_url) == [(ANA, "ANSWERED")]
 
 
-def test_a_phone_that_never_answers_the_invite_is_a_phone_error_after_timer_b(center, db_url, tmp_path,
+def test_a_phone_that_never_answers_the_invite_is_not_connected_after_timer_b(center, db_url, tmp_path,
                                                                               monkeypatch):
     monkeypatch.setattr(sip_calls, "TIMER_B_S", 2.0)  # 32 s in production; the ring lasts 20 s
     invites: list[str] = []
@@ -352,4 +388,4 @@ def test_a_phone_that_never_answers_the_invite_is_a_phone_error_after_timer_b(ce
     with_engine(db_url, body)
     assert len(invites) >= 3 and len(set(invites)) == 1  # T1, 2*T1 ... within Timer B, one transaction
     assert records(db_url) == [("missed", "system", CALLER, center["number"], True)]
-    assert attempts(db_url) == [(ANA, "SIP_PHONE_ERROR")]
+    assert attempts(db_url) == [(ANA, "NOTCONNECTED")]

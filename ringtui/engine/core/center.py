@@ -265,6 +265,10 @@ class CallCenter:
         """The agent's phone could not be rung (SIP error, unreachable device): SIP_PHONE_ERROR."""
         return self._ring_over(call_id, email, Outcome.SIP_PHONE_ERROR, counts_as_unanswered=False)
 
+    def agent_unreachable(self, call_id: str, email: str, reason: str = "") -> Reaction:
+        """The agent's phone is not there (no registered phone, not found, unavailable): NOTCONNECTED."""
+        return self._ring_over(call_id, email, Outcome.NOTCONNECTED, counts_as_unanswered=False)
+
     def agent_hung_up(self, call_id: str, email: str) -> Reaction:
         now = self._begin()
         self._agent(email)

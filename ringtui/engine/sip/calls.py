@@ -40,6 +40,7 @@ from ringtui.engine.sip.message import (
     reply,
     reply_address,
 )
+from ringtui.vocab import Outcome
 
 if TYPE_CHECKING:
     from ringtui.engine.runtime import EngineRuntime
@@ -50,7 +51,23 @@ log = logging.getLogger("ringtui.engine.sip")
 
 T1_S, T2_S = 0.5, 4.0
 TIMER_B_S = 64 * T1_S  # an INVITE nobody answers; also how long a final response waits for its ACK
-REJECTED = frozenset({486, 600, 603})  # the agent (or its phone, busy) said no: REJECTED
+# SPEC S5 for the final answer of an agent's phone to our INVITE, in this one table. Not in it:
+# 2xx is ANSWERED (TOOLATE when the ring was over: the core's call), a ring running out is NO_ANSWER
+# or CALL_ANSWERED (the core's timer), 487 follows our own CANCEL and changes nothing.
+RING_OUTCOMES: dict[int, Outcome] = {
+    486: Outcome.REJECTED,  # Busy Here: what phones send when their user declines
+    600: Outcome.REJECTED,  # Busy Everywhere
+    603: Outcome.REJECTED,  # Decline
+    607: Outcome.REJECTED,  # Unwanted
+    404: Outcome.NOTCONNECTED,  # Not Found: the registered contact is not there any more
+    410: Outcome.NOTCONNECTED,  # Gone
+    408: Outcome.NOTCONNECTED,  # Request Timeout
+    480: Outcome.NOTCONNECTED,  # Temporarily Unavailable: do-not-disturb, user logged out of the phone
+    604: Outcome.NOTCONNECTED,  # Does Not Exist Anywhere
+}
+UNREACHABLE = Outcome.NOTCONNECTED  # no registered phone, or no response at all within Timer B
+# With several phones, the attempt is the strongest of their outcomes: one phone's "no" is the agent's.
+STRENGTH = (Outcome.NOTCONNECTED, Outcome.SIP_PHONE_ERROR, Outcome.REJECTED)
 HANG_UP_STATUS = {603: "Decline", 480: "Temporarily Unavailable", 404: "Not Found"}
 
 
@@ -103,7 +120,7 @@ class SipCalls:
         self.caller_dialogs: dict[str, str] = {}  # the caller's SIP Call-ID -> core call id
         self.agent_legs: dict[str, AgentLeg] = {}  # SIP Call-ID of the agent's leg -> leg
         self.rings: dict[tuple[str, str], list[AgentLeg]] = {}  # (core call id, e-mail) -> forks
-        self.refused: set[tuple[str, str]] = set()  # rings one of whose forks said no (486, 600, 603)
+        self.failures: dict[tuple[str, str], Outcome] = {}  # the strongest outcome of a ring's failed forks
 
     # ------------------------------------------------------------ the caller
 
@@ -242,7 +259,8 @@ class SipCalls:
         contacts = self.registrar.bindings.get(action.agent, {})
         leg_of_caller = self.callers.get(action.call_id)
         if not contacts or leg_of_caller is None:
-            loop.call_soon(self._ring_failed, action.call_id, action.agent, "no registered SIP phone")
+            outcome = UNREACHABLE if not contacts else Outcome.SIP_PHONE_ERROR
+            loop.call_soon(self._ring_over, action.call_id, action.agent, outcome, "no registered SIP phone")
             return
         for binding in sorted(contacts.values(), key=lambda b: b.expires_at, reverse=True):
             self._fork(action, binding, leg_of_caller)
@@ -279,10 +297,17 @@ class SipCalls:
         if leg.state != "calling":
             return
         self._end_leg(leg)
-        self._fork_over(leg, None, "no response to the INVITE (408)")
+        self._fork_over(leg, None, "no response to the INVITE within Timer B")
 
-    def _ring_failed(self, call_id: str, email: str, reason: str) -> None:
-        self._apply(lambda: self.runtime.center.agent_ring_failed(call_id, email, reason))
+    def _ring_over(self, call_id: str, email: str, outcome: Outcome, reason: str) -> None:
+        """Tell the core how the ring of an agent's phones failed (RING_OUTCOMES)."""
+        center = self.runtime.center
+        if outcome is Outcome.REJECTED:
+            self._apply(lambda: center.agent_rejected(call_id, email))
+        elif outcome is Outcome.NOTCONNECTED:
+            self._apply(lambda: center.agent_unreachable(call_id, email, reason))
+        else:
+            self._apply(lambda: center.agent_ring_failed(call_id, email, reason))
 
     def response(self, response: Response) -> None:
         leg = self.agent_legs.get(str(response.headers["Call-ID"]))
@@ -331,18 +356,16 @@ class SipCalls:
         self._fork_over(leg, status, f"{status} {response.status_message}")
 
     def _fork_over(self, leg: AgentLeg, status: int | None, reason: str) -> None:
-        """A fork failed; when it was the agent's last one, the core hears it: rejected when any of the
-        agent's phones said no, else the phone failed."""
-        key = (leg.call_id, leg.email)
-        if status in REJECTED:
-            self.refused.add(key)
-        if leg.cancelled or key in self.rings:
+        """A fork failed (`status` None: no response); when it was the agent's last one, the core hears
+        the strongest outcome of them all (STRENGTH)."""
+        if leg.cancelled:  # the ring was over already: its outcome is the core's
             return
-        if key in self.refused:
-            self.refused.discard(key)
-            self._apply(lambda: self.runtime.center.agent_rejected(leg.call_id, leg.email))
-        else:
-            self._ring_failed(leg.call_id, leg.email, reason)
+        key = (leg.call_id, leg.email)
+        outcome, known = ring_outcome(status), self.failures.get(key)
+        if known is None or STRENGTH.index(outcome) > STRENGTH.index(known):
+            self.failures[key] = outcome
+        if key not in self.rings:
+            self._ring_over(leg.call_id, leg.email, self.failures.pop(key), reason)
 
     def _end_leg(self, leg: AgentLeg) -> None:
         leg.state = "ended"
@@ -384,7 +407,7 @@ class SipCalls:
             self.rings.pop(key, None)
 
     def _stop_ringing(self, call_id: str, email: str) -> None:
-        self.refused.discard((call_id, email))
+        self.failures.pop((call_id, email), None)
         for leg in list(self.rings.get((call_id, email), [])):
             self._stop_leg(leg)
 
@@ -401,7 +424,7 @@ class SipCalls:
     def _connect(self, action: act.ConnectAgent) -> None:
         leg = self.callers.get(action.call_id)
         forks = self.rings.pop((action.call_id, action.agent), [])
-        self.refused.discard((action.call_id, action.agent))
+        self.failures.pop((action.call_id, action.agent), None)
         if leg is None or not any(fork.state == "answered" for fork in forks):
             return
         leg.answered = True
@@ -468,6 +491,13 @@ class SipCalls:
         data = body.encode()
         lines.append(f"Content-Length: {len(data)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def ring_outcome(status: int | None) -> Outcome:
+    """The S5 outcome of a ring whose phone answered `status` (None: no response within Timer B)."""
+    if status is None:
+        return UNREACHABLE
+    return RING_OUTCOMES.get(status, Outcome.SIP_PHONE_ERROR)
 
 
 def _next_hop(routes: list[str], default: tuple[str, int]) -> tuple[str, int]:

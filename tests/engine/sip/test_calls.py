@@ -7,9 +7,10 @@ import asyncio
 
 import pytest
 
-from ringtui.engine.sip.calls import _answer, _caller, _dialled, _next_hop
+from ringtui.engine.sip.calls import _answer, _caller, _dialled, _next_hop, ring_outcome
 from ringtui.engine.sip.message import MalformedMessage, SipRequest, parse
 from ringtui.engine.sip.transport import SipEndpoint
+from ringtui.vocab import Outcome
 
 SOURCE = ("127.0.0.1", 40123)
 
@@ -49,6 +50,17 @@ def test_the_sdp_answer_keeps_the_offers_connection_and_media_lines() -> None:
     assert answer.splitlines() == ["v=0", "o=ringtui 1 1 IN IP4 127.0.0.1", "s=ringtui", "c=IN IP4 10.0.0.9",
                                    "t=0 0", "m=audio 4000 RTP/AVP 0"]
     assert _answer("", "127.0.0.1") == ""
+
+
+def test_each_final_response_of_an_agents_phone_and_its_silence_have_one_s5_outcome() -> None:
+    said = {status: ring_outcome(status).value for status in
+            (486, 600, 603, 607, 404, 410, 408, 480, 604, 302, 403, 415, 488, 500, 503)}
+    assert said == {486: "REJECTED", 600: "REJECTED", 603: "REJECTED", 607: "REJECTED",
+                    404: "NOTCONNECTED", 410: "NOTCONNECTED", 408: "NOTCONNECTED", 480: "NOTCONNECTED",
+                    604: "NOTCONNECTED", 302: "SIP_PHONE_ERROR", 403: "SIP_PHONE_ERROR",
+                    415: "SIP_PHONE_ERROR", 488: "SIP_PHONE_ERROR", 500: "SIP_PHONE_ERROR",
+                    503: "SIP_PHONE_ERROR"}
+    assert ring_outcome(None) is Outcome.NOTCONNECTED  # no response at all within Timer B
 
 
 def test_a_request_in_a_dialog_goes_to_its_first_route_else_to_the_default() -> None:
