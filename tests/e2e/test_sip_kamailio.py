@@ -39,15 +39,25 @@ def messages(cwd: Path) -> str:
     return "".join(path.read_text(errors="replace") for path in cwd.glob("*_messages.log"))
 
 
-def test_a_caller_behind_kamailio_reaches_an_agent_and_the_dialog_follows_its_record_route(
+def test_a_caller_and_an_agent_behind_kamailio_and_the_dialogs_follow_its_record_route(
         center, db_url, tmp_path):  # noqa: F811 - the fixture
+    """The agent's phone registers through Kamailio too: the engine's INVITE to it gets Kamailio's
+    100 Trying without a To-tag (aiovoip gap 1) and its 200 a Record-Route, which routes the ACK
+    and the BYE (gap 5); the caller's side likewise."""
     port = free_udp_port()
+    seen: list[tuple[int, bool]] = []
 
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        spy_on_responses(gateway, seen)
         async with kamailio("proxy.cfg", tmp_path / "kamailio", port=port, engine_port=gateway.address[1]):
-            phone = await inbound.register(gateway, runtime, center, tmp_path)
-            agent = asyncio.create_task(inbound.sipp("agent_answer.xml", tmp_path / "agent",
-                                                     "-p", str(phone)))
+            phone = free_udp_port()
+            code, errors = await inbound.sipp(
+                "register.xml", tmp_path / "register", f"127.0.0.1:{port}", "-p", str(phone),
+                "-au", center["username"], "-ap", center["password"], "-set", "user", center["username"],
+                "-set", "expires", "3600")
+            assert code == 0, errors
+            agent = asyncio.create_task(inbound.sipp(str(HERE / "agent_answer.xml"), tmp_path / "agent",
+                                                     "-p", str(phone), "-trace_msg"))
             await asyncio.sleep(0.5)
             code, errors = await inbound.sipp(
                 str(HERE / "caller_talks.xml"), tmp_path / "caller", f"127.0.0.1:{port}",
@@ -61,12 +71,28 @@ def test_a_caller_behind_kamailio_reaches_an_agent_and_the_dialog_follows_its_re
                     await asyncio.sleep(0.05)
 
     with_engine(db_url, body)
-    seen = messages(tmp_path / "caller")
-    assert "SIP/2.0 100 " in seen  # Kamailio's, at once
-    answer = seen[seen.index("SIP/2.0 200 OK"):]
+    assert (100, False) in seen and (200, True) in seen  # the agent's leg, through Kamailio
+    to_caller = messages(tmp_path / "caller")
+    assert "SIP/2.0 100 " in to_caller  # Kamailio's, at once
+    answer = to_caller[to_caller.index("SIP/2.0 200 OK"):]
     assert f"Record-Route: <sip:127.0.0.1:{port};lr" in answer  # the engine copied the proxy's
+    to_agent = messages(tmp_path / "agent")
+    bye = to_agent[to_agent.index("BYE sip:"):]
+    assert f"Via: SIP/2.0/UDP 127.0.0.1:{port}" in bye  # the engine's BYE came through Kamailio
     assert inbound.records(db_url) == [("answered", "customer", inbound.CALLER, center["number"], True)]
     assert inbound.attempts(db_url) == [(inbound.ANA, "ANSWERED")]
+
+
+def spy_on_responses(gateway: SipGateway, seen: list[tuple[int, bool]]) -> None:
+    """Note every response the engine gets as (status, has a To-tag), then hand it on."""
+    heard = gateway.endpoint.on_response
+    assert heard is not None
+
+    def spy(response: Response) -> None:
+        seen.append((response.status_code, ";tag=" in str(response.headers["To"])))
+        heard(response)
+
+    gateway.endpoint.on_response = spy
 
 
 def run_through_kamailio_trunk(db_url: str, phone: dict[str, str], tmp_path: Path, monkeypatch,
@@ -81,14 +107,7 @@ def run_through_kamailio_trunk(db_url: str, phone: dict[str, str], tmp_path: Pat
     seen: list[tuple[int, bool]] = []
 
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
-        heard = gateway.endpoint.on_response
-
-        def spy(response: Response) -> None:
-            seen.append((response.status_code, ";tag=" in str(response.headers["To"])))
-            assert heard is not None
-            heard(response)
-
-        gateway.endpoint.on_response = spy
+        spy_on_responses(gateway, seen)
         async with kamailio("trunk.cfg", tmp_path / "kamailio", port=trunk_port, callee_port=callee_port,
                             realm=REALM, username=outbound.TRUNK_USER, password=outbound.TRUNK_PASSWORD):
             await inbound.register(gateway, runtime, phone, tmp_path)
