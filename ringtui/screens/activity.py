@@ -32,8 +32,8 @@ BOARD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 WAITING_FIELDS = (("wait", "Wait"), ("vip", "VIP"), ("ivr", "IVR"), ("customer", "Customer"),
                   ("name", "Name"))
-CALL_FIELDS = (("dir", "Dir"), ("customer", "Customer"), ("name", "Name"), ("line", "IVR / line"),
-               ("agent", "Agent"), ("state", "State"), ("time", "Time"))
+CALL_FIELDS = (("time", "Time"), ("dir", "Dir"), ("customer", "Customer"), ("name", "Name"),
+               ("agent", "Agent"), ("line", "IVR / line"), ("state", "State"))
 STATE_WORDS = {"ringing": "ringing", "in_call": "in call", "after_call_work": "wrap-up"}
 CALL_STATE_WORDS = {"connected": "talking", "queued": "waiting", "ringing": "ringing", "menu": "menu",
                     "routing": "routing", "voicemail": "voicemail", "forwarded": "forwarded",
@@ -48,6 +48,15 @@ def interface_text(agent: dict[str, Any]) -> str:
 
 def customer_number(call: dict[str, Any]) -> str:
     return (call.get("to_number") if call.get("direction") == "out" else call.get("from_number")) or "-"
+
+
+def in_order(changed: set[str], rows: dict[str, Any]) -> list[str]:
+    """Changed keys in the feed's order (arrival), then the removed ones: new rows are added in
+    the order things happened, the same on every run."""
+    if len(changed) * 4 < len(rows):
+        return sorted(changed, key=lambda key: (key not in rows, key))  # few changes: cheap, stable
+    present = [key for key in rows if key in changed]
+    return present + sorted(changed.difference(rows))
 
 
 class ReasonScreen(ModalScreen[str | None]):
@@ -145,13 +154,13 @@ class ActivityScreen(LiveScreen):
         if live is None:
             return
         with self.app.batch_update():
-            for email in changes.agents:
+            for email in in_order(changes.agents, live.agents):
                 self._apply_agent(email, live.agents.get(email))
             waiting = self.query_one("#waiting", DataTable)
-            for call_id in changes.waiting:
+            for call_id in in_order(changes.waiting, live.waiting):
                 self._apply_waiting(waiting, call_id, live.waiting.get(call_id))
             calls = self.query_one("#calls", DataTable)
-            for call_id in changes.calls:
+            for call_id in in_order(changes.calls, live.calls):
                 self._apply_call(calls, call_id, live.calls.get(call_id))
             if changes.kpis:
                 self._apply_kpis(live.kpis)
@@ -207,10 +216,10 @@ class ActivityScreen(LiveScreen):
             for key, value in values.items():
                 set_cell(table, call_id, key, value)
         else:
-            table.add_row(*values.values(), key=call_id)
+            table.add_row(*(values[key] for key, _label in WAITING_FIELDS), key=call_id)
 
     def _apply_call(self, table: DataTable[Any], call_id: str, call: dict[str, Any] | None) -> None:
-        if call is None or not self._call_visible(call):
+        if call is None or call.get("state") == "queued" or not self._call_visible(call):
             if call_id in table.rows:
                 table.remove_row(call_id)
             self._time_texts.pop(f"c:{call_id}", None)
@@ -220,7 +229,8 @@ class ActivityScreen(LiveScreen):
                                    else "outbound")
         time = duration(self.live.seconds_since(call.get("started_at"))) if self.live else "-"
         values = {"dir": "in" if call.get("direction") != "out" else "out", "customer": number,
-                  "name": self._contact_name(number), "line": line, "agent": call.get("agent") or "-",
+                  "name": self._contact_name(number), "line": line,
+                  "agent": self._agent_name(call.get("agent")),
                   "state": CALL_STATE_WORDS.get(call.get("state") or "", call.get("state") or "-"),
                   "time": time}
         self._time_texts[f"c:{call_id}"] = time
@@ -228,7 +238,7 @@ class ActivityScreen(LiveScreen):
             for key, value in values.items():
                 set_cell(table, call_id, key, value)
         else:
-            table.add_row(*values.values(), key=call_id)
+            table.add_row(*(values[key] for key, _label in CALL_FIELDS), key=call_id)
 
     def _apply_kpis(self, kpis: dict[str, Any]) -> None:
         if not kpis:
@@ -278,6 +288,12 @@ class ActivityScreen(LiveScreen):
         if self._time_texts.get(memo) != text:
             self._time_texts[memo] = text
             set_cell(table, row, column, text)
+
+    def _agent_name(self, email: str | None) -> str:
+        if not email:
+            return "-"
+        agent = self.live.agents.get(email) if self.live else None
+        return (agent or {}).get("name") or email
 
     # ------------------------------------------------------------ contact names (A4)
 

@@ -14,6 +14,7 @@ BASE_CSS = """
 ASCII_CSS = """
 * { scrollbar-size: 0 0; }
 .panel { border: ascii $primary; }
+.panel:focus { border: ascii $accent; }
 HelpScreen > Vertical { border: ascii $accent; }
 IvrCard, IvrCard.-busy { border: ascii $primary; }
 CommandPalette > Vertical { border: none; }
@@ -23,7 +24,6 @@ CommandPalette CommandList, CommandPalette CommandList:focus { border: none; }
 Toast { border-left: none; }
 Input, Input:focus { border: ascii $primary; }
 OptionList, OptionList:focus { border: none; }
-DataTable, DataTable:focus { border: none; }
 """
 
 

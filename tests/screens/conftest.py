@@ -146,6 +146,16 @@ def fixed_state() -> LiveState:
     return state
 
 
+def fixed_contact_names() -> dict[str, str | None]:
+    """Names of the fixed dataset's customers (None: not a contact), so that no lookup runs."""
+    names: dict[str, str | None] = {f"+3361000000{i}": None for i in range(5)}
+    names.update({f"+3362000000{i}": None for i in range(6)})
+    names.update({f"+3363000000{i}": None for i in range(6)})
+    names.update({"+33610000001": "Claire Martin", "+33620000000": "Hugo Bernard",
+                  "+33630000001": "Ines Leroy"})
+    return names
+
+
 FIXED_SCOPE = {"email": "boss@acme.test", "role": "super_admin",
                "areas": ["activity", "billing", "configuration", "contacts", "logs", "statistics"],
                "agents": None, "ivrs": None, "may_take": True, "may_whisper": True,

@@ -1,0 +1,138 @@
+"""Activity (A1-A5) on a real engine feed: the board moves in place, actions go through the
+feed's control messages, refusals show the engine's or the service's words, scopes hold."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from ringtui.screens.activity import ActivityScreen
+from ringtui.vocab import AgentState
+from tests.conftest import ADMIN, ok
+from tests.screens.conftest import CUSTOMER, SUPERVISOR, run, running_engine, tui_app, until
+
+
+def messages(app) -> list[str]:
+    return [str(notification.message) for notification in app._notifications]
+
+
+def board(app, column: str) -> DataTable:
+    return app.screen.query_one(f"#board-{column}", DataTable)
+
+
+def keys(table: DataTable) -> set[str]:
+    return {key.value for key in table.rows}
+
+
+def test_a_feed_event_updates_the_board_in_place(center):
+    settings = center.settings()
+
+    async def scenario():
+        async with running_engine(settings) as (runtime, clock, url):
+            runtime.apply(runtime.center.agent_connected("ana@acme.test", "sip", "Yealink T46U"))
+            app = tui_app(settings, url, start="activity")
+            async with app.run_test(size=(120, 40)) as pilot:
+                await until(lambda: isinstance(app.screen, ActivityScreen)
+                            and "ana@acme.test" in keys(board(app, "free")), pilot)
+                free, in_call = board(app, "free"), board(app, "in_call")
+                cleared = []
+                for table in (free, in_call):
+                    original = table.clear
+                    table.clear = lambda *a, _o=original, **k: (cleared.append(1), _o(*a, **k))[1]
+                assert free.get_row("ana@acme.test")[1] == "sip (Yealink T46U)"
+                # a call rings ana: she moves from Free to In call, by her row key
+                runtime.apply(runtime.center.call_arrived("call-1", CUSTOMER, center.sales_number))
+                await until(lambda: "ana@acme.test" in keys(in_call), pilot)
+                assert "ana@acme.test" not in keys(free)
+                assert in_call.get_row("ana@acme.test")[1] == "ringing"
+                # she answers: same row, same table, one cell changed
+                runtime.apply(runtime.center.agent_answered("call-1", "ana@acme.test"))
+                await until(lambda: in_call.get_row("ana@acme.test")[1] == "in call", pilot)
+                assert board(app, "in_call") is in_call and board(app, "free") is free
+                assert not cleared, "tables are updated in place, never cleared and rebuilt"
+                # the call in progress carries the customer's name from the contacts (A4)
+                calls = app.screen.query_one("#calls", DataTable)
+                await until(lambda: "call-1" in keys(calls) and calls.get_row("call-1")[3] == "Claire Martin",
+                            pilot)
+                assert calls.get_row("call-1")[5] == "Standard" and calls.get_row("call-1")[6] == "talking"
+                # time moves: the duration cell follows the engine's clock
+                clock.advance(75)
+                runtime.apply(runtime.center.advance())
+                await until(lambda: calls.get_row("call-1")[0] == "1m15", pilot, timeout=5)
+
+    run(scenario())
+
+
+def test_snooze_and_take_go_through_the_engine_feed(center):
+    settings = center.settings()
+
+    async def scenario():
+        async with running_engine(settings) as (runtime, _clock, url):
+            runtime.apply(runtime.center.agent_connected("ana@acme.test", "sip"))
+            app = tui_app(settings, url, start="activity")
+            async with app.run_test(size=(120, 40)) as pilot:
+                await until(lambda: isinstance(app.screen, ActivityScreen)
+                            and "ana@acme.test" in keys(board(app, "free")), pilot)
+                free = board(app, "free")
+                free.focus()
+                free.move_cursor(row=free.get_row_index("ana@acme.test"))
+                await pilot.press("s")
+                await pilot.press(*["backspace"] * 5, *"Lunch", "enter")
+                await until(lambda: "ana@acme.test" in keys(board(app, "snooze")), pilot)
+                assert board(app, "snooze").get_row("ana@acme.test")[1] == "Lunch"
+                assert runtime.center.agent_state("ana@acme.test") == AgentState.SNOOZE
+                # nobody of Sales is free: the call waits; taking it with nobody to take it is refused
+                runtime.apply(runtime.center.call_arrived("call-2", CUSTOMER, center.sales_number))
+                waiting = app.screen.query_one("#waiting", DataTable)
+                await until(lambda: "call-2" in keys(waiting), pilot)
+                assert waiting.get_row("call-2")[2] == "Standard"
+                waiting.focus()
+                await pilot.press("t")
+                await until(lambda: any("refused by the engine" in m for m in messages(app)), pilot)
+                assert any(f"agent '{ADMIN}' cannot take a call now" in m for m in messages(app))
+                assert "call-2" in keys(waiting)
+                # once the admin is connected, t connects the waiting call to them
+                runtime.apply(runtime.center.agent_connected(ADMIN, "web"))
+                await pilot.press("t")
+                await until(lambda: "call-2" not in keys(waiting), pilot)
+                calls = app.screen.query_one("#calls", DataTable)
+                await until(lambda: "call-2" in keys(calls), pilot)
+                assert runtime.center.calls["call-2"].agent == ADMIN
+                # unsnooze from the board
+                snooze = board(app, "snooze")
+                snooze.focus()
+                snooze.move_cursor(row=snooze.get_row_index("ana@acme.test"))
+                await pilot.press("u")
+                await until(lambda: "ana@acme.test" in keys(board(app, "free")), pilot)
+
+    run(scenario())
+
+
+def test_a_supervisor_sees_only_her_groups_and_ivrs_and_is_refused_what_she_may_not_do(center):
+    ok(center.cli("users", "perms", SUPERVISOR, "take_waiting_calls=false"))
+    settings = center.settings(acting_user=SUPERVISOR)
+
+    async def scenario():
+        async with running_engine(settings) as (runtime, _clock, url):
+            for email in ("ana@acme.test", "cid@acme.test"):
+                runtime.apply(runtime.center.agent_connected(email, "sip"))
+            runtime.apply(runtime.center.snooze("ana@acme.test", "Training"))
+            runtime.apply(runtime.center.snooze("cid@acme.test", "Training"))
+            runtime.apply(runtime.center.call_arrived("sales-1", CUSTOMER, center.sales_number))
+            runtime.apply(runtime.center.call_arrived("support-1", "+33699999999", center.support_number))
+            app = tui_app(settings, url, start="activity")
+            async with app.run_test(size=(120, 40)) as pilot:
+                await until(lambda: isinstance(app.screen, ActivityScreen)
+                            and "ana@acme.test" in keys(board(app, "snooze")), pilot)
+                everyone = set().union(*(keys(board(app, c)) for c in ("free", "in_call", "snooze", "off")))
+                assert everyone == {"ana@acme.test", "bob@acme.test", SUPERVISOR}
+                waiting = app.screen.query_one("#waiting", DataTable)
+                await until(lambda: "sales-1" in keys(waiting), pilot)
+                assert "support-1" not in keys(waiting)
+                waiting.focus()
+                await pilot.press("t")
+                await until(lambda: any("take refused" in m for m in messages(app)), pilot)
+                assert any("may not take waiting calls (permission take_waiting_calls=false)" in m
+                           for m in messages(app))
+                assert "sales-1" in runtime.center.calls and "sales-1" in keys(waiting)
+
+    run(scenario())

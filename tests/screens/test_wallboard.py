@@ -1,0 +1,96 @@
+"""Wallboard: one card per IVR the user may see, moved by the feed; and the SVG snapshots of
+Activity and Wallboard at 80x24 and 160x48 on a fixed dataset with a frozen clock."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Static
+
+from ringtui.screens.app import RingtuiApp
+from ringtui.screens.context import TuiContext
+from ringtui.screens.wallboard import IvrCard, WallboardScreen
+from tests.screens.conftest import (
+    CUSTOMER,
+    FIXED_SCOPE,
+    SUPERVISOR,
+    fixed_contact_names,
+    fixed_state,
+    run,
+    running_engine,
+    tui_app,
+    until,
+)
+
+
+def cards(app) -> dict[str, IvrCard]:
+    return {card.ivr: card for card in app.screen.query(IvrCard)}
+
+
+def details(card: IvrCard) -> str:
+    return str(card.query_one(".details", Static).render())
+
+
+def test_the_wallboard_shows_every_ivr_and_follows_the_feed(center):
+    settings = center.settings()
+
+    async def scenario():
+        async with running_engine(settings) as (runtime, clock, url):
+            app = tui_app(settings, url, start="wallboard")
+            async with app.run_test(size=(120, 40)) as pilot:
+                await until(lambda: isinstance(app.screen, WallboardScreen), pilot)
+                assert set(cards(app)) == {"Standard", "Support"}
+                runtime.apply(runtime.center.call_arrived("w-1", CUSTOMER, center.sales_number))
+                await until(lambda: "waiting     1" in details(cards(app)["Standard"]), pilot)
+                assert "free 0/2" in details(cards(app)["Standard"])
+                clock.advance(30)
+                runtime.apply(runtime.center.advance())
+                await until(lambda: "longest     30s" in details(cards(app)["Standard"]), pilot)
+                runtime.apply(runtime.center.caller_hung_up("w-1"))
+                await until(lambda: "SL   0%" in details(cards(app)["Standard"]), pilot)
+                assert "waiting     0" in details(cards(app)["Standard"])
+
+    run(scenario())
+
+
+def test_a_supervisor_wallboard_shows_only_her_ivrs(center):
+    settings = center.settings(acting_user=SUPERVISOR)
+
+    async def scenario():
+        async with running_engine(settings) as (_runtime, _clock, url):
+            app = tui_app(settings, url, start="wallboard")
+            async with app.run_test(size=(120, 40)) as pilot:
+                await until(lambda: isinstance(app.screen, WallboardScreen), pilot)
+                assert set(cards(app)) == {"Standard"}
+
+    run(scenario())
+
+
+# ---------------------------------------------------------------- snapshots
+
+
+def snapshot_app(tmp_path, start: str, *, ascii_only: bool = False) -> RingtuiApp:
+    from ringtui.config import Settings
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'none.db'}")
+    context = TuiContext(settings=settings, options={
+        "ascii": ascii_only, "refresh_hz": 10, "keymap": {}, "scope": FIXED_SCOPE,
+        "contact_names": fixed_contact_names()})
+    context.feed = fixed_state()
+    return RingtuiApp(context, start=start)
+
+
+async def settle(pilot) -> None:
+    await pilot.pause(0.3)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+@pytest.mark.parametrize("screen", ["activity", "wallboard"])
+def test_snapshot(snap_compare, tmp_path, screen, size):
+    assert snap_compare(snapshot_app(tmp_path, screen), terminal_size=size, run_before=settle)
+
+
+def test_snapshot_ascii_activity(snap_compare, tmp_path):
+    assert snap_compare(snapshot_app(tmp_path, "activity", ascii_only=True), terminal_size=(80, 24),
+                        run_before=settle)
