@@ -1,5 +1,6 @@
 """Past traffic for a new account: the simulator replays N days on the real core,
-fast-forwarded, and the recorder writes every call (E5; `ringtui init --demo`)."""
+fast-forwarded, and the recorder writes every call (E5; `ringtui init --demo`); SMS, meetings
+and omnichannel messages of the same days are written beside them (engine/message_history)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ringtui.engine.config import load_config
 from ringtui.engine.core.center import CallCenter, Reaction
 from ringtui.engine.core.clock import FakeClock
 from ringtui.engine.core.events import CallStarted
+from ringtui.engine.message_history import seed_message_history
 from ringtui.engine.recorder import Recorder
 from ringtui.engine.simulator import Behaviour, simulator_for
 
@@ -29,6 +31,9 @@ class HistoryReport:
     events: int
     first_day: str
     last_day: str
+    sms: int = 0
+    meetings: int = 0
+    omni_messages: int = 0
 
 
 def simulate_history(database: Engine, *, days: int, seed: int, end: datetime,
@@ -61,9 +66,12 @@ def simulate_history(database: Engine, *, days: int, seed: int, end: datetime,
     simulator.stop_calls()  # let the last ones finish
     simulator.run_until(end + timedelta(hours=2))
     recorder.flush()
+    messages = seed_message_history(database, first_day=start_local.date(),
+                                    last_day=end.astimezone(zone).date(), seed=seed, end=end)
     return HistoryReport(days=days, calls=counted["calls"], events=counted["events"],
                          first_day=start_local.date().isoformat(),
-                         last_day=end.astimezone(zone).date().isoformat())
+                         last_day=end.astimezone(zone).date().isoformat(), sms=messages.sms,
+                         meetings=messages.meetings, omni_messages=messages.omni_messages)
 
 
 def simulate_recent_history(settings: Settings, *, days: int, seed: int) -> HistoryReport:

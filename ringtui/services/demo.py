@@ -24,7 +24,10 @@ from ringtui.models import (
     CallRecord,
     Contact,
     Ivr,
+    Meeting,
+    OmniMessage,
     PhoneNumber,
+    SmsMessage,
     Tag,
     User,
     UserGroup,
@@ -245,4 +248,7 @@ def summary(settings: Settings) -> dict[str, Any]:
             "blacklist_entries": count(BlacklistEntry),
             "snoozed_users": db.exec(select(func.count()).where(User.snooze_reason.is_not(None))).one(),
             "calls_recorded": count(CallRecord),
+            "sms_recorded": count(SmsMessage),
+            "meetings_recorded": count(Meeting),
+            "omni_messages_recorded": count(OmniMessage),
         }
