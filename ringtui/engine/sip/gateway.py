@@ -109,6 +109,11 @@ class SipGateway:
             self.calls.local = self.outbound.local = self.address
             restored = await self.registrar.restore()
             log.info("SIP on udp:%s:%d; %d stored binding(s) restored", *self.address, restored)
+            trunk = self.runtime.settings.sip_trunk
+            if trunk is None:
+                log.info("no SIP trunk ([sip.trunk] address): agents' outbound calls are refused 503")
+            else:
+                log.info("agents' outbound calls go through the SIP trunk udp:%s:%d", trunk.host, trunk.port)
             while True:
                 await asyncio.sleep(SWEEP_S)
                 self.endpoint.sweep()
