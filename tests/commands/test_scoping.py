@@ -3,6 +3,7 @@ rule for calls, missed calls, statistics and exports (history of tests/commands/
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import update
 
 from ringtui.db import engine_for
@@ -110,3 +111,50 @@ def test_recording_metadata_follows_the_recordings_permission(history, db_url):
     assert _recording(cli, ids["c1"], ANA) == (None, False)
     ok(cli("users", "perms", ANA, "recordings=all"))
     assert _recording(cli, ids["c2"], ANA) == (True, True)
+
+
+# ---------------------------------------------------------------- SMS and meetings: the same rule
+
+
+@pytest.fixture
+def messages(cli, db_url):
+    from tests.commands.test_stats_messages import seed_messages
+
+    base.build_center(cli)
+    seed_messages(db_url)
+    return cli
+
+
+def _sms_agents(cli, as_user: str) -> list[str | None]:
+    rows = ok(cli("export", "sms", "--format", "json", as_user=as_user)).json()
+    return sorted(str(row["agent"]) for row in rows)
+
+
+def test_sms_and_meetings_follow_call_logs_groups_own_and_none(messages, unchanged):
+    cli = messages
+    ok(cli("users", "role", ANA, "admin"))
+    assert len(_sms_agents(cli, ANA)) == 8
+    ok(cli("users", "perms", ANA, "call_logs=own"))
+    assert _sms_agents(cli, ANA) == [ANA] * 3
+    assert ok(cli("stats", "sms", "--json", as_user=ANA)).json()["total_sms"] == 3
+    assert ok(cli("stats", "meet", "--json", as_user=ANA)).json()["total_meetings"] == 2
+    ok(cli("groups", "create", "Team"))
+    ok(cli("groups", "add", "Team", ANA, BOB))
+    ok(cli("users", "perms", ANA, "call_logs=groups"))
+    assert _sms_agents(cli, ANA) == [ANA] * 3 + [BOB] * 2
+    assert ok(cli("stats", "meet", "--json", as_user=ANA)).json()["total_meetings"] == 3
+    ok(cli("users", "perms", ANA, "call_logs=none"))
+    with unchanged():
+        for args in (("export", "sms"), ("export", "meet"), ("stats", "sms"), ("stats", "meet"),
+                     ("stats", "heatmap", "--channel", "sms")):
+            refused(cli(*args, as_user=ANA), ANA, "call_logs=none")
+
+
+def test_supervisor_sees_the_sms_of_granted_groups_agents(messages):
+    cli = messages
+    ok(cli("groups", "create", "Team"))
+    ok(cli("groups", "add", "Team", BOB))
+    ok(cli("users", "role", SUP, "supervisor", "--scope", "group:Team"))
+    assert _sms_agents(cli, SUP) == [BOB] * 2
+    assert ok(cli("stats", "meet", "--json", as_user=SUP)).json()["leaderboard"] == [
+        {"agent": BOB, "meetings": 1, "duration_s": 3600.0}]
