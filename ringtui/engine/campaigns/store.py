@@ -19,7 +19,7 @@ from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
 from ringtui.config import SmsSettings
 from ringtui.models import Account, Campaign, CampaignRecipient, SmsMessage
 from ringtui.models.types import utcnow
-from ringtui.services.phones import country_of
+from ringtui.services.campaigns.sms import price_of
 from ringtui.vocab import CampaignKind, CampaignStatus, Direction, RecipientStatus, SmsStatus
 
 log = logging.getLogger("ringtui.engine.campaigns")
@@ -90,7 +90,7 @@ def claim(database: Engine, campaign: SmsCampaign, settings: SmsSettings, limit:
         if not rows:
             _finish_if_done(connection, campaign, now)
             return []
-        prices = [settings.price(country_of(row.number)) * campaign.fragments for row in rows]
+        prices = [price_of(settings, row.number, campaign.fragments) for row in rows]
         affordable = _affordable(connection, prices)
         if affordable < len(rows):
             rows, prices = rows[:affordable], prices[:affordable]

@@ -12,18 +12,20 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
+from phonenumbers import PhoneNumber
 from sqlalchemy import func
 from sqlmodel import select
 
 from ringtui.errors import BulkInvalid, Invalid
 from ringtui.models import AuditEntry, GroupMember, User, UserGroup
 from ringtui.services.base import Operation
-from ringtui.services.blacklist import load_snapshot
+from ringtui.services.blacklist import PREFIX_MARK, load_snapshot
 from ringtui.services.phones import check_country, to_e164
 from ringtui.services.validation import read_text_file
 from ringtui.vocab import Addon, Direction
@@ -38,6 +40,7 @@ CALL_CAMPAIGN_BASE_CONTACTS = 1000
 EXTENSION_CONTACTS_PER_USER = 1000
 _SEPARATORS = re.compile(r"[,;\t]")
 _LETTER = re.compile(r"[^\W\d_]")
+_DIALING_MARKS = re.compile(r"[\s.()\-/]")
 
 
 @dataclass(frozen=True)
@@ -212,10 +215,70 @@ def read_entries(file: Path | None, typed: str | None, *, phone_column: str | No
 # ---------------------------------------------------------------- checking
 
 
+class _Normaliser:
+    """`phones.to_e164` for a whole list, fast: a number typed in the common shapes (+CC..., 00CC...,
+    or national with the country's plain trunk prefix) is split into calling code and national
+    number without phonenumbers' full parser, then validated by phonenumbers; anything else, and
+    every number found invalid, goes through `to_e164` itself, so the result and the error
+    message are the same (tests/services/test_campaign_recipients.py compares them)."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.calling_code = phonenumbers.country_code_for_region(region)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        prefix = metadata.national_prefix if metadata else None
+        plain = metadata is not None and metadata.national_prefix_transform_rule is None and (
+            metadata.national_prefix_for_parsing == prefix)
+        self.trunk_prefix = prefix if plain else None
+        self.no_trunk_prefix = plain and prefix is None
+
+    def _split(self, raw: str) -> PhoneNumber | None:
+        digits = _DIALING_MARKS.sub("", raw)
+        if digits.startswith("00"):
+            digits = "+" + digits[2:]
+        if digits.startswith("+"):
+            digits = digits[1:]
+            if not digits.isdigit():
+                return None
+            for size in (1, 2, 3):
+                if int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                    return _number(int(digits[:size]), digits[size:])
+            return None
+        if not digits.isdigit():
+            return None
+        if self.trunk_prefix and digits.startswith(self.trunk_prefix):
+            return _number(self.calling_code, digits[len(self.trunk_prefix):])
+        return _number(self.calling_code, digits) if self.no_trunk_prefix else None
+
+    def __call__(self, raw: str) -> str:
+        number = self._split(raw)
+        if number is not None and phonenumbers.is_valid_number(number):
+            return f"+{number.country_code}{number.national_number}"
+        return to_e164(raw, self.region)
+
+
+def _number(calling_code: int, national: str) -> PhoneNumber | None:
+    # a national number starting with 0 (Italian style) keeps it: leave it to the full parser
+    if not national or national.startswith("0") or len(national) > 17:
+        return None
+    return PhoneNumber(country_code=calling_code, national_number=int(national))
+
+
+def _out_blacklist(op: Operation) -> Callable[[str], bool]:
+    """The company-wide OUT entries (numbers and prefixes) as one set and a few prefixes:
+    the same rule as blacklist.is_blocked, without a query or 24 set lookups per number."""
+    out = (Direction.OUT.value, Direction.BOTH.value)
+    entries = [number for number, way, owner in load_snapshot(op.session).entries
+               if owner is None and way in out]
+    numbers = {number for number in entries if not number.endswith(PREFIX_MARK)}
+    prefixes = tuple(number[:-1] for number in entries if number.endswith(PREFIX_MARK))
+    return lambda e164: e164 in numbers or (bool(prefixes) and e164.startswith(prefixes))
+
+
 def check_list(op: Operation, entries: list[Entry], source: str, country: str) -> RecipientList:
     """Normalise, de-duplicate, validate and filter the blacklist, without a query per number."""
-    region = check_country(country)
-    blacklist = load_snapshot(op.session)
+    normalise = _Normaliser(check_country(country))
+    blocked = _out_blacklist(op)
     parsed: dict[str, str | Invalid] = {}
     seen: set[str] = set()
     recipients: list[Recipient] = []
@@ -225,7 +288,7 @@ def check_list(op: Operation, entries: list[Entry], source: str, country: str) -
         result = parsed.get(entry.raw)
         if result is None:
             try:
-                result = to_e164(entry.raw, region)
+                result = normalise(entry.raw)
             except Invalid as error:
                 result = error
             parsed[entry.raw] = result
@@ -235,7 +298,7 @@ def check_list(op: Operation, entries: list[Entry], source: str, country: str) -
             duplicates += 1
         else:
             seen.add(result)
-            if blacklist.blocks(result, Direction.OUT):
+            if blocked(result):
                 blacklisted += 1
             else:
                 recipients.append(Recipient(entry.line, result, entry.columns))

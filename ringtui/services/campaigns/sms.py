@@ -13,9 +13,11 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from sqlalchemy import func, insert
 from sqlmodel import select
 
@@ -25,7 +27,7 @@ from ringtui.models import Account, Campaign, CampaignRecipient
 from ringtui.services.base import Operation, audit
 from ringtui.services.campaigns.access import require_campaign_access
 from ringtui.services.campaigns.recipients import RecipientList, load_list
-from ringtui.services.phones import check_country, country_of, to_e164
+from ringtui.services.phones import check_country, to_e164
 from ringtui.services.sms_text import analyse
 from ringtui.services.validation import check_name, read_text_file
 from ringtui.vocab import CampaignKind, CampaignStatus
@@ -40,7 +42,10 @@ def check_sender(raw: str, country: str) -> str:
     text = raw.strip()
     digits = text.replace(" ", "").lstrip("+")
     if digits.isdigit():
-        return to_e164(text, country)
+        try:
+            return to_e164(text, country)
+        except Invalid as error:
+            raise Invalid(f"sender {raw!r}: {error}") from None
     if _ALPHANUMERIC_SENDER.match(text) and any(ch.isalpha() for ch in text):
         return text
     raise Invalid(f"sender {raw!r}: give a phone number, or a name of 1 to 11 letters, digits, spaces, "
@@ -59,13 +64,28 @@ def check_message(message: str | None, message_file: Path | None) -> str:
     return text
 
 
+@lru_cache(maxsize=1024)
+def _country_of_code(calling_code: int) -> str:
+    return phonenumbers.region_code_for_country_code(calling_code)
+
+
+def price_country(e164: str) -> str:
+    """The country an SMS to `e164` is priced for: the main country of its calling code
+    (+1 is priced as US, +44 as GB, Guernsey's +44 7911 included)."""
+    for size in (1, 2, 3):
+        code = int(e164[1:1 + size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return _country_of_code(code)
+    return "ZZ"
+
+
 def price_of(settings: SmsSettings, number: str, fragments: int) -> Decimal:
-    return settings.price(country_of(number)) * fragments
+    return settings.price(price_country(number)) * fragments
 
 
 def estimate_cost(settings: SmsSettings, numbers: Sequence[str], fragments: int) -> Decimal:
     """Fragments times the per-country price, summed over the recipients (countries counted once each)."""
-    by_country = Counter(country_of(number) for number in numbers)
+    by_country = Counter(price_country(number) for number in numbers)
     return sum((settings.price(country) * fragments * count for country, count in by_country.items()),
                Decimal(0)).quantize(CENTS)
 
@@ -116,7 +136,7 @@ def _insert_recipients(op: Operation, campaign: Campaign, checked: RecipientList
              "status": "pending", "attempts": 0, "detail": ""}
             for position, r in enumerate(checked.recipients, start=1)]
     for start in range(0, len(rows), 5000):
-        op.session.execute(insert(CampaignRecipient), rows[start:start + 5000])
+        op.session.execute(insert(CampaignRecipient.__table__), rows[start:start + 5000])
 
 
 def sms_summary(campaign: Campaign, checked: RecipientList) -> dict[str, Any]:
