@@ -138,3 +138,9 @@ def test_ascii_mode_draws_no_box_or_block_glyph(center):
                 assert not bad, f"non-ASCII glyphs on screen {key}: {sorted(bad)}"
 
     run(scenario())
+
+
+def test_tui_in_a_script_is_refused_with_what_to_use_instead(center):
+    result = center.cli("tui")
+    assert result.exit_code == 1
+    assert "the TUI needs a terminal" in result.stderr and "engine status --json" in result.stderr
