@@ -273,13 +273,14 @@ def _render_figures(figures: dict, kind: str, title: str, *, as_json: bool, as_c
 def sms(
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None,
-    direction: CallDirection = None, as_json: JsonFlag = False, as_csv: CsvFlag = False,
+    direction: CallDirection = None, saved: SavedFilterName = None,
+    as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """SMS: totals (direct and campaigns), fragments, price, response time, unanswered; per agent."""
     from ringtui.services import stats_messages
 
     options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, direction=direction)
+                             country=country, direction=direction, saved=saved)
     with operation() as op:
         figures = stats_messages.sms_stats(op, options)
     _render_figures(figures, "sms", "SMS", as_json=as_json, as_csv=as_csv)
@@ -289,12 +290,12 @@ def sms(
 def meet(
     tool: MeetTool = None, sort: MeetSort = "meetings",
     period: Period = None, hours: Hours = None, group: GroupName = None, user: UserEmail = None,
-    as_json: JsonFlag = False, as_csv: CsvFlag = False,
+    saved: SavedFilterName = None, as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Meetings: count by tool, total and average duration, average participants; per agent."""
     from ringtui.services import stats_messages
 
-    options = filter_options(period=period, hours=hours, group=group, user=user)
+    options = filter_options(period=period, hours=hours, group=group, user=user, saved=saved)
     with operation() as op:
         figures = stats_messages.meet_stats(op, options, tool, sort)
     _render_figures(figures, "meet", "Meet", as_json=as_json, as_csv=as_csv)
@@ -304,12 +305,14 @@ def meet(
 def omnichannel(
     platform: Platform = None,
     period: Period = None, hours: Hours = None, group: GroupName = None, user: UserEmail = None,
-    direction: CallDirection = None, as_json: JsonFlag = False, as_csv: CsvFlag = False,
+    direction: CallDirection = None, saved: SavedFilterName = None,
+    as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Omnichannel messages (add-on): totals per platform, response time, unanswered; per agent."""
     from ringtui.services import stats_messages
 
-    options = filter_options(period=period, hours=hours, group=group, user=user, direction=direction)
+    options = filter_options(period=period, hours=hours, group=group, user=user, direction=direction,
+                             saved=saved)
     with operation() as op:
         figures = stats_messages.omni_stats(op, options, platform)
     _render_figures(figures, "omnichannel", "Omnichannel", as_json=as_json, as_csv=as_csv)

@@ -260,3 +260,11 @@ def test_hourly_call_history_without_a_clock_change(history):
     assert points[:3] == [{"start": "2026-11-01T23:00:00Z", "value": 1},  # c0, 00:30 local
                           {"start": "2026-11-02T08:00:00Z", "value": 1},
                           {"start": "2026-11-02T09:00:00Z", "value": 2}]
+
+
+def test_saved_filters_apply_to_messages(messages):
+    ok(messages("filters", "save", "nov2", "--period", NOV_2))
+    assert stats(messages, "sms", "--filter", "nov2")["total_sms"] == 7
+    assert stats(messages, "meet", "--filter", "nov2", "--tool", "teams")["total_meetings"] == 1
+    ok(messages("filters", "save", "answered", "--type", "answered"))
+    refused(messages("stats", "sms", "--filter", "answered"), "--type")
