@@ -33,18 +33,20 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import insert, select
+import phonenumbers
+from phonenumbers import PhoneNumberFormat
+from sqlalchemy import column, insert, select, table
 
 from ringtui.errors import BulkInvalid, Invalid, PermissionDenied
-from ringtui.models import CallRecord, PhoneNumber, RingAttempt, User
+from ringtui.models import CallRecord, PhoneNumber, User
 from ringtui.services.access import is_admin
 from ringtui.services.base import Operation, audit
-from ringtui.services.phones import country_of, to_e164
+from ringtui.services.phones import parse
 from ringtui.services.plans import Feature, require_feature
 from ringtui.vocab import CallKind, CallType, Direction, Outcome
 
@@ -208,12 +210,39 @@ def _load_directory(op: Operation, zone: ZoneInfo) -> _Directory:
 # ---------------------------------------------------------------- one line
 
 
-@lru_cache(maxsize=200_000)
-def _e164(raw: str, country: str) -> str | None:
+_NUMBERS: dict[tuple[str, str], tuple[str, str | None] | None] = {}
+_NUMBERS_MAX = 500_000
+
+
+def _number(raw: str, country: str) -> tuple[str, str | None] | None:
+    """(E.164, ISO country) of a number typed in national or international form; None if none.
+
+    Customers call again and again: each number is parsed once, under the form typed and
+    under its E.164 form."""
+    key = (raw, country)
+    if key in _NUMBERS:
+        return _NUMBERS[key]
+    if len(_NUMBERS) >= _NUMBERS_MAX:
+        _NUMBERS.clear()
     try:
-        return to_e164(raw, country)
+        number = parse(raw, country)
     except Invalid:
+        _NUMBERS[key] = None
         return None
+    found = (phonenumbers.format_number(number, PhoneNumberFormat.E164),
+             phonenumbers.region_code_for_number(number))
+    _NUMBERS[key] = _NUMBERS[(found[0], country)] = found
+    return found
+
+
+def _e164(raw: str, country: str) -> str | None:
+    number = _number(raw, country)
+    return None if number is None else number[0]
+
+
+def _country(customer: str, directory: _Directory) -> str | None:
+    number = _number(customer, directory.country) if customer != ANONYMOUS else None
+    return None if number is None else number[1]
 
 
 def _time(cells: list[str], column: str, zone: ZoneInfo, *, required: bool) -> datetime | None:
@@ -330,7 +359,8 @@ def _inbound(line: int, call: _Line, caller: str, directory: _Directory) -> _Cal
     owner, ivr_id = directory.numbers.get(called or "", (None, None))
     agent = directory.extensions.get(_peer(call.cells[6])) or owner
     kind = CallKind.IVR if ivr_id is not None else CallKind.DIRECT
-    return _record(line, call, Direction.IN, kind, caller, called or dst[:_TEXT_MAX], caller, agent, ivr_id)
+    return _record(line, call, Direction.IN, kind, caller, called or dst[:_TEXT_MAX],
+                   _country(caller, directory), agent, ivr_id)
 
 
 def _outbound(line: int, call: _Line, called: str, src_user: int | None, directory: _Directory) -> _Call:
@@ -338,11 +368,12 @@ def _outbound(line: int, call: _Line, called: str, src_user: int | None, directo
     agent = directory.extensions.get(_peer(call.cells[5])) or src_user
     own = _e164(src, directory.country)
     from_number = own or directory.user_numbers.get(agent or 0) or src[:_TEXT_MAX]
-    return _record(line, call, Direction.OUT, CallKind.DIRECT, from_number, called, called, agent, None)
+    return _record(line, call, Direction.OUT, CallKind.DIRECT, from_number, called,
+                   _country(called, directory), agent, None)
 
 
 def _record(line: int, call: _Line, direction: Direction, kind: CallKind, from_number: str, to_number: str,
-            customer: str, agent: int | None, ivr_id: int | None) -> _Call:
+            customer_country: str | None, agent: int | None, ivr_id: int | None) -> _Call:
     call_type, inbound_outcome = DISPOSITIONS[call.disposition]
     answered = call_type == CallType.ANSWERED
     ended_at = call.end or call.start + timedelta(seconds=call.duration)
@@ -351,7 +382,7 @@ def _record(line: int, call: _Line, direction: Direction, kind: CallKind, from_n
     record = {
         "call_id": CALL_ID_PREFIX + call.uniqueid, "direction": direction, "kind": kind,
         "from_number": from_number, "to_number": to_number,
-        "caller_country": country_of(customer) if customer.startswith("+") else None,
+        "caller_country": customer_country,
         "ivr_id": ivr_id, "user_id": agent, "started_at": call.start, "answered_at": answered_at,
         "ended_at": ended_at, "type": call_type, "wait_s": max(0.0, wait),
         "talk_s": float(call.billsec) if answered else 0.0,
@@ -368,6 +399,29 @@ def _record(line: int, call: _Line, direction: Direction, kind: CallKind, from_n
 # ---------------------------------------------------------------- writing
 
 
+# Rows go through untyped tables with values already in the database's form (times as
+# SQLite's text or PostgreSQL's timestamptz), sparing a type conversion per value.
+_RECORD_COLUMNS = ("call_id", "direction", "kind", "from_number", "to_number", "caller_country", "ivr_id",
+                   "user_id", "started_at", "answered_at", "ended_at", "type", "wait_s", "talk_s",
+                   "recorded", "vip", "flagged")
+_ATTEMPT_COLUMNS = ("call_record_id", "user_id", "started_at", "ended_at", "outcome")
+_RECORD_ROWS = insert(table("call_record", *(column(name) for name in _RECORD_COLUMNS)))
+_ATTEMPT_ROWS = insert(table("ring_attempt", *(column(name) for name in _ATTEMPT_COLUMNS)))
+_TIMES = frozenset({"started_at", "answered_at", "ended_at"})
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DATETIME
+
+
+def _stored(row: dict[str, Any], sqlite: bool) -> dict[str, Any]:
+    values = {}
+    for name, value in row.items():
+        if isinstance(value, StrEnum):
+            value = value.value
+        elif sqlite and name in _TIMES and value is not None:
+            value = value.strftime(_SQLITE_TIME)  # already UTC
+        values[name] = value
+    return values
+
+
 def _write(op: Operation, batch: list[_Call], summary: _Summary) -> None:
     ids = [call.record["call_id"] for call in batch]
     known = set(op.session.execute(select(CallRecord.call_id).where(CallRecord.call_id.in_(ids))).scalars())
@@ -375,11 +429,12 @@ def _write(op: Operation, batch: list[_Call], summary: _Summary) -> None:
     summary.already_imported += len(batch) - len(new)
     if not new:
         return
-    table = CallRecord.__table__
-    inserted = dict(op.session.execute(
-        insert(table).returning(table.c.call_id, table.c.id), [call.record for call in new]).all())
-    attempts = [call.attempt | {"call_record_id": inserted[call.record["call_id"]]}
+    sqlite = op.session.get_bind().dialect.name == "sqlite"
+    op.session.execute(_RECORD_ROWS, [_stored(call.record, sqlite) for call in new])
+    inserted = dict(op.session.execute(select(CallRecord.call_id, CallRecord.id).where(
+        CallRecord.call_id.in_([call.record["call_id"] for call in new]))).all())
+    attempts = [_stored(call.attempt | {"call_record_id": inserted[call.record["call_id"]]}, sqlite)
                 for call in new if call.attempt is not None]
     if attempts:
-        op.session.execute(insert(RingAttempt.__table__), attempts)
+        op.session.execute(_ATTEMPT_ROWS, attempts)
     summary.imported += len(new)

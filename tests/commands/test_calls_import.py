@@ -90,6 +90,8 @@ def test_a_master_csv_becomes_call_records_with_agents_outcomes_and_local_times(
     board = {row["agent"]: row for row in ok(pbx("stats", "leaderboard", "--json")).json()}
     assert (board[ANA]["answered"], board[ANA]["no_answer"], board[ANA]["rejected"]) == (1, 1, 1)
     assert board[EXT]["out"] == 1
+    countries = ok(pbx("stats", "geo", "--json")).json()["countries"]
+    assert {c["country"]: c["calls"] for c in countries} == {"FR": 2, "ES": 1, None: 1}  # None: anonymous
     figures = ok(pbx("stats", "calls", "--json")).json()
     assert (figures["inbound_calls"], figures["answered_calls"], figures["max_wait_s"]) == (3, 1, 25.0)
 
