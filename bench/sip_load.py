@@ -18,6 +18,7 @@ rate with a failure. In the same run, the same ladder against:
 
     .venv/bin/python bench/sip_load.py [--seconds 5] [--rates 100,200,...] [--targets engine,b2bua,kamailio]
     .venv/bin/python bench/sip_load.py --soak 600 --rate 100     # memory, tasks and legs over 10 minutes
+    .venv/bin/python bench/sip_load.py --soak 300 --rate 100 --tracemalloc   # ... and what grew
     .venv/bin/python bench/sip_load.py --profile --rate 300       # py-spy record of the engine at one rate
 
 Only 127.0.0.1 and free ports are used; every process started is stopped by its PID.
@@ -217,7 +218,7 @@ class Engine:
     """`ringtui engine run --sip` (through the probe) on the bench account, agents registered."""
 
     def __init__(self, workdir: Path, database: Path, credentials: list[tuple[str, str]],
-                 uas_port: int) -> None:
+                 uas_port: int, *, tracemalloc: bool = False) -> None:
         self.workdir, self.database, self.port = workdir, database, free_udp_port()
         config = workdir / "config.toml"
         # the callers and the agents all come from 127.0.0.1: limits far above the load, so the
@@ -227,6 +228,9 @@ class Engine:
         env = {**os.environ, "RINGTUI_DATABASE_URL": f"sqlite:///{database}", "RINGTUI_CONFIG": str(config),
                "RINGTUI_ENGINE_TOKEN_FILE": str(workdir / "engine.token"),
                "RINGTUI_BENCH_PROBE": str(self.probe), "NO_COLOR": "1"}
+        self.growth = workdir / "growth.txt"
+        if tracemalloc:
+            env["RINGTUI_BENCH_TRACEMALLOC"] = str(self.growth)
         self.process = subprocess.Popen(
             [PYTHON, str(HERE / "engine_probe.py"), "engine", "run", "--ws", "127.0.0.1:0", "--sip",
              f"127.0.0.1:{self.port}"], env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
@@ -388,7 +392,7 @@ def report(summary: dict[str, Any], options: argparse.Namespace) -> None:
 def soak(options: argparse.Namespace, workdir: Path) -> None:
     database, number, credentials = build_account(workdir, options.agents)
     uas_port = free_udp_port()
-    engine = Engine(workdir, database, credentials, uas_port)
+    engine = Engine(workdir, database, credentials, uas_port, tracemalloc=options.tracemalloc)
     uas = sipp("-sn", "uas", "-p", str(uas_port), cwd=workdir / "uas", wait=False)
     time.sleep(0.5)
     samples: list[tuple[float, float, dict[str, Any]]] = []
@@ -418,6 +422,8 @@ def soak(options: argparse.Namespace, workdir: Path) -> None:
     first = samples[min(2, len(samples) - 1)]
     for label, (at, rss, counts) in (("early", first), ("end of load", samples[-1]), ("settled", settled)):
         print(f"{label:12} {at:6.0f} s  RSS {rss:6.1f} MiB  {json.dumps(counts)}")
+    if engine.growth.exists():
+        print(f"\ntracemalloc, growth since the first minute:\n{engine.growth.read_text()}")
 
 
 def profile(options: argparse.Namespace, workdir: Path) -> None:
@@ -477,6 +483,8 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--soak", type=float,
                         help="soak for this many seconds at --rate instead of the ladder")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="soak: trace allocations in the engine (slower) and show what grew")
     parser.add_argument("--profile", action="store_true", help="py-spy record of the engine at --rate")
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="keep the working directory")

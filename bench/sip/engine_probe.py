@@ -1,6 +1,8 @@
 """`ringtui engine run ARGS...` exactly as the command runs it, plus a probe for bench/sip_load.py:
 every second the SIP gateway's counts (asyncio tasks, server transactions, call legs, calls in
-the core, edge drops) are appended as one JSON line to $RINGTUI_BENCH_PROBE.
+the core, edge drops) are appended as one JSON line to $RINGTUI_BENCH_PROBE. With
+$RINGTUI_BENCH_TRACEMALLOC=FILE, tracemalloc runs and every 30 s FILE gets the 15 source lines
+whose allocations grew most since the first minute (where a leak would be).
 
     RINGTUI_BENCH_PROBE=probe.jsonl python bench/sip/engine_probe.py engine run --sip 127.0.0.1:5060
 """
@@ -12,6 +14,7 @@ import json
 import os
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -39,13 +42,27 @@ def probed(run):
                     out.flush()
                     await asyncio.sleep(EVERY_S)
 
-        task = asyncio.create_task(probe())
+        tasks = [asyncio.create_task(probe())]
+        if os.environ.get("RINGTUI_BENCH_TRACEMALLOC"):
+            tasks.append(asyncio.create_task(growth(Path(os.environ["RINGTUI_BENCH_TRACEMALLOC"]))))
         try:
             await run(self)
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
 
     return run_with_probe
+
+
+async def growth(path: Path) -> None:
+    tracemalloc.start(4)
+    await asyncio.sleep(60)
+    first = tracemalloc.take_snapshot()
+    while True:
+        await asyncio.sleep(30)
+        top = tracemalloc.take_snapshot().compare_to(first, "lineno")[:15]
+        path.write_text(f"{time.ctime()}: traced {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MiB\n"
+                        + "\n".join(str(stat) for stat in top) + "\n")
 
 
 if __name__ == "__main__":
