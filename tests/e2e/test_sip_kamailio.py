@@ -66,9 +66,7 @@ def test_a_caller_and_an_agent_behind_kamailio_and_the_dialogs_follow_its_record
             assert code == 0, errors
             code, errors = await agent
             assert code == 0, errors
-            async with asyncio.timeout(5):
-                while runtime.center.calls:
-                    await asyncio.sleep(0.05)
+            await outbound.settled(runtime)
 
     with_engine(db_url, body)
     assert (100, False) in seen and (200, True) in seen  # the agent's leg, through Kamailio
@@ -120,9 +118,7 @@ def run_through_kamailio_trunk(db_url: str, phone: dict[str, str], tmp_path: Pat
             if callee is not None:
                 code, errors = await callee
                 assert code == 0, errors
-            async with asyncio.timeout(5):
-                while runtime.center.calls:
-                    await asyncio.sleep(0.05)
+            await outbound.settled(runtime)
 
     with_engine(db_url, body)
     return seen
