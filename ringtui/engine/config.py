@@ -31,6 +31,7 @@ class CenterConfig:
     direct_lines: dict[str, str]  # E.164 -> agent e-mail
     blacklist: BlacklistSnapshot
     tags: tuple[str, ...] = ()
+    country: str = ""  # the account's (ISO 3166): numbers dialled in national form are read in it
 
 
 def config_version(engine: Engine) -> int:
@@ -76,4 +77,5 @@ def load_config(engine: Engine) -> CenterConfig:
         return CenterConfig(version=version, timezone=account.timezone, agents=_agents(db),
                             scenarios=tuple(load_scenarios(db)), direct_lines=lines,
                             blacklist=load_snapshot(db),
-                            tags=tuple(db.exec(select(Tag.name).order_by(Tag.name))))
+                            tags=tuple(db.exec(select(Tag.name).order_by(Tag.name))),
+                            country=account.country)

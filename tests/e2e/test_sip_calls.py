@@ -389,3 +389,68 @@ def test_a_phone_that_never_answers_the_invite_is_not_connected_after_timer_b(ce
     assert len(invites) >= 3 and len(set(invites)) == 1  # T1, 2*T1 ... within Timer B, one transaction
     assert records(db_url) == [("missed", "system", CALLER, center["number"], True)]
     assert attempts(db_url) == [(ANA, "NOTCONNECTED")]
+
+
+# ---------------------------------------------------------------- numbers, re-INVITEs, voicemail, last steps
+
+
+def test_a_number_dialled_in_national_form_is_read_in_the_accounts_country(center, db_url, tmp_path):
+    national = "0" + center["number"].removeprefix("+33")  # the account is in FR
+    run_call(db_url, {**center, "number": national}, tmp_path, "caller_talks.xml", "agent_answer.xml")
+    assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
+
+
+def test_a_caller_who_puts_the_call_on_hold_gets_200_with_the_session_held(center, db_url, tmp_path):
+    """The re-INVITE (a=sendonly) is answered 200 a=recvonly (the scenario checks it), then the BYE."""
+    run_call(db_url, center, tmp_path, "caller_holds.xml", "agent_answer.xml")
+    assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED")]
+
+
+def test_a_direct_line_nobody_answers_reaches_voicemail_which_answers(center, account, db_url, tmp_path):
+    """Ana has no phone registered: her line's voicemail answers (200, the caller hears nothing: no
+    media) and the caller who hangs up has left a voicemail."""
+    line = ok(account("numbers", "search", "--country", "FR", "--format", "national", "--limit", "2",
+                      "--json")).json()[-1]["number"]
+    ok(account("numbers", "add", line))
+    ok(account("numbers", "assign", line, "--user", ANA))
+    direct = next(n["number"] for n in ok(account("numbers", "list", "--json")).json()
+                  if n["number"] != center["number"])
+    run_call(db_url, {**center, "number": direct}, tmp_path, "caller_talks.xml", None)
+    assert records(db_url) == [("voicemail", "customer", CALLER, direct, True)]
+    assert attempts(db_url) == [(ANA, "NOTCONNECTED")]
+
+
+def test_an_ivr_that_announces_and_ends_answers_then_hangs_up(center, account, db_url, tmp_path):
+    """An announcement as the last step: answered to be heard (nothing: no media), then the engine's BYE."""
+    ok(account("ivr", "create", "Closed"))
+    ok(account("ivr", "step", "add", "Closed", "--type", "announce", "--text", "We are closed, goodbye"))
+    number = ok(account("numbers", "search", "--country", "FR", "--format", "national", "--limit", "2",
+                        "--json")).json()[-1]["number"]
+    ok(account("numbers", "add", number))
+    ok(account("numbers", "assign", number, "--ivr", "Closed"))
+    closed = next(n["number"] for n in ok(account("numbers", "list", "--json")).json()
+                  if n["number"] != center["number"])
+    run_call(db_url, {**center, "number": closed}, tmp_path, "caller_hung_up_on.xml", None)
+    assert records(db_url) == [("missed", "system", CALLER, closed, True)]
+    assert attempts(db_url) == []
+
+
+def test_an_invite_in_a_dialog_nobody_knows_is_481(center, db_url, tmp_path):
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> bytes:
+        phone = RawPhone(free_udp_port())
+        try:
+            invite = (f"INVITE sip:{center['number']}@127.0.0.1:{gateway.address[1]} SIP/2.0\r\n"
+                      f"Via: SIP/2.0/UDP 127.0.0.1:{phone.port};branch=z9hG4bKlost;rport\r\n"
+                      f"From: <sip:{CALLER}@127.0.0.1>;tag=caller\r\n"
+                      f"To: <sip:{center['number']}@127.0.0.1>;tag=gone\r\n"
+                      "Call-ID: a-dialog-that-ended\r\nCSeq: 5 INVITE\r\nContent-Length: 0\r\n\r\n")
+            phone.socket.sendto(invite.encode(), ("127.0.0.1", gateway.address[1]))
+            async with asyncio.timeout(5):
+                data = await asyncio.get_running_loop().sock_recv(phone.socket, 65535)
+            return data
+        finally:
+            phone.socket.close()
+
+    assert with_engine(db_url, body).startswith(b"SIP/2.0 481 ")
+    assert records(db_url) == []

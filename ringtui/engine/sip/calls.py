@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ from ringtui.engine.sip.message import (
     reply,
     reply_address,
 )
+from ringtui.engine.sip.sdp import answer_again
+from ringtui.errors import Invalid
+from ringtui.services.phones import to_e164
 from ringtui.vocab import Outcome
 
 if TYPE_CHECKING:
@@ -69,6 +73,8 @@ UNREACHABLE = Outcome.NOTCONNECTED  # no registered phone, or no response at all
 # With several phones, the attempt is the strongest of their outcomes: one phone's "no" is the agent's.
 STRENGTH = (Outcome.NOTCONNECTED, Outcome.SIP_PHONE_ERROR, Outcome.REJECTED)
 HANG_UP_STATUS = {603: "Decline", 480: "Temporarily Unavailable", 404: "Not Found"}
+VISUAL_SEPARATORS = frozenset("-.() ")  # RFC 3966 5.1.1: what a dialled number may carry beside digits
+NORMAL = 200  # the core's cause for a call the scenario ends (its last step done)
 
 
 @dataclass
@@ -80,6 +86,10 @@ class CallerLeg:
     final: int = 0  # status of the final response sent, 0 while the call is set up
     answered: bool = False
     acked: bool = False
+    sdp: str = ""  # the session description we gave the caller (our answer)
+    remote_cseq: int = 0  # the caller's latest CSeq in the dialog
+    played: bool = False  # the scenario played the caller something (announcement, menu ...)
+    bye_after_ack: bool = False  # answered only to be ended: the BYE goes once the 200 is acknowledged
     routes: list[str] = field(default_factory=list)  # its Record-Route: the dialog's route set, in order
     retransmit: asyncio.TimerHandle | None = None
 
@@ -99,6 +109,9 @@ class AgentLeg:
     cancelled: bool = False
     remote_target: str = ""
     routes: list[str] = field(default_factory=list)  # the 200's Record-Route, reversed (RFC 3261 12.1.2)
+    sdp: str = ""  # the session description we offered the phone (the caller's)
+    answer: str = ""  # the phone's answer, in its 200: the caller gets it
+    remote_cseq: int = 0  # the phone's latest CSeq in the dialog
     interval: float = T1_S
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
@@ -121,27 +134,37 @@ class SipCalls:
         self.agent_legs: dict[str, AgentLeg] = {}  # SIP Call-ID of the agent's leg -> leg
         self.rings: dict[tuple[str, str], list[AgentLeg]] = {}  # (core call id, e-mail) -> forks
         self.failures: dict[tuple[str, str], Outcome] = {}  # the strongest outcome of a ring's failed forks
+        self.unacked: dict[tuple[str, int], float] = {}  # (Call-ID, CSeq) of a re-INVITE's 200 -> deadline
 
     # ------------------------------------------------------------ the caller
 
+    def owns(self, request: SipRequest) -> bool:
+        """Whether a request belongs to one of our dialogs (a caller's or an agent phone's)."""
+        dialog = str(request.headers["Call-ID"])
+        return dialog in self.caller_dialogs or dialog in self.agent_legs
+
     def invite(self, request: SipRequest) -> bytes:
         """A new INVITE: 100 Trying now, the core decides right after (call_soon)."""
-        dialog = str(request.headers["Call-ID"])
-        if dialog in self.caller_dialogs:  # a re-INVITE (hold, codec change): not supported yet
-            return reply(request, 488, "Not Acceptable Here")
+        if self.owns(request):
+            return self._reinvite(request)
+        if _tag(str(request.headers["To"])):  # in a dialog we do not know (RFC 3261 12.2.2)
+            return reply(request, 481, "Call/Transaction Does Not Exist")
         try:
             caller, number = _caller(request), _dialled(request)
         except MalformedMessage as error:
             return reply(request, 400, "Bad Request", to_tag=secrets.token_hex(6),
                          extra=[("Warning", f'399 ringtui "{error.reason[:80]}"')])
         leg = CallerLeg(call_id=f"sip-{secrets.token_hex(8)}", invite=request, to_tag=secrets.token_hex(6),
-                        offer=_text(request), routes=header_values(request.headers, "Record-Route"))
+                        offer=_text(request), routes=header_values(request.headers, "Record-Route"),
+                        remote_cseq=request.cseq)
         self.callers[leg.call_id] = leg
-        self.caller_dialogs[dialog] = leg.call_id
+        self.caller_dialogs[str(request.headers["Call-ID"])] = leg.call_id
         asyncio.get_running_loop().call_soon(self._arrive, leg, caller, number)
         return reply(request, 100, "Trying")
 
     def _arrive(self, leg: CallerLeg, caller: str, number: str) -> None:
+        country = self.runtime.config.country if self.runtime.config is not None else ""
+        caller, number = in_e164(caller, country), in_e164(number, country)
         if not self._apply(lambda: self.runtime.center.call_arrived(leg.call_id, caller, number)):
             self._finish(leg, 500, "Server Internal Error")
 
@@ -180,13 +203,66 @@ class SipCalls:
         return reply(request, 200, "OK")
 
     def ack(self, request: SipRequest) -> None:
+        if self.unacked.pop((str(request.headers["Call-ID"]), request.cseq), None) is not None:
+            return  # a re-INVITE's 200 is acknowledged
         leg = self._caller_leg(request)
-        if leg is None:
+        if leg is None or leg.acked:
             return
         leg.acked = True
         self._stop_retransmitting(leg)
-        if not leg.answered:  # the ACK of a failure ends the transaction and the call
+        if leg.bye_after_ack:
+            self._bye_caller(leg)
             self._forget(leg)
+        elif not leg.answered:  # the ACK of a failure ends the transaction and the call
+            self._forget(leg)
+
+    def _reinvite(self, request: SipRequest) -> bytes:
+        """An INVITE inside one of our dialogs (hold, resume, session refresh): 200 with the session as
+        agreed (sdp.answer_again) at once, since no other leg needs asking (no media here); 481 outside
+        an established dialog, 500 with Retry-After while the first INVITE is not answered (RFC 3261
+        14.2) or for an old CSeq (12.2.2). 491 is for an INVITE crossing one of ours: we never send one."""
+        dialog = str(request.headers["Call-ID"])
+        caller = self._caller_leg(request)
+        agent = self.agent_legs.get(dialog)
+        if caller is not None:
+            ours, established, pending = caller.to_tag, caller.answered, not caller.final
+        elif agent is not None:
+            ours = _tag(agent.from_header)
+            established, pending = agent.state == "answered", agent.state in {"calling", "proceeding"}
+        else:
+            return reply(request, 481, "Call/Transaction Does Not Exist")
+        if _tag(str(request.headers["To"])) != ours or not (established or pending):
+            return reply(request, 481, "Call/Transaction Does Not Exist")
+        if pending:
+            return reply(request, 500, "Server Internal Error", to_tag=ours,
+                         extra=[("Retry-After", str(random.randint(0, 10)))])
+        leg = caller or agent
+        assert leg is not None
+        if request.cseq <= leg.remote_cseq:
+            return reply(request, 500, "Out of order CSeq", to_tag=ours)
+        leg.remote_cseq = request.cseq
+        leg.sdp = answer_again(leg.sdp, _text(request))
+        return self._ok_until_acked(request, leg.sdp)
+
+    def _ok_until_acked(self, request: SipRequest, sdp: str) -> bytes:
+        """The 200 to a re-INVITE, retransmitted (T1 doubling up to T2) until its ACK or Timer B."""
+        extra = [("Contact", self._contact())] + ([("Content-Type", "application/sdp")] if sdp else [])
+        response = reply(request, 200, "OK", extra=extra, body=sdp)
+        key = (str(request.headers["Call-ID"]), request.cseq)
+        loop = asyncio.get_running_loop()
+        self.unacked[key] = loop.time() + TIMER_B_S
+        destination = reply_address(request)
+
+        def again(interval: float) -> None:
+            deadline = self.unacked.get(key)
+            if deadline is None or loop.time() > deadline:
+                self.unacked.pop(key, None)
+                return
+            self.endpoint.send(response, destination)
+            loop.call_later(min(interval * 2, T2_S), again, min(interval * 2, T2_S))
+
+        loop.call_later(T1_S, again, T1_S)
+        return response
 
     def _caller_leg(self, request: SipRequest) -> CallerLeg | None:
         call_id = self.caller_dialogs.get(str(request.headers["Call-ID"]))
@@ -208,7 +284,9 @@ class SipCalls:
 
         def again(interval: float) -> None:
             if leg.acked or loop.time() > deadline:
-                if not leg.acked and not leg.answered:
+                if not leg.acked and leg.bye_after_ack:  # the 200 timed out: BYE all the same
+                    self._bye_caller(leg)
+                if not leg.acked and (leg.bye_after_ack or not leg.answered):
                     self._forget(leg)
                 return
             self.endpoint.send(response, destination)
@@ -227,16 +305,31 @@ class SipCalls:
         self.caller_dialogs.pop(str(leg.invite.headers["Call-ID"]), None)
 
     def _hang_up_caller(self, action: act.HangUp) -> None:
+        """The core ends the call: BYE when answered; a scenario that played its last words ends it as
+        a PBX does (answered, then BYE: no media, so the caller hears nothing); else the failure
+        (603, 404, 480 when nobody could take it)."""
         leg = self.callers.get(action.call_id)
         if leg is None:
             return
-        if not leg.final:
+        if not leg.final and action.cause == NORMAL and leg.played:
+            leg.bye_after_ack = True
+            self._answer(leg, _answer(leg.offer, self.local[0]))
+        elif not leg.final:
             status = action.cause if action.cause in HANG_UP_STATUS else 480
             self._finish(leg, status, HANG_UP_STATUS[status])
-        elif leg.answered:
+        elif leg.answered and leg.acked:
             self._bye_caller(leg)
             self._forget(leg)
+        elif leg.answered:
+            leg.bye_after_ack = True
         self._tear_down(action.call_id)
+
+    def _answer(self, leg: CallerLeg, sdp: str) -> None:
+        """The caller's INVITE answered 200 with `sdp`."""
+        if leg.final:
+            return
+        leg.answered, leg.sdp = True, sdp
+        self._finish(leg, 200, "OK", body=sdp)
 
     def _bye_caller(self, leg: CallerLeg) -> None:
         invite = leg.invite
@@ -249,8 +342,10 @@ class SipCalls:
 
     def _dialog_headers(self, leg: CallerLeg) -> list[tuple[str, str]]:
         """What a response that creates the dialog carries: our Contact, the Record-Route copied."""
-        return [("Contact", f"<sip:ringtui@{self.local[0]}:{self.local[1]}>"),
-                *(("Record-Route", route) for route in leg.routes)]
+        return [("Contact", self._contact()), *(("Record-Route", route) for route in leg.routes)]
+
+    def _contact(self) -> str:
+        return f"<sip:ringtui@{self.local[0]}:{self.local[1]}>"
 
     # ------------------------------------------------------------ the agents
 
@@ -276,7 +371,7 @@ class SipCalls:
         leg = AgentLeg(call_id=action.call_id, email=action.agent, dialog_id=secrets.token_hex(12),
                        branch=_branch(), uri=binding.contact_uri, destination=(host, int(port)),
                        from_header=f"<sip:{caller}@{self.local[0]}>;tag={secrets.token_hex(6)}",
-                       to_header=f"<{binding.contact_uri}>", invite=b"")
+                       to_header=f"<{binding.contact_uri}>", invite=b"", sdp=leg_of_caller.offer)
         leg.invite = self._request("INVITE", leg.uri, leg.from_header, leg.to_header, leg.dialog_id, 1,
                                    branch=leg.branch, body=leg_of_caller.offer, contact=True)
         self.agent_legs[leg.dialog_id] = leg
@@ -338,6 +433,7 @@ class SipCalls:
         contacts = header_values(response.headers, "Contact")
         leg.remote_target = parse_name_addr(contacts[0]).uri if contacts else leg.uri
         leg.routes = header_values(response.headers, "Record-Route")[::-1]
+        leg.answer = _text(response)
         self._ack(leg, response)
         if leg.cancelled:  # answered after the ring ended: it ends at once, the core may count TOOLATE
             self._bye_agent(leg)
@@ -425,10 +521,11 @@ class SipCalls:
         leg = self.callers.get(action.call_id)
         forks = self.rings.pop((action.call_id, action.agent), [])
         self.failures.pop((action.call_id, action.agent), None)
-        if leg is None or not any(fork.state == "answered" for fork in forks):
+        answered = next((fork for fork in forks if fork.state == "answered"), None)
+        if leg is None or answered is None:
             return
-        leg.answered = True
-        self._finish(leg, 200, "OK", body=_answer(leg.offer, self.local[0]))
+        # the phone's own answer: caller and agent send each other their media (no relay here)
+        self._answer(leg, answered.answer or _answer(leg.offer, self.local[0]))
 
     def _tear_down(self, call_id: str) -> None:
         """The call is over: every agent leg of it ends (BYE when answered, CANCEL while ringing)."""
@@ -463,7 +560,18 @@ class SipCalls:
             self._connect(action)
         elif isinstance(action, act.HangUp):
             self._hang_up_caller(action)
-        # Play, CollectDigits, HoldMusic, Record ...: no media yet (signalling only)
+        elif isinstance(action, act.StartVoicemail):
+            self._voicemail(action.call_id)
+        elif isinstance(action, act.Play) and action.call_id in self.callers:
+            self.callers[action.call_id].played = True
+        # CollectDigits, HoldMusic, Record ...: no media yet (signalling only)
+
+    def _voicemail(self, call_id: str) -> None:
+        """The voicemail picks up: the caller's INVITE is answered (it records nothing: no media), the
+        call goes on until the caller hangs up or the longest message is reached."""
+        leg = self.callers.get(call_id)
+        if leg is not None:
+            self._answer(leg, _answer(leg.offer, self.local[0]))
 
     def _apply(self, change: Callable[[], Reaction]) -> bool:
         try:
@@ -491,6 +599,26 @@ class SipCalls:
         data = body.encode()
         lines.append(f"Content-Length: {len(data)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def in_e164(number: str, country: str) -> str:
+    """A number in national form (or 00...) as E.164 when it is a valid number of `country`; anything
+    else (E.164 already, an extension, a name, "anonymous") as it came."""
+    if number.startswith("+") or not country or not number or not all(
+            char.isdigit() or char in VISUAL_SEPARATORS for char in number):
+        return number
+    try:
+        return to_e164(number, country)
+    except Invalid:
+        return number
+
+
+def _tag(header: str) -> str:
+    """The tag parameter of a From or To value ("" when it has none)."""
+    try:
+        return str(parse_name_addr(header).params.get("tag") or "")
+    except MalformedMessage:
+        return ""
 
 
 def ring_outcome(status: int | None) -> Outcome:
