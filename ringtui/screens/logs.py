@@ -23,9 +23,14 @@ ATTEMPT_COLUMNS = columns("agent", "started_at", "ended_at", "outcome")
 DETAIL_FIELDS = ("id", "started_at", "answered_at", "ended_at", "direction", "type", "kind", "from_number",
                  "to_number", "caller_country", "ivr", "agent", "wait_s", "talk_s", "ended_by", "vip",
                  "tags", "flagged", "recorded", "processed_channel", "processed_by", "processed_at")
+SMS_COLUMNS = columns("id", "sent_at", "direction", "customer_number", "account_number", "agent", "ivr",
+                      "text", "unicode", "fragments", "price", "status", sent_at="sent (UTC)",
+                      customer_number="customer", account_number="our number")
+MEET_COLUMNS = columns("id", "started_at", "ended_at", "tool", "agent", "title", "duration_s", "participants",
+                       started_at="started (UTC)", ended_at="ended (UTC)")
 LIST_LIMIT = 5000
-NO_SMS = "No SMS data yet: SMS logs (L5) appear here once the account keeps SMS."
-NO_MEET = "No Meet data yet: Meet logs (L6) appear here once the account keeps meetings."
+TABS = ("calls", "sms", "meet")
+NOUNS = {"calls": "call(s)", "sms": "SMS", "meet": "meeting(s)"}
 
 
 def facts(record: dict[str, Any], names: tuple[str, ...]) -> Static:
@@ -54,7 +59,7 @@ def call_detail(call: dict[str, Any]) -> DetailScreen:
 
 
 class LogsScreen(ServiceScreen):
-    """Call logs, SMS and Meet logs; Enter opens a call, `t` tags it, `x` flags or unflags it."""
+    """Call, SMS and Meet logs over one FILTERS line; Enter opens a record, `t` tags a call, `x` flags it."""
 
     BINDINGS = [
         Binding("f", "filters", "Filters", id="logs.filters"),
@@ -62,41 +67,64 @@ class LogsScreen(ServiceScreen):
         Binding("x", "flag", "Flag", id="logs.flag"),
         Binding("ctrl+r", "reload", "Reload", id="logs.reload"),
     ]
-    DEFAULT_CSS = "LogsScreen RecordsTable#calls { height: 1fr; }"
+    DEFAULT_CSS = """
+    LogsScreen TabbedContent, LogsScreen TabPane { height: 1fr; }
+    LogsScreen TabPane { padding: 0; }
+    LogsScreen RecordsTable#calls { height: 1fr; }
+    """
 
     def __init__(self, context: TuiContext) -> None:
         super().__init__(context)
-        self.filters = FilterBar(extra=("limit",), id="filters")
+        self.filters = FilterBar(extra=("limit", "tool"), id="filters")
 
     def compose(self) -> ComposeResult:
+        yield self.filters
         with TabbedContent(id="logs-tabs"):
             with TabPane("Calls", id="tab-calls"):
-                yield self.filters
                 yield RecordsTable(CALL_COLUMNS, export_name="calls", id="calls")
             with TabPane("SMS", id="tab-sms"):
-                yield Static(NO_SMS, id="sms-empty")
+                yield RecordsTable(SMS_COLUMNS, export_name="sms", id="sms")
             with TabPane("Meet", id="tab-meet"):
-                yield Static(NO_MEET, id="meet-empty")
+                yield RecordsTable(MEET_COLUMNS, export_name="meetings", id="meet")
         yield self.status_line()
         yield self.footer()
 
     @property
+    def tab(self) -> str:
+        return self.query_one("#logs-tabs", TabbedContent).active.removeprefix("tab-")
+
+    @property
     def table(self) -> RecordsTable:
-        return self.query_one("#calls", RecordsTable)
+        return self.query_one(f"#{self.tab}", RecordsTable)
 
     def on_mount(self) -> None:
         self.reload()
         self.table.focus()
 
-    def reload(self) -> None:
-        from ringtui.services import calls
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.reload()
+        self.table.focus()
 
+    def _rows(self, op: Any, tab: str) -> list[dict[str, Any]]:
+        from ringtui.services import calls, meetings, messages
+
+        options, now = self.filters.options, self.context.options.get("now")
         limit = int(self.filters.extra_values.get("limit") or LIST_LIMIT)
-        rows = self.call(lambda op: calls.list_calls(op, self.filters.options, limit=limit,
-                                                     now=self.context.options.get("now")))
-        if rows is not None:
-            self.table.set_rows(rows)
-            self.show_info(f"{len(rows)} call(s) — {self._described()}")
+        if tab == "sms":
+            return messages.list_sms(op, options, limit=limit, now=now)
+        if tab == "meet":
+            return meetings.list_meetings(op, options, self.filters.extra_values.get("tool"), limit=limit,
+                                          now=now)
+        return calls.list_calls(op, options, limit=limit, now=now)
+
+    def reload(self) -> None:
+        tab, table = self.tab, self.table
+        rows = self.call(lambda op: self._rows(op, tab))
+        if rows is None:
+            table.set_rows([])
+            return
+        table.set_rows(rows)
+        self.show_info(f"{len(rows)} {NOUNS[tab]} — {self._described()}")
 
     def _described(self) -> str:
         from ringtui.screens.widgets.filter_bar import describe
@@ -116,6 +144,11 @@ class LogsScreen(ServiceScreen):
     def on_records_table_chosen(self, event: RecordsTable.Chosen) -> None:
         from ringtui.services import calls
 
+        if event.table.id != "calls":
+            title = "SMS" if event.table.id == "sms" else "Meeting"
+            names = tuple(c.key for c in event.table.cols)
+            self.app.push_screen(DetailScreen(f"{title} {event.row['id']}", [facts(event.row, names)]))
+            return
         call = self.call(lambda op: calls.show_call(op, event.row["id"]))
         if call is not None:
             self.app.push_screen(call_detail(call))
@@ -127,6 +160,9 @@ class LogsScreen(ServiceScreen):
         self.reload()
 
     def _chosen_id(self) -> int | None:
+        if self.tab != "calls":
+            self.show_error("Error: tags and flags are for calls: open the Calls tab")
+            return None
         row = self.table.current_row()
         if row is None:
             self.show_error("Error: no call is selected")

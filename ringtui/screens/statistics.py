@@ -35,27 +35,35 @@ TABLE_COLUMNS = {
                        "talk_avg_s", "top_agent"),
     "geo": columns("country", "calls", "answered"),
 }
-TABS = ("calls", "leaderboard", "history", "heatmap", "tags", "surveys", "snooze", "callers", "geo")
+MESSAGE_BOARDS = {"sms": columns("agent", "sent", "received", "fragments"),
+                  "meet": columns("agent", "meetings", "duration_s")}
+TABS = ("calls", "leaderboard", "history", "heatmap", "tags", "surveys", "snooze", "callers", "geo", "sms",
+        "meet")
 TITLES = {"calls": "Calls", "leaderboard": "Leaderboard", "history": "History", "heatmap": "Heatmap",
-          "tags": "Tags", "surveys": "Surveys", "snooze": "Snooze", "callers": "Callers", "geo": "Geo"}
-EXTRA = ("interval", "indicator", "by", "sort", "limit")
+          "tags": "Tags", "surveys": "Surveys", "snooze": "Snooze", "callers": "Callers", "geo": "Geo",
+          "sms": "SMS", "meet": "Meet"}
+EXTRA = ("interval", "indicator", "by", "sort", "limit", "channel", "tool")
 INTERVALS = ("hour", "day", "week", "month")
 
 
 class StatisticsScreen(ServiceScreen):
-    """Calls, leaderboard, history, heatmap, tags, surveys, snooze, callers and geography."""
+    """Calls, leaderboard, history, heatmap, tags, surveys, snooze, callers, geography, SMS and Meet."""
 
     BINDINGS = [
         Binding("f", "filters", "Filters", id="stats.filters"),
         Binding("i", "cycle_interval", "Interval", id="stats.interval"),
         Binding("n", "cycle_indicator", "Indicator", id="stats.indicator"),
         Binding("ctrl+r", "reload", "Reload", id="stats.reload"),
+        Binding("right_square_bracket", "next_tab(1)", "Next tab", show=False, id="stats.next"),
+        Binding("left_square_bracket", "next_tab(-1)", "Previous tab", show=False, id="stats.previous"),
         *(Binding(str(n + 1), f"show_tab('{tab}')", TITLES[tab], show=False, id=f"stats.tab.{tab}")
-          for n, tab in enumerate(TABS)),
+          for n, tab in enumerate(TABS[:9])),
     ]
     DEFAULT_CSS = """
     StatisticsScreen RecordsTable { height: 1fr; }
     StatisticsScreen #points { height: 8; }
+    StatisticsScreen .figures { height: auto; max-height: 12; }
+    StatisticsScreen TabbedContent, StatisticsScreen TabPane { height: 1fr; }
     StatisticsScreen TabPane { padding: 0; }
     """
 
@@ -80,6 +88,12 @@ class StatisticsScreen(ServiceScreen):
             for tab, cols in TABLE_COLUMNS.items():
                 with TabPane(TITLES[tab], id=f"tab-{tab}"):
                     yield RecordsTable(cols, row_key="", export_name=f"stats-{tab}", id=tab)
+            for tab, cols in MESSAGE_BOARDS.items():
+                with TabPane(TITLES[tab], id=f"tab-{tab}"):
+                    yield RecordsTable(FIGURE_COLUMNS, row_key="indicator", export_name=f"stats-{tab}",
+                                       id=f"{tab}-figures", classes="figures")
+                    yield RecordsTable(cols, row_key="agent", export_name=f"{tab}-leaderboard",
+                                       id=f"{tab}-board")
         yield self.status_line()
         yield self.footer()
 
@@ -120,6 +134,9 @@ class StatisticsScreen(ServiceScreen):
     def action_show_tab(self, tab: str) -> None:
         self.query_one("#stats-tabs", TabbedContent).active = f"tab-{tab}"
 
+    def action_next_tab(self, step: int) -> None:
+        self.action_show_tab(TABS[(TABS.index(self.tab) + step) % len(TABS)])
+
     def _set_extra(self, key: str, value: str) -> None:
         extra = {**self.filters.extra_values, key: value}
         self.filters.apply(describe(self.filters.options, extra).replace("all calls", ""))
@@ -141,7 +158,7 @@ class StatisticsScreen(ServiceScreen):
     def reload(self) -> None:
         loaders: dict[str, Callable[[], bool]] = {
             "calls": self._calls, "leaderboard": self._leaderboard, "history": self._history,
-            "heatmap": self._heatmap}
+            "heatmap": self._heatmap, "sms": self._sms, "meet": self._meet}
         tab = self.tab
         shown = loaders[tab]() if tab in loaders else self._table(tab)
         if shown:
@@ -172,13 +189,13 @@ class StatisticsScreen(ServiceScreen):
             lambda op, options, now: stats.leaderboard(op, options, now=now)))
 
     def _history(self) -> bool:
-        from ringtui.services import stats
+        from ringtui.services import stats_messages
 
         extra = self.filters.extra_values
 
         def read(op: Any, options: Any, now: Any) -> tuple[dict[str, Any], str]:
-            history = stats.call_history(op, extra.get("interval", "day"), extra.get("indicator"), options,
-                                         now=now)
+            history = stats_messages.history(op, extra.get("channel", "calls"), extra.get("interval", "day"),
+                                             extra.get("indicator"), options, now=now)
             return history, op.account.timezone or "UTC"
 
         result = self._service(read)
@@ -189,10 +206,13 @@ class StatisticsScreen(ServiceScreen):
         return self._fill("points", history["points"])
 
     def _heatmap(self) -> bool:
-        from ringtui.services import stats
+        from ringtui.services import stats_messages
+
+        extra = self.filters.extra_values
 
         def read(op: Any, options: Any, now: Any) -> tuple[dict[str, Any], str]:
-            grid = stats.call_heatmap(op, self.filters.extra_values.get("indicator"), options, now=now)
+            grid = stats_messages.heatmap(op, extra.get("channel", "calls"), extra.get("indicator"), options,
+                                          now=now)
             return grid, op.account.timezone or "UTC"
 
         result = self._service(read)
@@ -200,6 +220,32 @@ class StatisticsScreen(ServiceScreen):
             return False
         self.query_one("#heatmap", Heatmap).show(*result)
         return True
+
+    def _messages(self, tab: str, read: Callable[[Any, Any, Any], dict[str, Any]]) -> bool:
+        figures = self._service(read)
+        if figures is None:
+            self._fill(f"{tab}-figures", None)
+            return self._fill(f"{tab}-board", None)
+        rows: list[dict[str, Any]] = []
+        for name, value in figures.items():
+            if isinstance(value, dict):
+                rows += [{"indicator": f"{name}: {key}", "value": count} for key, count in value.items()]
+            elif name != "leaderboard":
+                rows.append({"indicator": name, "value": value})
+        self._fill(f"{tab}-figures", rows)
+        return self._fill(f"{tab}-board", figures["leaderboard"])
+
+    def _sms(self) -> bool:
+        from ringtui.services import stats_messages
+
+        return self._messages("sms", lambda op, options, now: stats_messages.sms_stats(op, options, now=now))
+
+    def _meet(self) -> bool:
+        from ringtui.services import stats_messages
+
+        extra = self.filters.extra_values
+        return self._messages("meet", lambda op, options, now: stats_messages.meet_stats(
+            op, options, extra.get("tool"), extra.get("sort", "meetings"), now=now))
 
     def _table(self, tab: str) -> bool:
         from ringtui.services import stats

@@ -99,8 +99,28 @@ def calls_center_fixture(cli: Any, db_url: str) -> dict[str, int]:
     build_center(cli)
     engine = engine_for(db_url)
     record_all(engine, HISTORY)
+    add_messages(db_url)
     with Session(engine) as db:
         return dict(db.exec(select(CallRecord.call_id, CallRecord.id)).all())
+
+
+def add_messages(db_url: str) -> None:
+    """Two SMS (one received, one sent by ana in unicode) and one meeting of bob's, on Nov 2."""
+    from decimal import Decimal
+
+    from ringtui.models import Meeting, SmsMessage, User
+    from ringtui.vocab import MeetTool, SmsStatus
+
+    with Session(engine_for(db_url)) as db:
+        users = dict(db.exec(select(User.email, User.id)).all())
+        db.add(SmsMessage(direction=Direction.IN, customer_number="+33612345678", account_number=LINE,
+                          sent_at=at(2, 9, 5), text="Call me back please", status=SmsStatus.RECEIVED))
+        db.add(SmsMessage(direction=Direction.OUT, customer_number="+33612345678", account_number=LINE,
+                          user_id=users[ANA], sent_at=at(2, 9, 8), text="On my way ☎", unicode=True,
+                          fragments=1, price=Decimal("0.0700"), status=SmsStatus.DELIVERED))
+        db.add(Meeting(tool=MeetTool.ZOOM, user_id=users[BOB], title="Weekly review",
+                       started_at=at(2, 14), ended_at=at(2, 14, 45), participants=4))
+        db.commit()
 
 
 def context(db_url: str, acting_user: str | None = None, **options: Any) -> TuiContext:

@@ -144,3 +144,23 @@ async def test_an_accountant_gets_no_statistics(db_url, calls_center):
         await pilot.pause()
         assert rows(app, "figures") == []
         assert text(app, "#status").startswith("Error: acc@acme.test")
+
+
+async def test_sms_and_meet_statistics(db_url, calls_center):
+    app = host(StatisticsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("left_square_bracket", "left_square_bracket")  # from Calls back to SMS
+        await pilot.pause()
+        figures = {r["indicator"]: r["value"] for r in rows(app, "sms-figures")}
+        assert figures["total_sms"] == 2
+        assert rows(app, "sms-board") == [{"agent": ANA, "sent": 1, "received": 0, "fragments": 1}]
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        figures = {r["indicator"]: r["value"] for r in rows(app, "meet-figures")}
+        assert (figures["total_meetings"], figures["by_tool: zoom"]) == (1, 1)
+        assert rows(app, "meet-board") == [{"agent": BOB, "meetings": 1, "duration_s": 2700.0}]
+        await pilot.press("3")
+        await type_filters(pilot, "channel=sms interval=day")
+        assert [p["value"] for p in rows(app, "points")] == [2]
+        assert "total_sms per day" in text(app, "#history-chart")

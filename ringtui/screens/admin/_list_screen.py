@@ -17,6 +17,7 @@ class ListScreen(ServiceScreen):
     """A RecordsTable filled by `load(op)`; refusals (role, plan) are shown on the status line."""
 
     TITLE_TEXT: ClassVar[str] = ""
+    NOUN: ClassVar[str] = ""  # what the rows are, in the status line (default the title in lower case)
     COLUMNS: ClassVar[list[Column]] = []
     ROW_KEY: ClassVar[str] = "id"
     EXPORT_NAME: ClassVar[str] = "export"
@@ -59,7 +60,7 @@ class ListScreen(ServiceScreen):
             self.table.set_rows([])
             return
         self.table.set_rows(rows)
-        self.show_info(f"{len(rows)} {self.TITLE_TEXT.lower()}")
+        self.show_info(f"{len(rows)} {self.NOUN or self.TITLE_TEXT.lower()}")
 
     def action_reload(self) -> None:
         self.reload()

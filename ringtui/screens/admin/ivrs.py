@@ -22,6 +22,7 @@ DETAIL_FIELDS = ("name", "numbers", "record_inbound", "record_outbound", "anonym
 
 class IvrsScreen(ListScreen):
     TITLE_TEXT = "IVRs"
+    NOUN = "IVRs"
     HELP_TEXT = "Enter scenario  d delete  A apply a scenario file"
     COLUMNS = IVR_COLUMNS
     ROW_KEY = "name"

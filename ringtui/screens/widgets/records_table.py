@@ -83,8 +83,8 @@ class RecordsTable(DataTable[str]):
             return self.table
 
     def __init__(self, cols: list[Column], *, row_key: str = "id", export_name: str = "export",
-                 id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         self.cols, self.row_key, self.export_name = cols, row_key, export_name
         self.rows_all: list[dict[str, Any]] = []
         self.view_rows: list[dict[str, Any]] = []

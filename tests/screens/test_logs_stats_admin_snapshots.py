@@ -1,0 +1,67 @@
+"""SVG snapshots of the Logs, Missed, Statistics and administration screens at 80x24 and 160x48,
+on the fixed history of screens_fixtures with a frozen clock (`--snapshot-update` to accept changes)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from ringtui.cli import app as cli_app
+from ringtui.db import engine_for
+from ringtui.engine.recorder import record_all
+from ringtui.screens.admin.blacklist import BlacklistScreen
+from ringtui.screens.admin.contacts import ContactsScreen
+from ringtui.screens.admin.groups import GroupsScreen
+from ringtui.screens.admin.ivrs import IvrsScreen
+from ringtui.screens.admin.numbers import NumbersScreen
+from ringtui.screens.admin.tags import TagsScreen
+from ringtui.screens.admin.users import UsersScreen
+from ringtui.screens.logs import LogsScreen
+from ringtui.screens.missed import MissedScreen
+from ringtui.screens.statistics import StatisticsScreen
+from tests.screens.screens_fixtures import HISTORY, add_messages, build_center, host
+
+SCREENS = {"logs": LogsScreen, "missed": MissedScreen, "statistics": StatisticsScreen,
+           "users": UsersScreen, "groups": GroupsScreen, "numbers": NumbersScreen, "ivrs": IvrsScreen,
+           "blacklist": BlacklistScreen, "tags": TagsScreen, "contacts": ContactsScreen}
+SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
+
+
+@pytest.fixture(scope="module")
+def seeded_url(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One SQLite database with the fixed center and history, shared by the read-only snapshots."""
+    path = tmp_path_factory.mktemp("snapshots") / "ringtui.db"
+    shutil.copyfile(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    runner = CliRunner()
+
+    def cli(*args: str) -> Any:
+        from tests.conftest import Result
+
+        result = runner.invoke(cli_app, ["--db", url, *args], catch_exceptions=False)
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    build_center(cli)
+    record_all(engine_for(url), HISTORY)
+    add_messages(url)
+    return url
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", SCREENS)
+def test_screen_snapshot(snap_compare, seeded_url: str, name: str, size: str, monkeypatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert snap_compare(host(SCREENS[name], seeded_url), terminal_size=SIZES[size])
+
+
+@pytest.mark.parametrize("tab", ["4", "2"])
+def test_statistics_heatmap_and_leaderboard_snapshot(snap_compare, seeded_url: str, tab: str) -> None:
+    assert snap_compare(host(StatisticsScreen, seeded_url), press=[tab], terminal_size=(160, 48))
+
+
+def test_missed_snapshot_in_ascii_mode(snap_compare, seeded_url: str) -> None:
+    assert snap_compare(host(MissedScreen, seeded_url, ascii=True), terminal_size=(80, 24))
