@@ -22,7 +22,7 @@ from ringtui.db import engine_for
 from ringtui.engine.runtime import EngineOptions, EngineRuntime
 from ringtui.engine.sip import calls as sip_calls
 from ringtui.engine.sip.gateway import SipGateway
-from ringtui.engine.sip.message import SipRequest, header_values, parse, reply
+from ringtui.engine.sip.message import SipRequest, header_values, parse, parse_name_addr, reply
 from tests.conftest import ok
 from tests.e2e.test_sip_registrar import SCENARIOS, SIPP_TIMEOUT_S, agent, free_udp_port, with_engine
 
@@ -454,3 +454,49 @@ def test_an_invite_in_a_dialog_nobody_knows_is_481(center, db_url, tmp_path):
 
     assert with_engine(db_url, body).startswith(b"SIP/2.0 481 ")
     assert records(db_url) == []
+
+
+def test_an_agents_phone_that_puts_the_call_on_hold_gets_200_with_the_session_held(center, db_url, tmp_path):
+    """The phone's re-INVITE (its Contact user is its SIP username, as many phones do) stays in the
+    inbound dialog: 200 a=recvonly on the session the phone was offered, acknowledged; no 407."""
+    seen: dict[str, Any] = {}
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        port = await register(gateway, runtime, center, tmp_path)
+        phone = RawPhone(port)
+        try:
+            caller = asyncio.create_task(sipp(
+                "caller_talks.xml", tmp_path / "caller", f"127.0.0.1:{gateway.address[1]}",
+                "-p", str(free_udp_port()), "-s", center["number"], "-set", "caller", CALLER))
+            invite, _ = await phone.receive()
+            phone.answer(invite, 200, to_tag="phone1", body=ANSWER)
+            await phone.receive()  # the ACK
+            ours = parse_name_addr(header_values(invite.headers, "Contact")[0]).uri
+            hold = (f"INVITE {ours} SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKhold;rport\r\n"
+                    f"From: {invite.headers['To']};tag=phone1\r\nTo: {invite.headers['From']}\r\n"
+                    f"Call-ID: {invite.headers['Call-ID']}\r\nCSeq: 1 INVITE\r\n"
+                    f"Contact: <sip:{center['username']}@127.0.0.1:{port}>\r\n"
+                    "Content-Type: application/sdp\r\n")
+            offer = ANSWER + "a=sendonly\r\n"
+            phone.socket.sendto(f"{hold}Content-Length: {len(offer)}\r\n\r\n{offer}".encode(),
+                                ("127.0.0.1", gateway.address[1]))
+            async with asyncio.timeout(5):
+                data = await asyncio.get_running_loop().sock_recv(phone.socket, 65535)
+            seen["answer"] = data.decode()
+            ack = hold.replace("INVITE", "ACK").replace("z9hG4bKhold", "z9hG4bKholdack").split(
+                "Content-Type")[0]
+            phone.socket.sendto(f"{ack}Content-Length: 0\r\n\r\n".encode(), ("127.0.0.1", gateway.address[1]))
+            bye, _ = await phone.receive(timeout=SIPP_TIMEOUT_S)  # the caller hung up
+            seen["bye"] = bye.method
+            phone.answer(bye, 200, to_tag="phone1")
+            code, errors = await caller
+            assert code == 0, errors
+        finally:
+            phone.socket.close()
+
+    with_engine(db_url, body)
+    assert seen["answer"].startswith("SIP/2.0 200 ") and "a=recvonly" in seen["answer"], seen["answer"]
+    assert seen["bye"] == "BYE"
+    assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED")]

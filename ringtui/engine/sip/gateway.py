@@ -79,6 +79,8 @@ class SipGateway:
         if request.method == "OPTIONS":
             return reply(request, 200, "OK", extra=[("Allow", ALLOW)])
         if request.method == "INVITE":
+            if self.calls.owns(request):  # a re-INVITE in an inbound call's dialog (a caller's or a phone's)
+                return self.calls.invite(request)
             if self.outbound.owns(request):
                 return reply(request, 488, "Not Acceptable Here")  # a re-INVITE: not supported yet
             account = await self.outbound.caller(request)
