@@ -79,9 +79,13 @@ Channel = Annotated[str, typer.Option("--channel", help=(
     "(total_messages, sent_messages, received_messages, avg_response_s, unanswered_messages)."))]
 
 
+HistoryOut = Annotated[Path | None, typer.Option("--out", help=(
+    "Also draw the history into this PNG or JPEG file (FILE.png, FILE.jpg; Advanced plan)."))]
+
+
 @app.command("history")
 def history(
-    interval: Interval, indicator: Indicator = None, channel: Channel = "calls",
+    interval: Interval, indicator: Indicator = None, channel: Channel = "calls", out: HistoryOut = None,
     period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
     group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
     direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
@@ -95,6 +99,13 @@ def history(
     with operation() as op:
         figures = stats_messages.history(op, channel, interval, indicator, options)
         zone = op.account.timezone or "UTC"
+        if out is not None:
+            from ringtui.services.report_images import save_history
+
+            title = f"{figures['indicator']} per {figures['interval']} ({zone})"
+            drawn = save_history(op, figures, out, title)
+    if out is not None:
+        info(f"History drawn into {drawn['file']} ({drawn['bytes']} bytes).")
     if as_json:
         render_object(figures, as_json=True)
     elif not figures["points"]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ringtui.errors import Invalid
 from ringtui.services.base import Operation
@@ -92,6 +94,22 @@ def _kpi_text(name: str, value: Any) -> str:
     return f"{value:,}"
 
 
+def history_image(history: dict[str, Any], title: str, zone: ZoneInfo, fmt: str = "png") -> bytes:
+    """One indicator per bucket as bars, labelled with the buckets' local starts."""
+    pyplot = _pyplot()
+    figure, axes = pyplot.subplots(figsize=(10, 4), layout="constrained")
+    points = history["points"]
+    starts = [datetime.fromisoformat(p["start"].replace("Z", "+00:00")).astimezone(zone) for p in points]
+    values = [p["value"] if p["value"] is not None else 0 for p in points]
+    labels = [s.strftime("%Y-%m-%d %H:%M" if history["interval"] == "hour" else "%Y-%m-%d") for s in starts]
+    axes.bar(range(len(values)), values, color="#d95f0e")
+    step = max(1, len(labels) // 12)
+    axes.set_xticks(range(0, len(labels), step), labels[::step], rotation=30, ha="right")
+    axes.set_ylabel(history["indicator"])
+    axes.set_title(title)
+    return _save(figure, fmt)
+
+
 def report_image(figures: dict[str, Any], heatmap: dict[str, Any], title: str, fmt: str = "png") -> bytes:
     """The call report: the S1/S2 indicators as a table above the heatmap of calls."""
     pyplot = _pyplot()
@@ -129,6 +147,15 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def save_history(op: Operation, history: dict[str, Any], path: Path, title: str) -> dict[str, Any]:
+    """`stats history --out FILE`: the history as a bar chart image (an image report, Advanced plan)."""
+    require_feature(op.account, Feature.IMAGE_REPORTS)
+    fmt = image_format(path)
+    data = history_image(history, title, ZoneInfo(op.account.timezone or "UTC"), fmt)
+    write_image(path, data)
+    return {"file": str(path), "format": fmt, "bytes": len(data), "indicator": history["indicator"]}
 
 
 def save_heatmap(op: Operation, heatmap: dict[str, Any], path: Path, title: str) -> dict[str, Any]:

@@ -108,12 +108,23 @@ def unsubscribe(op: Operation, subscription_id: int) -> dict[str, Any]:
         raise NotFound(f"no report subscription {subscription_id} of yours (see `ringtui reports list`)")
     sub, saved, user = found[0]
     result = _subscription_dict(sub, saved.name, user.email)
+    _drop(op, sub)
+    audit(op, "reports.unsubscribe", str(subscription_id), before=result)
+    return result
+
+
+def drop_subscriptions_of(op: Operation, user: User) -> None:
+    """A user leaving takes their subscriptions (and their deliveries) along."""
+    for sub in op.session.exec(select(ReportSubscription).where(ReportSubscription.user_id == user.id)):
+        _drop(op, sub)
+    op.session.flush()
+
+
+def _drop(op: Operation, sub: ReportSubscription) -> None:
     for delivery in op.session.exec(select(ReportDelivery).where(ReportDelivery.subscription_id == sub.id)):
         op.session.delete(delivery)
     op.session.flush()
     op.session.delete(sub)
-    audit(op, "reports.unsubscribe", str(subscription_id), before=result)
-    return result
 
 
 # ---------------------------------------------------------------- run-due

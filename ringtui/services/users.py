@@ -15,6 +15,7 @@ from ringtui.errors import Conflict, Invalid, PermissionDenied
 from ringtui.models import GroupMember, Ivr, PhoneNumber, SnoozePeriod, User, UserGroup, UserScope
 from ringtui.models.types import utcnow
 from ringtui.services import numbers as numbers_service
+from ringtui.services import reports
 from ringtui.services.access import (
     Area,
     areas_of,
@@ -235,6 +236,7 @@ def remove_user(op: Operation, email: str) -> dict[str, Any]:
         raise PermissionDenied(f"only the super admin removes an admin such as {user.email}")
     before = show_user(op, user.email)
     released = numbers_service.release_all_of_user(op, user)
+    reports.drop_subscriptions_of(op, user)
     op.session.delete(user)
     op.session.flush()
     audit(op, "user.remove", user.email, before=_audit_view(before))

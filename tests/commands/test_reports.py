@@ -211,3 +211,22 @@ def test_heatmap_images_need_an_image_format_and_the_advanced_plan(center, out_d
             "image reports", "advanced plan")
     refused(center("reports", "subscribe", "daily-support", "--every", "daily"), "advanced plan")
     assert [p.name for p in out_dir.iterdir()] == ["folder.png"]
+
+
+def test_a_user_removed_takes_their_subscriptions_along(center, out_dir):
+    ok(center("filters", "save", "sup-daily", "--period", "yesterday", as_user=SUP))
+    ok(center("reports", "subscribe", "sup-daily", "--every", "daily", as_user=SUP))
+    ok(center("reports", "run-due", "--out-dir", str(out_dir)))
+    ok(center("users", "remove", SUP))
+    assert ok(center("reports", "list", "--json")).json() == []
+    assert [f["owner"] for f in ok(center("filters", "list", "--json")).json()] == [ADMIN, None]
+
+
+def test_stats_history_out_draws_the_history_as_an_image(center, out_dir):
+    path = out_dir / "history.png"
+    result = ok(center("stats", "history", "--interval", "day", "--period", "yesterday", "--out", str(path),
+                       "--json"))
+    assert [p["value"] for p in result.json()["points"]] == [2]
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC) and len(data) > 5_000
+    refused(center("stats", "history", "--interval", "day", "--out", str(out_dir / "h.svg")), "h.svg")
