@@ -71,9 +71,15 @@ def status(engine: EngineOption = None, token: TokenOption = None, as_json: Json
     if as_json:
         typer.echo(to_json(snapshot))
         return
-    render_rows(snapshot.get("agents", []), title="Agents",
-                columns=["email", "name", "state", "reason", "interface", "device", "since"])
+    agents = [{**agent, "phones": [phone["address"] for phone in agent.get("sip_phones", [])]}
+              for agent in snapshot.get("agents", [])]
+    render_rows(agents, title="Agents",
+                columns=["email", "name", "state", "reason", "interface", "device", "phones", "since"])
     render_rows(snapshot.get("waiting", []), title="Waiting calls",
                 columns=["call_id", "from_number", "ivr", "wait_s", "vip"])
-    render_rows(snapshot.get("calls", []), title="Calls in progress")
+    calls = [{**call, "phones": [f"{leg['agent']} {leg['state']}" for leg in call.get("sip_legs", [])]}
+             for call in snapshot.get("calls", [])]
+    render_rows(calls, title="Calls in progress",
+                columns=["call_id", "direction", "from_number", "to_number", "ivr", "agent", "state",
+                         "duration_s", "channel", "sip_peer", "phones"])
     info(f"engine at {url}")

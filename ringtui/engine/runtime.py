@@ -68,7 +68,8 @@ class EngineRuntime:
         self.center = CallCenter(self.clock, rng=random.Random(options.seed),
                                  auto_snooze_after=options.auto_snooze_after)
         self.kpis = LiveKpis(ZoneInfo("UTC"))
-        self.feed = Feed(self.center.snapshot, self._authorize, self._control)
+        self.snapshot_hooks: list[Callable[[dict[str, Any]], None]] = []  # adapters add their live facts
+        self.feed = Feed(self.snapshot, self._authorize, self._control)
         self.action_sinks: list[Callable[[Action], None]] = []
         self.version = -1
         self.config: CenterConfig | None = None
@@ -91,6 +92,13 @@ class EngineRuntime:
         for action in reaction.actions:
             for sink in self.action_sinks:
                 sink(action)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The core's snapshot (agents, waiting, calls) with what adapters add (SIP phones and legs)."""
+        document = self.center.snapshot()
+        for hook in self.snapshot_hooks:
+            hook(document)
+        return document
 
     # ------------------------------------------------------------ configuration
 

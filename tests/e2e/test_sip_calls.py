@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -24,7 +26,7 @@ from ringtui.engine.sip import calls as sip_calls
 from ringtui.engine.sip.gateway import SipGateway
 from ringtui.engine.sip.message import SipRequest, header_values, parse, parse_name_addr, reply
 from tests.conftest import ok
-from tests.e2e.test_sip_registrar import SCENARIOS, SIPP_TIMEOUT_S, agent, free_udp_port, with_engine
+from tests.e2e.test_sip_registrar import RINGTUI, SCENARIOS, SIPP_TIMEOUT_S, agent, free_udp_port, with_engine
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("sipp") is None,
@@ -500,3 +502,52 @@ def test_an_agents_phone_that_puts_the_call_on_hold_gets_200_with_the_session_he
     assert seen["bye"] == "BYE"
     assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
     assert attempts(db_url) == [(ANA, "ANSWERED")]
+
+
+# ---------------------------------------------------------------- engine status
+
+
+async def engine_status(runtime: EngineRuntime, *args: str) -> str:
+    """`ringtui engine status` run as a process against the engine's feed; its stdout."""
+    process = await asyncio.create_subprocess_exec(
+        str(RINGTUI), "engine", "status", "--engine", "ws://{}:{}".format(*runtime.address), *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "COLUMNS": "250"})
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
+    return stdout.decode()
+
+
+def test_engine_status_shows_the_sip_phone_and_the_sip_call_ringing_it(impatient_center, db_url, tmp_path):
+    shown: dict[str, Any] = {}
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        port = await register(gateway, runtime, impatient_center, tmp_path)
+        ringing = asyncio.create_task(sipp("agent_cancelled.xml", tmp_path / "agent", "-p", str(port)))
+        await asyncio.sleep(0.5)
+        caller = asyncio.create_task(sipp(
+            "caller_refused_480.xml", tmp_path / "caller", f"127.0.0.1:{gateway.address[1]}",
+            "-p", str(free_udp_port()), "-s", impatient_center["number"], "-set", "caller", CALLER))
+        async with asyncio.timeout(5):
+            while not any(a["state"] == "ringing" for a in runtime.center.snapshot()["agents"]):
+                await asyncio.sleep(0.05)
+        shown["json"] = json.loads(await engine_status(runtime, "--json"))
+        shown["tables"] = await engine_status(runtime)
+        shown["port"] = port
+        for process in (caller, ringing):
+            code, errors = await process
+            assert code == 0, errors
+
+    with_engine(db_url, body)
+    document, phone = shown["json"], f"127.0.0.1:{shown['port']}"
+    ana = next(a for a in document["agents"] if a["email"] == ANA)
+    assert (ana["state"], ana["interface"], ana["device"]) == ("ringing", "sip", "SIPp test phone")
+    assert [(p["address"], p["user_agent"]) for p in ana["sip_phones"]] == [(phone, "SIPp test phone")]
+    [call] = document["calls"]
+    assert (call["from_number"], call["to_number"], call["state"], call["channel"]) == (
+        CALLER, impatient_center["number"], "ringing", "sip")
+    assert call["sip_peer"].startswith("127.0.0.1:") and call["sip_call_id"]
+    legs = [(leg["agent"], leg["address"], leg["state"]) for leg in call["sip_legs"]]
+    assert legs == [(ANA, phone, "ringing")]
+    tables = shown["tables"]
+    assert "SIPp test phone" in tables and phone in tables and f"{ANA} ringing" in tables, tables
+    assert attempts(db_url) == [(ANA, "NO_ANSWER")]

@@ -23,7 +23,7 @@ import random
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiovoip.message import Response
 
@@ -135,6 +135,7 @@ class SipCalls:
         self.rings: dict[tuple[str, str], list[AgentLeg]] = {}  # (core call id, e-mail) -> forks
         self.failures: dict[tuple[str, str], Outcome] = {}  # the strongest outcome of a ring's failed forks
         self.unacked: dict[tuple[str, int], float] = {}  # (Call-ID, CSeq) of a re-INVITE's 200 -> deadline
+        runtime.snapshot_hooks.append(self.describe)
 
     # ------------------------------------------------------------ the caller
 
@@ -548,6 +549,31 @@ class SipCalls:
                 self._bye_caller(leg)
             self._tear_down(leg.call_id)
             self._forget(leg)
+
+    # ------------------------------------------------------------ engine status
+
+    def describe(self, snapshot: dict[str, Any]) -> None:
+        """Add the SIP side to the engine's snapshot (`engine status`, the feed): each registered agent's
+        phones; each SIP call's caller address, SIP Call-ID and the legs to the agents' phones."""
+        for agent in snapshot.get("agents", []):
+            contacts = self.registrar.bindings.get(agent["email"])
+            if contacts:
+                agent["sip_phones"] = [
+                    {"contact": b.contact_uri, "address": b.received, "user_agent": b.user_agent,
+                     "expires_at": b.expires_at.isoformat().replace("+00:00", "Z")}
+                    for b in sorted(contacts.values(), key=lambda b: b.expires_at, reverse=True)]
+        legs: dict[str, list[dict[str, str]]] = {}
+        for leg in self.agent_legs.values():
+            if leg.state != "ended":
+                legs.setdefault(leg.call_id, []).append(
+                    {"agent": leg.email, "contact": leg.uri, "address": "{}:{}".format(*leg.destination),
+                     "state": "ringing" if leg.state in {"calling", "proceeding"} else leg.state})
+        for call in snapshot.get("calls", []):
+            caller = self.callers.get(call["call_id"])
+            if caller is not None:
+                call.update(channel="sip", sip_call_id=str(caller.invite.headers["Call-ID"]),
+                            sip_peer="{}:{}".format(*caller.invite.source),
+                            sip_legs=legs.get(caller.call_id, []))
 
     # ------------------------------------------------------------ the core's actions
 
