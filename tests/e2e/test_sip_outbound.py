@@ -97,12 +97,18 @@ def run_outbound(db_url: str, phone: dict[str, str], cwd: Path, agent_scenario: 
 
 
 async def settled(runtime: EngineRuntime) -> None:
-    """Every call over and its record written: the engine's stop cancels a batch write in flight and then
-    closes the records still open as ended by engine_restart (a race of the runtime, not of SIP)."""
-    async with asyncio.timeout(5):
-        while runtime.center.calls or runtime.recorder.pending:
+    """Every call over and its record written and closed: the engine's stop cancels a batch write in
+    flight, then closes the records still open as ended by engine_restart (a race of the runtime)."""
+    async with asyncio.timeout(10):
+        while (runtime.center.calls or runtime.recorder.pending
+               or await asyncio.to_thread(_open_records, runtime)):
             await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)
+
+
+def _open_records(runtime: EngineRuntime) -> int:
+    with runtime.database.connect() as connection:
+        query = text("SELECT count(*) FROM call_record WHERE ended_at IS NULL")
+        return connection.execute(query).scalar_one()
 
 
 def records(db_url: str) -> list[tuple[Any, ...]]:
