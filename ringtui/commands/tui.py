@@ -36,12 +36,8 @@ def tui(
     (live screens say so and reconnect every 2 s; the other screens work)."""
     from ringtui.engine.client import feed_url
     from ringtui.screens.launch import build_context, run_tui, token_from
-    from ringtui.services.base import operation
-
     require_terminal()
     current = settings()
-    with operation(current):  # the account must exist and the acting user be known, before the screen opens
-        pass
     context = build_context(current, ascii_only=ascii_only)
     code = run_tui(context, feed_url(engine or current.engine_ws), token_from(current.token_file, token),
                    start=screen)

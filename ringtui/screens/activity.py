@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from ringtui.errors import RingtuiError
 from ringtui.screens.feed import BOARD_COLUMNS, COLUMN_OF_STATE, Changes
-from ringtui.screens.live_screen import LiveScreen, selected_key, set_cell
+from ringtui.screens.live_screen import LiveScreen, remove_rows, selected_key, set_cell
 from ringtui.screens.theme import duration, percent, vip_mark
 
 BOARD_TITLES = {"free": "Free", "in_call": "In call", "snooze": "Snooze", "off": "Off"}
@@ -154,14 +154,17 @@ class ActivityScreen(LiveScreen):
         if live is None:
             return
         with self.app.batch_update():
+            removals: dict[DataTable[Any], list[str]] = {}
             for email in in_order(changes.agents, live.agents):
-                self._apply_agent(email, live.agents.get(email))
+                self._apply_agent(email, live.agents.get(email), removals)
             waiting = self.query_one("#waiting", DataTable)
             for call_id in in_order(changes.waiting, live.waiting):
-                self._apply_waiting(waiting, call_id, live.waiting.get(call_id))
+                self._apply_waiting(waiting, call_id, live.waiting.get(call_id), removals)
             calls = self.query_one("#calls", DataTable)
             for call_id in in_order(changes.calls, live.calls):
-                self._apply_call(calls, call_id, live.calls.get(call_id))
+                self._apply_call(calls, call_id, live.calls.get(call_id), removals)
+            for table, keys in removals.items():
+                remove_rows(table, keys)
             if changes.kpis:
                 self._apply_kpis(live.kpis)
             self._titles()
@@ -171,13 +174,14 @@ class ActivityScreen(LiveScreen):
     def _board(self, column: str) -> DataTable[Any]:
         return self.query_one(f"#board-{column}", DataTable)
 
-    def _apply_agent(self, email: str, agent: dict[str, Any] | None) -> None:
+    def _apply_agent(self, email: str, agent: dict[str, Any] | None,
+                     removals: dict[DataTable[Any], list[str]]) -> None:
         previous = self._column_of.get(email)
         column = COLUMN_OF_STATE.get(agent.get("state") or "off", "off") if agent else None
         if agent is not None and not self._agent_visible(email):
             column = None
         if previous is not None and previous != column:
-            self._board(previous).remove_row(email)
+            removals.setdefault(self._board(previous), []).append(email)
             self._time_texts.pop(email, None)
             del self._column_of[email]
         if column is None or agent is None:
@@ -201,10 +205,11 @@ class ActivityScreen(LiveScreen):
             return {"agent": name, "reason": agent.get("reason") or "snooze", "time": time}
         return {"agent": name, "state": STATE_WORDS.get(agent.get("state") or "", "in call"), "time": time}
 
-    def _apply_waiting(self, table: DataTable[Any], call_id: str, row: dict[str, Any] | None) -> None:
+    def _apply_waiting(self, table: DataTable[Any], call_id: str, row: dict[str, Any] | None,
+                       removals: dict[DataTable[Any], list[str]]) -> None:
         if row is None or not self._call_visible(row):
             if call_id in table.rows:
-                table.remove_row(call_id)
+                removals.setdefault(table, []).append(call_id)
             self._time_texts.pop(f"w:{call_id}", None)
             return
         number = row.get("from_number") or "-"
@@ -218,10 +223,11 @@ class ActivityScreen(LiveScreen):
         else:
             table.add_row(*(values[key] for key, _label in WAITING_FIELDS), key=call_id)
 
-    def _apply_call(self, table: DataTable[Any], call_id: str, call: dict[str, Any] | None) -> None:
+    def _apply_call(self, table: DataTable[Any], call_id: str, call: dict[str, Any] | None,
+                    removals: dict[DataTable[Any], list[str]]) -> None:
         if call is None or call.get("state") == "queued" or not self._call_visible(call):
             if call_id in table.rows:
-                table.remove_row(call_id)
+                removals.setdefault(table, []).append(call_id)
             self._time_texts.pop(f"c:{call_id}", None)
             return
         number = customer_number(call)

@@ -15,7 +15,9 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -36,17 +38,31 @@ class HomeScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app: RingtuiApp = self.app  # type: ignore[assignment]
         yield Header(show_clock=False, icon="*" if app.ascii else "⭘")
-        scope = app.context.options.get("scope", {})
+        with Vertical(id="home-body"):
+            yield from self._body()
+        yield Footer()
+
+    def _body(self) -> list[Widget]:
+        app: RingtuiApp = self.app  # type: ignore[assignment]
+        scope = app.context.options.get("scope")
+        if scope is None:
+            return [Static("ringtui - opening the account...", id="home-who")]
         who = f"{scope.get('email', '?')} ({scope.get('role', '?')})"
-        yield Static(f"ringtui - signed in as {who}.  {app.feed_status()}", id="home-who")
+        body: list[Widget] = [Static(f"ringtui - signed in as {who}.  {app.feed_status()}", id="home-who")]
         allowed = app.screens_allowed
         if allowed:
-            yield OptionList(*[Option(f"{e.key}  {e.title:<12} {e.description}", id=e.id) for e in allowed],
-                             id="home-menu")
+            body.append(OptionList(*[Option(f"{e.key}  {e.title:<12} {e.description}", id=e.id)
+                                     for e in allowed], id="home-menu"))
         else:
-            yield Static(f"The {scope.get('role', 'current')} role opens no screen of the TUI "
-                         "(billing and account are in the CLI: `ringtui account --help`).", id="home-none")
-        yield Footer()
+            body.append(Static(f"The {scope.get('role', 'current')} role opens no screen of the TUI "
+                               "(billing and account are in the CLI: `ringtui account --help`).",
+                               id="home-none"))
+        return body
+
+    async def refresh_body(self) -> None:
+        body = self.query_one("#home-body", Vertical)
+        await body.remove_children()
+        await body.mount_all(self._body())
 
     def on_mount(self) -> None:
         self.title = "ringtui"
@@ -77,6 +93,7 @@ class RingtuiApp(App[None]):
         self._engine_stop = asyncio.Event()
         self._engine_done: asyncio.Future[Any] | None = None
         self._start = start
+        self._home: HomeScreen | None = None
         self.refresh_hz = float(context.options.get("refresh_hz") or 10.0)
 
     # ------------------------------------------------------------ start and stop
@@ -85,15 +102,33 @@ class RingtuiApp(App[None]):
         keymap = self.context.options.get("keymap") or {}
         if keymap:
             self.set_keymap(keymap)
-        if "scope" not in self.context.options:
-            self.context.options["scope"] = await asyncio.to_thread(self._load_scope)
-        self.screens_allowed = visible_screens(self.context.options["scope"]["areas"])
+        # The engine, the feed and the account's rules load side by side: the first paint waits
+        # for whichever is slowest, not for their sum.
         if self._engine is not None:
             self._engine_done = asyncio.ensure_future(self._engine(self._engine_stop))
             self._engine_done.add_done_callback(self._engine_ended)
         if self.connection is not None:
             self.run_worker(self.connection.run(), name="feed", group="feed", exit_on_error=False)
-        await self.push_screen(HomeScreen())
+        self._home = HomeScreen()
+        await self.push_screen(self._home)
+        if "scope" in self.context.options:
+            await self._scope_ready()
+        else:
+            self.run_worker(self._scope_loading(), name="scope", exit_on_error=False)
+
+    async def _scope_loading(self) -> None:
+        try:
+            scope = await asyncio.to_thread(self._load_scope)
+        except RingtuiError as error:
+            self.exit(return_code=1, message=f"Error: {error}")
+            return
+        self.context.options["scope"] = scope
+        await self._scope_ready()
+
+    async def _scope_ready(self) -> None:
+        self.screens_allowed = visible_screens(self.context.options["scope"]["areas"])
+        if self._home is not None and self._home.is_mounted:
+            await self._home.refresh_body()
         first = self._start or (self.screens_allowed[0].id if self.screens_allowed else None)
         if first and any(e.id == first for e in self.screens_allowed):
             await self.open_screen(first)

@@ -48,6 +48,8 @@ class IvrCard(Vertical):
         yield Static("", classes="details")
 
     def show(self, waiting: int, longest: float | None, level: float | None, free: int, reach: int) -> None:
+        if not self.children:  # not composed yet: the next frame shows it
+            return
         big = str(waiting) if not self.ascii_only else f"{waiting} waiting"
         details = (f"waiting     {waiting}\nlongest     {duration(longest) if waiting else '-'}\n"
                    f"SL {percent(level):>4}   free {free}/{reach}")

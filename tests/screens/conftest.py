@@ -96,7 +96,7 @@ def tui_app(settings: Settings, url: str | None = None, *, start: str | None = N
     return RingtuiApp(context, connection=connection, start=start)
 
 
-async def until(condition: Callable[[], Any], pilot: Any = None, timeout: float = 10.0) -> None:
+async def until(condition: Callable[[], Any], pilot: Any = None, timeout: float = 20.0) -> None:
     """Wait for a condition the app reaches asynchronously (feed frames, workers)."""
     async with asyncio.timeout(timeout):
         while not condition():

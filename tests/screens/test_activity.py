@@ -136,3 +136,35 @@ def test_a_supervisor_sees_only_her_groups_and_ivrs_and_is_refused_what_she_may_
                 assert "sales-1" in runtime.center.calls and "sales-1" in keys(waiting)
 
     run(scenario())
+
+
+def test_removing_rows_in_bulk_leaves_the_table_as_one_by_one_removal_would():
+    from textual.app import App, ComposeResult
+
+    from ringtui.screens.live_screen import remove_rows
+
+    class Two(App[None]):
+        def compose(self) -> ComposeResult:
+            for name in ("bulk", "single"):
+                table: DataTable[str] = DataTable(id=name)
+                table.add_columns("Agent", "State")
+                for index in range(50):
+                    table.add_row(f"agent {index}", "free", key=f"a{index}")
+                yield table
+
+    async def scenario():
+        app = Two()
+        async with app.run_test() as pilot:
+            bulk, single = app.query_one("#bulk", DataTable), app.query_one("#single", DataTable)
+            gone = [f"a{index}" for index in (0, 7, 8, 30, 49, 12)]
+            remove_rows(bulk, [*gone, "not-there"])
+            for key in gone:
+                single.remove_row(key)
+            await pilot.pause()
+            assert [bulk.get_row_at(i) for i in range(bulk.row_count)] == [
+                single.get_row_at(i) for i in range(single.row_count)]
+            assert [bulk.get_row_index(k.value) for k in bulk.rows] == list(range(44))
+            bulk.add_row("agent 99", "off", key="a99")
+            assert bulk.get_row_index("a99") == 44 and bulk.get_row("a99") == ["agent 99", "off"]
+
+    run(scenario())
