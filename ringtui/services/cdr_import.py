@@ -19,8 +19,11 @@ Each line becomes one call record (and one ring attempt when an agent is known):
 - agent: the user whose SIP username is the peer of `dstchannel` (inbound) or `channel`
   (outbound), e.g. SIP/201-0000001a or PJSIP/201-00000001 -> "201"; else the user the
   dialled number is assigned to.
-- uniqueid -> call_id "asterisk:<uniqueid>": engine ids never look like that, and a line
+- uniqueid -> call_id "asterisk:<uniqueid>": engine ids never look like that, and a call
   already imported is skipped, so importing the same file twice imports nothing twice.
+  Lines sharing a uniqueid (a queue or ring group dialling several agents) are one call
+  with one ring attempt per line: answered if one was (the others' NO_ANSWER becomes
+  CALL_ANSWERED), from the first start to the last end.
 
 The file is read as a stream and written in batches with SQLAlchemy Core in one
 transaction: all or nothing unless `skip_invalid`; every bad line is reported.
@@ -86,9 +89,9 @@ class _Directory:
 
 @dataclass
 class _Call:
-    line: int
+    line: int  # its first line
     record: dict[str, Any]
-    attempt: dict[str, Any] | None
+    attempts: list[dict[str, Any]]
 
 
 @dataclass
@@ -105,6 +108,71 @@ class _Summary:
         return {"file": self.file, "format": FORMATS[0], "timezone": self.timezone, "lines": self.lines,
                 "imported": self.imported, "already_imported": self.already_imported,
                 "internal_skipped": self.internal_skipped, "invalid": [list(p) for p in self.invalid]}
+
+
+class _Assembler:
+    """Lines of one call (same uniqueid: a queue or ring group dialling several agents) merged.
+
+    Asterisk writes a call's lines as its legs end, so they come close together; a call
+    is complete once WINDOW lines have followed its first line.
+    """
+
+    WINDOW = 1000
+
+    def __init__(self, summary: _Summary) -> None:
+        self.summary = summary
+        self.pending: dict[str, _Call] = {}
+        self.first_line: dict[str, int] = {}
+        self.lines: dict[str, dict[tuple[str, ...], int]] = {}
+
+    def add(self, call: _Call, cells: list[str]) -> None:
+        call_id, uniqueid = call.record["call_id"], cells[16].strip()
+        first = self.first_line.setdefault(call_id, call.line)
+        same = self.lines.setdefault(call_id, {}) if call_id in self.pending or first == call.line else None
+        if same is None:
+            self.summary.invalid.append((call.line, f"uniqueid {uniqueid!r} repeats line {first}, more than "
+                                         f"{self.WINDOW} lines before: not the same call"))
+            return
+        signature = tuple(cell.strip() for cell in cells)
+        if signature in same:
+            self.summary.invalid.append((call.line, f"uniqueid {uniqueid!r}: the same line as line "
+                                         f"{same[signature]}"))
+            return
+        same[signature] = call.line
+        if call_id in self.pending:
+            self.pending[call_id] = _merged(self.pending[call_id], call)
+        else:
+            self.pending[call_id] = call
+
+    def complete(self, line: int | None) -> list[_Call]:
+        """The calls no later line can belong to (all of them at the end of the file)."""
+        done = []
+        while self.pending:
+            call_id, call = next(iter(self.pending.items()))
+            if line is not None and call.line > line - self.WINDOW:
+                break
+            done.append(self.pending.pop(call_id))
+            self.lines.pop(call_id, None)
+        return done
+
+
+def _merged(call: _Call, leg: _Call) -> _Call:
+    """One call of two lines: answered if either leg was, by that leg's agent."""
+    first, other = call.record, leg.record
+    answered = first if first["type"] == CallType.ANSWERED else other
+    start = min(first["started_at"], other["started_at"])
+    record = first | {
+        "started_at": start, "ended_at": max(first["ended_at"], other["ended_at"]),
+        "type": answered["type"], "answered_at": answered["answered_at"], "talk_s": answered["talk_s"],
+        "user_id": answered["user_id"] or first["user_id"] or other["user_id"],
+        "wait_s": ((answered["answered_at"] - start).total_seconds() if answered["answered_at"]
+                   else max(first["wait_s"], other["wait_s"])),
+    }
+    attempts = call.attempts + leg.attempts
+    if record["type"] == CallType.ANSWERED:  # S5: rung, not answered, another agent did
+        attempts = [a | {"outcome": Outcome.CALL_ANSWERED} if a["outcome"] == Outcome.NO_ANSWER else a
+                    for a in attempts]
+    return _Call(call.line, record, attempts)
 
 
 class _BadLine(Exception):
@@ -126,7 +194,7 @@ def import_cdrs(op: Operation, file: Path, *, format: str = "asterisk-csv", time
         raise Invalid(f"unknown CDR format {format!r}: give {', '.join(FORMATS)}")
     directory = _load_directory(op, _zone(timezone or op.account.timezone or "UTC"))
     summary = _Summary(file=str(file), timezone=directory.zone.key)
-    seen: dict[str, int] = {}
+    calls = _Assembler(summary)
     batch: list[_Call] = []
     for line, cells in _records(file):
         summary.lines += 1
@@ -138,22 +206,21 @@ def import_cdrs(op: Operation, file: Path, *, format: str = "asterisk-csv", time
         except _BadLine as problem:
             summary.invalid.append((line, str(problem)))
             continue
-        first = seen.setdefault(call.record["call_id"], line)
-        if first != line:
-            summary.invalid.append((line, f"uniqueid {cells[16].strip()!r} repeats line {first}"))
-            continue
+        calls.add(call, cells)
+        complete = calls.complete(line)
         if summary.invalid and not skip_invalid:
             continue  # the import will be refused: keep checking lines, stop writing
-        batch.append(call)
+        batch.extend(complete)
         if len(batch) >= BATCH:
             _write(op, batch, summary)
             batch = []
+    batch.extend(calls.complete(None))
     if summary.invalid and not skip_invalid:
         raise BulkInvalid(f"calls import of {file}", summary.invalid)
     if summary.lines == 0:
         raise Invalid(f"{file} holds no call-detail records: expected Master.csv lines "
                       f"({','.join(COLUMNS)})")
-    if batch:
+    if batch and not (summary.invalid and not skip_invalid):
         _write(op, batch, summary)
     if summary.imported:
         audit(op, "calls.import", file.name, after={
@@ -388,12 +455,12 @@ def _record(line: int, call: _Line, direction: Direction, kind: CallKind, from_n
         "talk_s": float(call.billsec) if answered else 0.0,
         "recorded": False, "vip": False, "flagged": False,
     }
-    attempt = None
+    attempts = []
     if agent is not None:
         outcome = Outcome.OUT if direction == Direction.OUT else inbound_outcome
-        attempt = {"user_id": agent, "started_at": call.start, "ended_at": answered_at or ended_at,
-                   "outcome": outcome}
-    return _Call(line, record, attempt)
+        attempts.append({"user_id": agent, "started_at": call.start, "ended_at": answered_at or ended_at,
+                         "outcome": outcome})
+    return _Call(line, record, attempts)
 
 
 # ---------------------------------------------------------------- writing
@@ -433,8 +500,8 @@ def _write(op: Operation, batch: list[_Call], summary: _Summary) -> None:
     op.session.execute(_RECORD_ROWS, [_stored(call.record, sqlite) for call in new])
     inserted = dict(op.session.execute(select(CallRecord.call_id, CallRecord.id).where(
         CallRecord.call_id.in_([call.record["call_id"] for call in new]))).all())
-    attempts = [_stored(call.attempt | {"call_record_id": inserted[call.record["call_id"]]}, sqlite)
-                for call in new if call.attempt is not None]
+    attempts = [_stored(attempt | {"call_record_id": inserted[call.record["call_id"]]}, sqlite)
+                for call in new for attempt in call.attempts]
     if attempts:
         op.session.execute(_ATTEMPT_ROWS, attempts)
     summary.imported += len(new)

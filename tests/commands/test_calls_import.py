@@ -134,7 +134,7 @@ def test_every_bad_line_is_reported_with_its_number_and_nothing_is_imported(pbx,
                          "6 bad line(s), nothing was imported", "--skip-invalid")
     for fragment in ("line 2: unknown disposition 'HUNG UP'", "line 3: start 'yesterday' is not a time",
                      "line 4: 3 fields", "line 5: dst '12' is not a phone number",
-                     "line 6: uniqueid '1762074000.1' repeats line 1",
+                     "line 6: uniqueid '1762074000.1': the same line as line 1",
                      "line 7: duration 'three' is not a whole number"):
         assert fragment in result.stderr, result.stderr
 
@@ -166,3 +166,21 @@ def test_only_an_admin_imports_call_history(pbx, tmp_path, unchanged):
     with unchanged():
         refused(pbx("calls", "import", master(tmp_path, *GOOD), as_user=ANA), ANA, "only an admin")
     ok(pbx("calls", "import", master(tmp_path, *GOOD), as_user=ADMIN))
+
+
+def test_the_lines_of_one_queue_call_are_one_call_with_a_ring_attempt_each(pbx, tmp_path):
+    """Asterisk writes a line per agent a queue rang, all with the caller channel's uniqueid."""
+    rang_ana = ('"","0612345678","+33144951479","ext-queues","","SIP/trunk-00000001","SIP/ana-00000002",'
+                '"Queue","400","2026-11-02 10:00:00","","2026-11-02 10:00:15",15,0,"NO ANSWER",'
+                '"DOCUMENTATION","1762074000.7",""')
+    answered_201 = ('"","0612345678","+33144951479","ext-queues","","SIP/trunk-00000001","SIP/201-00000003",'
+                    '"Queue","400","2026-11-02 10:00:00","2026-11-02 10:00:20","2026-11-02 10:03:20",200,180,'
+                    '"ANSWERED","DOCUMENTATION","1762074000.7",""')
+    path = master(tmp_path, rang_ana, ANSWERED_OUT, answered_201)
+    summary = ok(pbx("calls", "import", path, "--json")).json()
+    assert (summary["lines"], summary["imported"]) == (3, 2)
+    queued = calls_by_start(pbx)["2026-11-02T09:00:00Z"]
+    assert [queued[k] for k in ("type", "agent", "wait_s", "talk_s", "ivr")] == [
+        "answered", EXT, 20.0, 180.0, "Support"]
+    attempts = ok(pbx("calls", "show", str(queued["id"]), "--json")).json()["attempts"]
+    assert sorted((a["agent"], a["outcome"]) for a in attempts) == [(EXT, "ANSWERED"), (ANA, "CALL_ANSWERED")]
