@@ -157,7 +157,8 @@ def test_the_agent_gives_up_while_it_rings_and_the_trunk_leg_is_cancelled(ana, t
     assert records(db_url) == [("out", "missed", "agent", ana["outgoing"], CALLED, ANA, False, True)]
 
 
-def test_a_busy_called_party_is_relayed_486_to_the_agent(ana, trunk, db_url, tmp_path):
+def test_a_busy_called_party_is_relayed_486_to_the_agent(ana, trunk, db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("RINGTUI_SIP_TRUNK", f"localhost:{trunk}")  # a name, resolved once at start
     run_outbound(db_url, ana, tmp_path, refused_scenario(tmp_path, 486), "trunk_carrier_busy.xml", trunk)
     assert records(db_url) == [("out", "missed", "customer", ana["outgoing"], CALLED, ANA, False, True)]
 

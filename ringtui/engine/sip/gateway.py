@@ -111,11 +111,13 @@ class SipGateway:
             self.calls.local = self.outbound.local = self.address
             restored = await self.registrar.restore()
             log.info("SIP on udp:%s:%d; %d stored binding(s) restored", *self.address, restored)
+            await self.outbound.resolve()
             trunk = self.runtime.settings.sip_trunk
             if trunk is None:
                 log.info("no SIP trunk ([sip.trunk] address): agents' outbound calls are refused 503")
-            else:
-                log.info("agents' outbound calls go through the SIP trunk udp:%s:%d", trunk.host, trunk.port)
+            elif self.outbound.trunk_address is not None:
+                log.info("agents' outbound calls go through the SIP trunk udp:%s:%d (%s)", trunk.host,
+                         trunk.port, self.outbound.trunk_address[0])
             while True:
                 await asyncio.sleep(SWEEP_S)
                 self.endpoint.sweep()

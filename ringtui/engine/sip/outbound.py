@@ -23,6 +23,7 @@ import asyncio
 import logging
 import re
 import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -123,6 +124,20 @@ class Outbound:
         self.calls: dict[str, OutboundCall] = {}  # core call id -> call
         self.by_agent_dialog: dict[str, OutboundCall] = {}
         self.by_trunk_dialog: dict[str, OutboundCall] = {}
+        self.trunk_address: tuple[str, int] | None = None  # the trunk's IP address, resolved once
+
+    async def resolve(self) -> None:
+        """Resolve the trunk's host once (a name would cost a blocking DNS lookup per datagram)."""
+        if self.trunk is None:
+            return
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(
+                self.trunk.host, self.trunk.port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+        except OSError as error:
+            log.error("the SIP trunk's host %s does not resolve (%s): outbound calls are refused 503",
+                      self.trunk.host, error)
+            return
+        self.trunk_address = found[0][4][:2]
 
     # ------------------------------------------------------------ which INVITEs are ours
 
@@ -168,6 +183,11 @@ class Outbound:
             log.warning("outbound call from %s to %s refused 503: no SIP trunk is configured "
                         "([sip.trunk] address in config.toml, or RINGTUI_SIP_TRUNK)", account.email, number)
             return _refuse(request, 503, "Service Unavailable", "no SIP trunk is configured", to_tag)
+        if self.trunk_address is None:
+            log.warning("outbound call from %s to %s refused 503: the SIP trunk's address %s does not "
+                        "resolve", account.email, number, self.trunk.host)
+            return _refuse(request, 503, "Service Unavailable", "the SIP trunk's address does not resolve",
+                           to_tag)
         call = self._open(request, account.email, number, who.caller_id or "", to_tag)
         asyncio.get_running_loop().call_soon(self._start, call)
         return reply(request, 100, "Trying")
@@ -420,15 +440,13 @@ class Outbound:
         # "calling": the CANCEL waits for a provisional response (RFC 3261 9.1)
 
     def _to_trunk(self, call: OutboundCall, data: bytes) -> None:
-        trunk = self.trunk
-        assert trunk is not None
-        self.endpoint.send(data, (trunk.host, trunk.port))
+        assert self.trunk_address is not None
+        self.endpoint.send(data, self.trunk_address)
 
     def _next_hop(self, call: OutboundCall) -> tuple[str, int]:
-        trunk = self.trunk
-        assert trunk is not None
+        assert self.trunk_address is not None
         if not call.routes:
-            return trunk.host, trunk.port
+            return self.trunk_address
         route = parse_name_addr(call.routes[0])
         hostport = route.uri.split(":", 1)[1].split(";", 1)[0].rsplit("@", 1)[-1]
         port = hostport.rsplit(":", 1)[1] if ":" in hostport else ""
