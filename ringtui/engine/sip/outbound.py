@@ -57,7 +57,7 @@ from ringtui.engine.sip.message import (
     reply_address,
 )
 from ringtui.errors import Invalid, PermissionDenied
-from ringtui.services.dialing import destination, dialler
+from ringtui.services.dialing import Dialler, destination, dialler
 
 if TYPE_CHECKING:
     from ringtui.engine.runtime import EngineRuntime
@@ -163,8 +163,7 @@ class Outbound:
     # ------------------------------------------------------------ the agent's INVITE
 
     async def invite(self, request: SipRequest, account: SipAccount) -> bytes:
-        if self.owns(request):  # a re-INVITE (hold, codec change): not supported yet
-            return reply(request, 488, "Not Acceptable Here")
+        """A new INVITE of `account`'s phone (the gateway answers re-INVITEs): 100 Trying, or the refusal."""
         to_tag = secrets.token_hex(6)
         refusal = self._authenticate(request, account, to_tag)
         if refusal is not None:
@@ -192,7 +191,7 @@ class Outbound:
         asyncio.get_running_loop().call_soon(self._start, call)
         return reply(request, 100, "Trying")
 
-    def _dialler(self, email: str):
+    def _dialler(self, email: str) -> Dialler:
         with Session(self.runtime.database) as db:
             return dialler(db, email)
 
