@@ -504,6 +504,60 @@ def test_an_agents_phone_that_puts_the_call_on_hold_gets_200_with_the_session_he
     assert attempts(db_url) == [(ANA, "ANSWERED")]
 
 
+def raw_invite(method: str, number: str, port: int, engine: int, *, cseq: int, to_tag: str = "",
+               branch: str = "z9hG4bKfirst", body: str = "") -> bytes:
+    """A caller's request in the dialog of Call-ID raw-call (To-tag given once the engine set it)."""
+    lines = [f"{method} sip:{number}@127.0.0.1:{engine} SIP/2.0",
+             f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch={branch};rport",
+             f"From: <sip:{CALLER}@127.0.0.1>;tag=c",
+             f"To: <sip:{number}@127.0.0.1>" + (f";tag={to_tag}" if to_tag else ""), "Call-ID: raw-call",
+             f"CSeq: {cseq} {method}", f"Contact: <sip:caller@127.0.0.1:{port}>"]
+    if body:
+        lines.append("Content-Type: application/sdp")
+    return ("\r\n".join([*lines, f"Content-Length: {len(body)}"]) + "\r\n\r\n" + body).encode()
+
+
+def test_a_reinvite_before_the_call_is_answered_is_500_with_retry_after(center, db_url, tmp_path):
+    """RFC 3261 14.2: the first INVITE has no final response yet (Ana's phone rings)."""
+    seen: dict[str, Any] = {}
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        phone = RawPhone(await register(gateway, runtime, center, tmp_path))
+        caller = RawPhone(free_udp_port())
+        engine, number = gateway.address[1], center["number"]
+
+        async def response(status: bytes) -> Any:
+            async with asyncio.timeout(5):
+                while True:
+                    data = await asyncio.get_running_loop().sock_recv(caller.socket, 65535)
+                    if data.startswith(b"SIP/2.0 " + status):
+                        return parse(data, ("127.0.0.1", engine))
+
+        try:
+            caller.socket.sendto(raw_invite("INVITE", number, caller.port, engine, cseq=1, body=ANSWER),
+                                 ("127.0.0.1", engine))
+            invite, _ = await phone.receive()
+            phone.answer(invite, 180, to_tag="phone1")
+            ringing = await response(b"180")
+            ours = parse_name_addr(ringing.headers["To"]).params["tag"]
+            caller.socket.sendto(raw_invite("INVITE", number, caller.port, engine, cseq=2, to_tag=ours,
+                                            branch="z9hG4bKagain", body=ANSWER), ("127.0.0.1", engine))
+            refused = await response(b"500")
+            seen["retry after"] = int(refused.headers["Retry-After"])
+            caller.socket.sendto(raw_invite("CANCEL", number, caller.port, engine, cseq=1),
+                                 ("127.0.0.1", engine))
+            await response(b"487")
+            cancel, _ = await phone.receive()  # Ana's phone stops ringing
+            seen["phone"] = cancel.method
+        finally:
+            phone.socket.close()
+            caller.socket.close()
+
+    with_engine(db_url, body)
+    assert 0 <= seen["retry after"] <= 10 and seen["phone"] == "CANCEL"
+    assert records(db_url) == [("missed", "customer", CALLER, center["number"], True)]
+
+
 # ---------------------------------------------------------------- engine status
 
 
