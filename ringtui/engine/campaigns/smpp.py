@@ -2,9 +2,10 @@
 
 Each SMS is recorded (QUEUED, recipient IN_PROGRESS) before it is submitted; the
 submit_sm_resp makes it SENT with the carrier's message id, and the delivery
-receipt (deliver_sm) DELIVERED or FAILED. Claims are one second of traffic at a
-time and the next claim waits for the carrier's answers, so at most that many
-SMS are in doubt if the engine dies; those are never resent (store.reconcile).
+receipt (deliver_sm) DELIVERED or FAILED. Claims are half a second of traffic at
+the carrier rate, and a claim waits until at most one earlier claim is still
+unanswered: at most one second of traffic is in doubt if the engine dies, and
+those SMS are never resent (store.reconcile).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class SmppAdapter:
         self.database = database
         self.settings = settings
         self.rate = settings.carrier_rate
-        self.batch = max(1, int(self.rate)) if self.rate else 500
+        self.batch = max(1, int(self.rate / 2)) if self.rate else 500
         self._outcomes: list[dict[str, Any]] = []
         self._waiting: set[int] = set()
         self._answered = asyncio.Event()
@@ -106,20 +107,20 @@ class SmppAdapter:
                 short_message=campaign.message, source=_address(campaign.sender),
                 destination=PhoneNumber(sms.number.lstrip("+"), TON.INTERNATIONAL, NPI.ISDN),
                 registered_delivery=0b00000001, log_id=str(sms.sms_id), extra_data=campaign.name))
-        await self._wait_for_answers()
-        await asyncio.to_thread(store.finish_if_done, self.database, campaign)
+        await self._wait_for_answers(self.batch if len(claimed) == self.batch else 0)
         return len(claimed)
 
-    async def _wait_for_answers(self) -> None:
+    async def _wait_for_answers(self, in_flight: int) -> None:
+        """Until at most `in_flight` SMS await the carrier's answer (0: all answered)."""
         deadline = time.monotonic() + ANSWER_TIMEOUT_S
-        while self._waiting and time.monotonic() < deadline:
+        while len(self._waiting) > in_flight and time.monotonic() < deadline:
             self._answered.clear()
             try:
                 await asyncio.wait_for(self._answered.wait(), timeout=1.0)
             except TimeoutError:
                 continue
         await self._flush()
-        if self._waiting:
+        if len(self._waiting) > in_flight:
             log.warning("%d SMS submitted without an answer from the carrier after %ss",
                         len(self._waiting), ANSWER_TIMEOUT_S)
             self._waiting.clear()

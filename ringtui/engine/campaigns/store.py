@@ -139,21 +139,18 @@ def record_outcomes(database: Engine, outcomes: list[dict[str, Any]]) -> None:
     The SMS and its recipient change together; a late answer never turns DELIVERED back."""
     if not outcomes:
         return
-    now = utcnow()
-    recipient_status = {SmsStatus.SENT.value: RecipientStatus.SENT.value,
-                        SmsStatus.DELIVERED.value: RecipientStatus.DELIVERED.value,
-                        SmsStatus.FAILED.value: RecipientStatus.FAILED.value}
+    rows = [{"sid": o["sms_id"], "status": o["status"], "carrier_id": o.get("carrier_id") or None,
+             "detail": (o.get("detail") or "")[:200], "now": utcnow()} for o in outcomes]
+    final = (SmsStatus.DELIVERED.value, SmsStatus.FAILED.value)  # same values for recipients
     with database.begin() as connection:
-        for outcome in outcomes:
-            values: dict[str, Any] = {"status": outcome["status"], "status_at": now}
-            if outcome.get("carrier_id"):
-                values["carrier_id"] = outcome["carrier_id"]
-            final = [SmsStatus.DELIVERED.value, SmsStatus.FAILED.value]
-            changed = connection.execute(update(M).where(
-                M.c.id == outcome["sms_id"], M.c.status.not_in(final)).values(**values)).rowcount
-            if changed:
-                connection.execute(update(R).where(R.c.sms_message_id == outcome["sms_id"]).values(
-                    status=recipient_status[outcome["status"]], detail=(outcome.get("detail") or "")[:200]))
+        connection.execute(update(M).where(
+            M.c.id == bindparam("sid"), M.c.status != final[0], M.c.status != final[1]).values(
+            status=bindparam("status"), status_at=bindparam("now"),
+            carrier_id=func.coalesce(bindparam("carrier_id", type_=M.c.carrier_id.type), M.c.carrier_id)),
+            rows)
+        connection.execute(update(R).where(
+            R.c.sms_message_id == bindparam("sid"), R.c.status != final[0], R.c.status != final[1])
+                           .values(status=bindparam("status"), detail=bindparam("detail")), rows)
 
 
 def sms_id_of_carrier(database: Engine, carrier_id: str) -> int | None:
