@@ -205,8 +205,9 @@ def refused_before_the_trunk(db_url: str, phone: dict[str, str], tmp_path: Path,
             silent.socket.close()
 
 
-def test_a_number_blacklisted_out_is_refused_403_and_recorded(ana, account, trunk, db_url, tmp_path):
-    ok(account("blacklist", "add", CALLED, "--direction", "out"))
+@pytest.mark.parametrize("whose", [(), ("--user", ANA)], ids=["company-wide", "the user's own"])
+def test_a_number_blacklisted_out_is_refused_403_and_recorded(ana, account, trunk, db_url, tmp_path, whose):
+    ok(account("blacklist", "add", CALLED, "--direction", "out", *whose))
     refused_before_the_trunk(db_url, ana, tmp_path, trunk, 403)
     assert records(db_url) == [("out", "missed", "system", ana["outgoing"], CALLED, None, False, True)]
 
