@@ -23,14 +23,15 @@ from ringtui.engine.runtime import EngineRuntime
 from ringtui.engine.sip.gateway import SipGateway
 from tests.e2e import test_sip_calls as inbound
 from tests.e2e import test_sip_outbound as outbound
-from tests.e2e.kamailio import HERE, kamailio
+from tests.e2e.kamailio import HERE, MISSING, installed, kamailio
 from tests.e2e.test_sip_calls import center  # noqa: F401 - a fixture
 from tests.e2e.test_sip_outbound import ana  # noqa: F401 - a fixture
 from tests.e2e.test_sip_registrar import free_udp_port, with_engine
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("sipp") is None,
-                                 reason="sipp is not on PATH (Debian sip-tester; .ci/run installs it)")]
+                                 reason="sipp is not on PATH (Debian sip-tester; .ci/run installs it)"),
+              pytest.mark.skipif(installed() is None, reason=MISSING)]
 
 REALM = "carrier.test"
 

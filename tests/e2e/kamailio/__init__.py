@@ -21,11 +21,19 @@ BINARY = "/usr/sbin/kamailio"
 START_S = 10.0
 
 
+MISSING = "kamailio is not installed (Debian package kamailio; .ci/run installs it)"
+
+
+def installed() -> str | None:
+    """The kamailio binary (it lives in /usr/sbin, often not on a user's PATH), None when missing."""
+    return shutil.which("kamailio") or (BINARY if Path(BINARY).exists() else None)
+
+
 def kamailio_binary() -> str:
-    """The kamailio binary, or the test is skipped (Debian package kamailio; .ci/run installs it)."""
-    found = shutil.which("kamailio") or (BINARY if Path(BINARY).exists() else None)
+    """The kamailio binary, or the test is skipped."""
+    found = installed()
     if found is None:
-        pytest.skip("kamailio is not installed (Debian package kamailio; .ci/run installs it)")
+        pytest.skip(MISSING)
     return found
 
 
