@@ -107,10 +107,10 @@ class SipGateway:
         transport, _ = await loop.create_datagram_endpoint(lambda: self.endpoint,
                                                            local_addr=(self.host, self.port))
         try:
-            self.address = transport.get_extra_info("sockname")[:2]
-            self.calls.local = self.outbound.local = self.address
+            address = transport.get_extra_info("sockname")[:2]
+            self.calls.local = self.outbound.local = address
             restored = await self.registrar.restore()
-            log.info("SIP on udp:%s:%d; %d stored binding(s) restored", *self.address, restored)
+            log.info("SIP on udp:%s:%d; %d stored binding(s) restored", *address, restored)
             await self.outbound.resolve()
             trunk = self.runtime.settings.sip_trunk
             if trunk is None:
@@ -118,6 +118,7 @@ class SipGateway:
             elif self.outbound.trunk_address is not None:
                 log.info("agents' outbound calls go through the SIP trunk udp:%s:%d (%s)", trunk.host,
                          trunk.port, self.outbound.trunk_address[0])
+            self.address = address  # ready: the stored bindings are back, the trunk resolved
             while True:
                 await asyncio.sleep(SWEEP_S)
                 self.endpoint.sweep()
