@@ -605,3 +605,32 @@ def test_engine_status_shows_the_sip_phone_and_the_sip_call_ringing_it(impatient
     tables = shown["tables"]
     assert "SIPp test phone" in tables and phone in tables and f"{ANA} ringing" in tables, tables
     assert attempts(db_url) == [(ANA, "NO_ANSWER")]
+
+
+def test_a_caller_waiting_in_a_queue_hears_ringback_and_hangs_up_while_waiting(account, db_url, tmp_path,
+                                                                                monkeypatch):
+    """Nobody is connected: the call waits (180, its phone plays ringback) and the caller gives up."""
+    monkeypatch.setenv("RINGTUI_ENGINE_TOKEN_FILE", str(tmp_path / "engine.token"))
+    phone = set_up(account, 20)
+    ok(account("ivr", "step", "add", "Standard", "--type", "queue", "--group", "Sales", "--max-wait", "60",
+               "--position", "1"))
+    waiting: list[Any] = []
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        caller = asyncio.create_task(sipp(
+            "caller_cancels.xml", tmp_path / "caller", f"127.0.0.1:{gateway.address[1]}",
+            "-p", str(free_udp_port()), "-s", phone["number"], "-set", "caller", CALLER))
+        async with asyncio.timeout(5):
+            while not runtime.center.snapshot()["waiting"]:
+                await asyncio.sleep(0.02)
+        waiting.extend(row["from_number"] for row in runtime.center.snapshot()["waiting"])
+        code, errors = await caller
+        assert code == 0, errors
+        async with asyncio.timeout(5):
+            while runtime.center.calls:
+                await asyncio.sleep(0.05)
+
+    with_engine(db_url, body)
+    assert waiting == [CALLER]
+    assert records(db_url) == [("missed", "customer", CALLER, phone["number"], True)]
+    assert attempts(db_url) == [(ANA, "NOTCONNECTED")]  # offline when the queue offered her the call

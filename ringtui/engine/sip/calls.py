@@ -360,10 +360,14 @@ class SipCalls:
             return
         for binding in sorted(contacts.values(), key=lambda b: b.expires_at, reverse=True):
             self._fork(action, binding, leg_of_caller)
-        if not leg_of_caller.final and not leg_of_caller.answered:
-            self.endpoint.respond(leg_of_caller.invite, reply(
-                leg_of_caller.invite, 180, "Ringing", to_tag=leg_of_caller.to_tag,
-                extra=self._dialog_headers(leg_of_caller)))
+        self._ringing(leg_of_caller)
+
+    def _ringing(self, leg: CallerLeg) -> None:
+        """180 to the caller: an agent's phone rings, or the call waits in a queue (no hold music
+        here: the caller's own phone plays ringback)."""
+        if not leg.final and not leg.answered:
+            self.endpoint.respond(leg.invite, reply(leg.invite, 180, "Ringing", to_tag=leg.to_tag,
+                                                    extra=self._dialog_headers(leg)))
 
     def _fork(self, action: act.RingAgent, binding: Binding, leg_of_caller: CallerLeg) -> None:
         """One INVITE per registered contact of the agent (a desk phone and a softphone ring together)."""
@@ -590,7 +594,9 @@ class SipCalls:
             self._voicemail(action.call_id)
         elif isinstance(action, act.Play) and action.call_id in self.callers:
             self.callers[action.call_id].played = True
-        # CollectDigits, HoldMusic, Record ...: no media yet (signalling only)
+        elif isinstance(action, act.HoldMusic) and action.call_id in self.callers:
+            self._ringing(self.callers[action.call_id])
+        # CollectDigits, Record ...: no media yet (signalling only)
 
     def _voicemail(self, call_id: str) -> None:
         """The voicemail picks up: the caller's INVITE is answered (it records nothing: no media), the
