@@ -16,6 +16,9 @@ HELP = "SMS, call and voice-message campaigns: create, launch, pause, resume, wa
 app = typer.Typer(no_args_is_help=True)
 sms_app = typer.Typer(no_args_is_help=True)
 app.add_typer(sms_app, name="sms", help="SMS campaigns (business, advanced): access requests and creation.")
+calls_app = typer.Typer(no_args_is_help=True)
+app.add_typer(calls_app, name="calls",
+              help="Call campaigns for the power dialer (advanced, power dialer on).")
 
 LIST_COLUMNS = ["name", "kind", "status", "recipients", "done", "pending", "created_by", "created_at",
                 "launched_at", "finished_at"]
@@ -114,6 +117,46 @@ def sms_requests(as_json: JsonFlag = False, as_csv: CsvFlag = False) -> None:
     with operation() as op:
         rows = access.list_sms_requests(op)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=REQUEST_COLUMNS, title="SMS access requests")
+
+
+@calls_app.command("create")
+def calls_create(
+    name: NameArg,
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="A .csv contact list (or .txt of numbers); see `campaign sample calls`.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Numbers typed: N,N,... or one per line.")] = None,
+    phone_column: PhoneColumnOption = None,
+    column: ColumnOption = None,
+    country: Annotated[str | None, typer.Option(
+        "--country", help="ISO country of national numbers (default: the account's).")] = None,
+    attempts: Annotated[int, typer.Option(
+        "--attempts", help="Calls per number while unanswered (1-10).")] = 1,
+    retry_minutes: Annotated[int, typer.Option(
+        "--retry-minutes", help="Minutes before calling an unanswered number again.")] = 60,
+    agent: Annotated[list[str] | None, typer.Option("--agent", help="A user who calls (repeatable).")] = None,
+    group: Annotated[list[str] | None, typer.Option(
+        "--group", help="A group whose users call (repeatable).")] = None,
+    script: Annotated[str, typer.Option("--script", help="What the agent says, shown during the call.")] = "",
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag for the calls (repeatable).")] = None,
+    dial_order: Annotated[str, typer.Option(
+        "--dial-order", help="agent-first (the agent's phone rings, then the customer's) or customer-first.")
+    ] = "agent-first",
+    skip_invalid: SkipInvalid = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a call campaign (draft) for the power dialer: list, who calls, attempts, script, tags."""
+    from ringtui.services.campaigns import calls
+
+    with operation() as op:
+        result = calls.create_call_campaign(
+            op, name, file=file, to=to, phone_column=phone_column, columns=column or (), country=country,
+            attempts=attempts, retry_minutes=retry_minutes, agents=agent or (), groups=group or (),
+            script=script, tags=tag or (), dial_order=dial_order, skip_invalid=skip_invalid)
+    _report_list(result)
+    info(f"Call campaign {result['name']!r} created ({result['recipients']:,} of at most "
+         f"{result['contact_limit']:,} contacts).")
+    render_object({k: v for k, v in result.items() if k != "invalid_lines"} if not as_json else result,
+                  as_json=as_json, title="Call campaign")
 
 
 @app.command("list")

@@ -19,11 +19,11 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import PhoneNumber
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import select
 
 from ringtui.errors import BulkInvalid, Invalid
-from ringtui.models import AuditEntry, GroupMember, User, UserGroup
+from ringtui.models import AuditEntry, CampaignRecipient, GroupMember, User, UserGroup
 from ringtui.services.base import Operation
 from ringtui.services.blacklist import PREFIX_MARK, load_snapshot
 from ringtui.services.phones import check_country, to_e164
@@ -318,6 +318,15 @@ def load_list(op: Operation, *, file: Path | None, typed: str | None, country: s
                 f"{len(checked.invalid)} invalid")
         raise Invalid(f"recipient list {source} leaves no number to contact ({left})")
     return checked
+
+
+def store_recipients(op: Operation, campaign_id: int, checked: RecipientList) -> None:
+    """The list's recipients in line order, PENDING, in bulk (a core insert: no ORM objects)."""
+    rows = [{"campaign_id": campaign_id, "position": position, "number": r.number, "columns": r.columns,
+             "status": "pending", "attempts": 0, "detail": ""}
+            for position, r in enumerate(checked.recipients, start=1)]
+    for start in range(0, len(rows), 5000):
+        op.session.execute(insert(CampaignRecipient.__table__), rows[start:start + 5000])
 
 
 # ---------------------------------------------------------------- sample files

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import select
 
 from ringtui.config import SmsSettings
@@ -26,7 +26,7 @@ from ringtui.errors import Conflict, Invalid, PlanRequired
 from ringtui.models import Account, Campaign, CampaignRecipient
 from ringtui.services.base import Operation, audit
 from ringtui.services.campaigns.access import require_campaign_access
-from ringtui.services.campaigns.recipients import RecipientList, load_list
+from ringtui.services.campaigns.recipients import RecipientList, load_list, store_recipients
 from ringtui.services.phones import check_country, to_e164
 from ringtui.services.sms_text import analyse
 from ringtui.services.validation import check_name, read_text_file
@@ -125,18 +125,10 @@ def create_sms_campaign(
                         fragments_per_message=shape.fragments, estimated_cost=cost)
     op.session.add(campaign)
     op.session.flush()
-    _insert_recipients(op, campaign, checked)
+    store_recipients(op, campaign.id, checked)
     result = sms_summary(campaign, checked)
     audit(op, "campaign.create", name, after={k: v for k, v in result.items() if k != "invalid_lines"})
     return result
-
-
-def _insert_recipients(op: Operation, campaign: Campaign, checked: RecipientList) -> None:
-    rows = [{"campaign_id": campaign.id, "position": position, "number": r.number, "columns": r.columns,
-             "status": "pending", "attempts": 0, "detail": ""}
-            for position, r in enumerate(checked.recipients, start=1)]
-    for start in range(0, len(rows), 5000):
-        op.session.execute(insert(CampaignRecipient.__table__), rows[start:start + 5000])
 
 
 def sms_summary(campaign: Campaign, checked: RecipientList) -> dict[str, Any]:
