@@ -261,7 +261,9 @@ def test_a_trunk_that_never_answers_gets_the_invite_retransmitted_then_the_agent
 
 
 def test_an_engine_stopping_ends_an_outbound_call_on_both_legs(ana, trunk, db_url, tmp_path):
-    """The phone and the called party each get a BYE; the record is closed."""
+    """The phone and the called party each get a BYE; the record is closed. While the call is up,
+    the engine's snapshot shows its SIP side."""
+    shown: list[dict[str, Any]] = []
 
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
         await register(gateway, runtime, ana, tmp_path)
@@ -273,6 +275,7 @@ def test_an_engine_stopping_ends_an_outbound_call_on_both_legs(ana, trunk, db_ur
             while not any(call.answered_at for call in runtime.center.calls.values()):
                 await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)  # the phone's ACK is in
+        shown.extend(runtime.snapshot()["calls"])  # what `engine status` shows
         return carrier, phone
 
     async def scenario() -> None:
@@ -292,3 +295,9 @@ def test_an_engine_stopping_ends_an_outbound_call_on_both_legs(ana, trunk, db_ur
 
     asyncio.run(scenario())
     assert [row[-1] for row in records(db_url)] == [True]  # closed, not left open
+    [call] = shown
+    assert (call["direction"], call["agent"], call["to_number"]) == ("out", ANA, CALLED)
+    assert call["channel"] == "sip"
+    assert call["sip_peer"].startswith("127.0.0.1:") and call["sip_call_id"]
+    assert call["sip_trunk"] == {"uri": f"sip:{CALLED}@127.0.0.1:{trunk}", "address": f"127.0.0.1:{trunk}",
+                                 "state": "answered"}

@@ -26,7 +26,7 @@ import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiovoip.message import Response
 from sqlmodel import Session
@@ -125,6 +125,7 @@ class Outbound:
         self.by_agent_dialog: dict[str, OutboundCall] = {}
         self.by_trunk_dialog: dict[str, OutboundCall] = {}
         self.trunk_address: tuple[str, int] | None = None  # the trunk's IP address, resolved once
+        runtime.snapshot_hooks.append(self.describe)
 
     async def resolve(self) -> None:
         """Resolve the trunk's host once (a name would cost a blocking DNS lookup per datagram)."""
@@ -559,6 +560,21 @@ class Outbound:
     def _dialog_headers(self, call: OutboundCall) -> list[tuple[str, str]]:
         return [("Contact", self._contact()),
                 *(("Record-Route", route) for route in header_values(call.invite.headers, "Record-Route"))]
+
+    # ------------------------------------------------------------ engine status
+
+    def describe(self, snapshot: dict[str, Any]) -> None:
+        """Add the SIP side of outbound calls to the engine's snapshot (`engine status`, the feed): the
+        agent's phone (SIP Call-ID, address) and the trunk leg (Request-URI, address, state)."""
+        for row in snapshot.get("calls", []):
+            call = self.calls.get(row["call_id"])
+            if call is None:
+                continue
+            trunk = "{}:{}".format(*self.trunk_address) if self.trunk_address else ""
+            state = {"calling": "ringing", "proceeding": "ringing"}.get(call.state, call.state)
+            row.update(channel="sip", sip_call_id=call.agent_dialog,
+                       sip_peer="{}:{}".format(*call.invite.source),
+                       sip_trunk={"uri": call.uri, "address": trunk, "state": state})
 
     # ------------------------------------------------------------ bookkeeping
 
