@@ -634,3 +634,12 @@ def test_a_caller_waiting_in_a_queue_hears_ringback_and_hangs_up_while_waiting(a
     assert waiting == [CALLER]
     assert records(db_url) == [("missed", "customer", CALLER, phone["number"], True)]
     assert attempts(db_url) == [(ANA, "NOTCONNECTED")]  # offline when the queue offered her the call
+
+
+def test_an_ivr_that_forwards_redirects_the_caller_to_the_number(center, account, db_url, tmp_path):
+    """302 to the forward number at the caller's last hop (its carrier routes it; no media here)."""
+    ok(account("ivr", "step", "add", "Standard", "--type", "forward", "--number", "+33612345678",
+               "--position", "1"))
+    run_call(db_url, center, tmp_path, "caller_redirected.xml", None)
+    assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
+    assert attempts(db_url) == []

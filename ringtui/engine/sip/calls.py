@@ -269,12 +269,13 @@ class SipCalls:
         call_id = self.caller_dialogs.get(str(request.headers["Call-ID"]))
         return self.callers.get(call_id) if call_id else None
 
-    def _finish(self, leg: CallerLeg, status: int, reason: str, *, body: str = "") -> None:
+    def _finish(self, leg: CallerLeg, status: int, reason: str, *, body: str = "",
+                extra: tuple[tuple[str, str], ...] = ()) -> None:
         """The INVITE's final response, retransmitted (T1 doubling up to T2) until the ACK."""
         if leg.final:
             return
         leg.final = status
-        extra = self._dialog_headers(leg) if status < 300 else []
+        extra = [*(self._dialog_headers(leg) if status < 300 else []), *extra]
         if body:
             extra.append(("Content-Type", "application/sdp"))
         response = reply(leg.invite, status, reason, to_tag=leg.to_tag, extra=extra, body=body)
@@ -596,7 +597,20 @@ class SipCalls:
             self.callers[action.call_id].played = True
         elif isinstance(action, act.HoldMusic) and action.call_id in self.callers:
             self._ringing(self.callers[action.call_id])
+        elif isinstance(action, act.ForwardTo) and action.call_id in self.callers:
+            self._redirect(self.callers[action.call_id], action.number)
         # CollectDigits, Record ...: no media yet (signalling only)
+
+    def _redirect(self, leg: CallerLeg, number: str) -> None:
+        """A forward step: 302 to the number at the caller's last hop (its carrier or proxy routes it on;
+        no media goes through here), and the call is over for the engine once handed on."""
+        if leg.final:
+            return
+        hop = "{}:{}".format(*leg.invite.source)
+        self._finish(leg, 302, "Moved Temporarily", extra=(("Contact", f"<sip:{number}@{hop}>"),))
+        self._tear_down(leg.call_id)
+        asyncio.get_running_loop().call_soon(
+            self._apply, lambda: self.runtime.center.caller_hung_up(leg.call_id))
 
     def _voicemail(self, call_id: str) -> None:
         """The voicemail picks up: the caller's INVITE is answered (it records nothing: no media), the
