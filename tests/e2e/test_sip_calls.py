@@ -643,3 +643,11 @@ def test_an_ivr_that_forwards_redirects_the_caller_to_the_number(center, account
     run_call(db_url, center, tmp_path, "caller_redirected.xml", None)
     assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
     assert attempts(db_url) == []
+
+
+def test_a_phone_answering_as_its_ring_is_cancelled_is_too_late_and_hung_up(impatient_center, db_url,
+                                                                           tmp_path):
+    """Its 200 crosses the engine's CANCEL: ACK then BYE to the phone, the attempt becomes TOOLATE."""
+    run_call(db_url, impatient_center, tmp_path, "caller_refused_480.xml", "agent_answers_too_late.xml")
+    assert records(db_url) == [("missed", "system", CALLER, impatient_center["number"], True)]
+    assert attempts(db_url) == [(ANA, "TOOLATE")]
