@@ -159,6 +159,37 @@ def calls_create(
                   as_json=as_json, title="Call campaign")
 
 
+voice_app = typer.Typer(no_args_is_help=True)
+app.add_typer(voice_app, name="voice", help="Voice-message campaigns (advanced, power dialer on).")
+
+
+@voice_app.command("create")
+def voice_create(
+    name: NameArg,
+    from_number: Annotated[str, typer.Option("--from", help="The account's number the calls come from.")],
+    message_file: Annotated[Path, typer.Option(
+        "--message-file", help="The recorded message: a .wav or .mp3 file (converted once to 8 kHz).")],
+    recipients: Annotated[Path | None, typer.Option(
+        "--recipients", help="A .csv or .txt file of numbers.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Numbers typed: N,N,... or one per line.")] = None,
+    country: Annotated[str | None, typer.Option(
+        "--country", help="ISO country of national numbers (default: the account's).")] = None,
+    skip_invalid: SkipInvalid = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a voice-message campaign (draft): each number is called and hears the message."""
+    from ringtui.services.campaigns import voice
+
+    with operation() as op:
+        result = voice.create_voice_campaign(op, name, from_number=from_number, message_file=message_file,
+                                             recipients=recipients, to=to, country=country,
+                                             skip_invalid=skip_invalid)
+    _report_list(result)
+    info(f"Voice campaign {result['name']!r} created: a {result['audio_seconds']:.1f} s message.")
+    render_object({k: v for k, v in result.items() if k != "invalid_lines"} if not as_json else result,
+                  as_json=as_json, title="Voice campaign")
+
+
 @app.command("list")
 def list_(as_json: JsonFlag = False, as_csv: CsvFlag = False) -> None:
     """Every campaign with its progress."""
