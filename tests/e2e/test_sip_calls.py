@@ -84,14 +84,15 @@ async def sipp(scenario: str, cwd: Path, *args: str) -> tuple[int, str]:
     return process.returncode or 0, stderr.decode(errors="replace") + errors
 
 
-async def register(gateway: SipGateway, runtime: EngineRuntime, phone: dict[str, str], cwd: Path) -> int:
-    """Ana's phone registers from a port of its own; that port."""
+async def register(gateway: SipGateway, runtime: EngineRuntime, phone: dict[str, str], cwd: Path,
+                   email: str = ANA) -> int:
+    """The agent's (Ana's) phone registers from a port of its own; that port."""
     port = free_udp_port()
     code, errors = await sipp("register.xml", cwd / "register", f"127.0.0.1:{gateway.address[1]}",
                               "-p", str(port), "-au", phone["username"], "-ap", phone["password"],
                               "-set", "user", phone["username"], "-set", "expires", "3600")
     assert code == 0, errors
-    assert agent(runtime, ANA) == ("free", "sip")
+    assert agent(runtime, email) == ("free", "sip")
     return port
 
 
@@ -651,3 +652,23 @@ def test_a_phone_answering_as_its_ring_is_cancelled_is_too_late_and_hung_up(impa
     run_call(db_url, impatient_center, tmp_path, "caller_refused_480.xml", "agent_answers_too_late.xml")
     assert records(db_url) == [("missed", "system", CALLER, impatient_center["number"], True)]
     assert attempts(db_url) == [(ANA, "TOOLATE")]
+
+
+def test_two_agents_rung_together_one_answers_the_others_phone_is_cancelled(center, account, db_url,
+                                                                            tmp_path):
+    """Ring-all over Sales: Ana answers, Bob's phone gets CANCEL; his attempt is CALL_ANSWERED."""
+    bob = "bob@acme.test"
+    ok(account("users", "add", bob, "--group", "Sales"))
+    bobs = ok(account("users", "sip-credentials", bob, "--json")).json()
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        anas = await register(gateway, runtime, center, tmp_path / "ana")
+        his = await register(gateway, runtime, bobs, tmp_path / "bob", email=bob)
+        ringing = asyncio.create_task(sipp("agent_cancelled.xml", tmp_path / "bob" / "agent", "-p", str(his)))
+        await call(gateway, center, tmp_path / "ana", "caller_talks.xml", "agent_answer.xml", anas, ())
+        code, errors = await ringing
+        assert code == 0, errors
+
+    with_engine(db_url, body)
+    assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
+    assert sorted(attempts(db_url)) == [(ANA, "ANSWERED"), (bob, "CALL_ANSWERED")]
