@@ -44,12 +44,16 @@ def test_create_from_the_sample_csv_with_named_columns(dialer, tmp_path: Path, d
         assert (first.number, first.columns) == ("+33140506070", {"name": "Ana Martin", "company": "Acme",
                                                                   "Plan": "gold"})
         assert len(db.exec(select(CampaignAssignee)).all()) == 2
+    shown = ok(dialer("campaign", "show", "Renewals", "--json")).json()
+    assert (shown["agents"], shown["groups"], shown["tags"], shown["attempts"]) == (
+        ["ana@acme.test"], ["Sales"], ["Hot"], 3)
     assert ok(dialer("campaign", "launch", "Renewals", "--json")).json()["status"] == "running"
 
 
 def test_refusals_name_what_is_missing(dialer, unchanged):
-    base = ("campaign", "calls", "create", "C", "--to", "0612345678")
+    base = ("campaign", "calls", "create", "C", "--to", "0612345678", "--agent", "ana@acme.test")
     with unchanged():
+        refused(dialer(*base[:6]), "needs people to call", "--agent", "--group")
         refused(dialer(*base, "--agent", "nobody@acme.test"), "nobody@acme.test")
         refused(dialer(*base, "--group", "Night"), "'Night'")
         refused(dialer(*base, "--tag", "Cold"), "no tag 'Cold'", "Hot")
@@ -69,11 +73,14 @@ def test_business_plan_is_refused_naming_advanced(account, unchanged):
 
 def test_contact_limit_and_the_extension_add_on(dialer, unchanged):
     with unchanged():
-        refused(dialer("campaign", "calls", "create", "Big", "--to", numbers(1001)), "1,001 numbers",
+        refused(dialer("campaign", "calls", "create", "Big", "--to", numbers(1001), "--group", "Sales"),
+                "1,001 numbers",
                 "at most 1,000", "call-campaign-extension")
-    ok(dialer("campaign", "calls", "create", "Fits", "--to", numbers(1000)))
+    ok(dialer("campaign", "calls", "create", "Fits", "--to", numbers(1000), "--group", "Sales"))
     ok(dialer("addons", "activate", "call-campaign-extension", "--user", "ana@acme.test"))
-    result = ok(dialer("campaign", "calls", "create", "Bigger", "--to", numbers(2000), "--json")).json()
+    result = ok(dialer("campaign", "calls", "create", "Bigger", "--to", numbers(2000), "--group", "Sales",
+                         "--json")).json()
     assert (result["recipients"], result["contact_limit"]) == (2000, 2000)
     with unchanged():
-        refused(dialer("campaign", "calls", "create", "Huge", "--to", numbers(2001)), "at most 2,000")
+        refused(dialer("campaign", "calls", "create", "Huge", "--to", numbers(2001), "--group", "Sales"),
+                "at most 2,000")

@@ -75,6 +75,8 @@ def create_call_campaign(
     order = _dial_order(dial_order)
     if len(script) > SCRIPT_MAX:
         raise Invalid(f"the script has {len(script)} characters; at most {SCRIPT_MAX}")
+    if not agents and not groups:
+        raise Invalid("a call campaign needs people to call: give --agent EMAIL and/or --group NAME")
     users = {user.id: user for user in (user_by_email(op, email) for email in agents)}
     teams = {group.id: group for group in (group_by_name(op, name) for name in groups)}
     tag_names = _tags(op, tags)

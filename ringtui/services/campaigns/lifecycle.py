@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from ringtui.errors import Conflict, NotFound
-from ringtui.models import Campaign, CampaignRecipient, SmsMessage, User
+from ringtui.models import Campaign, CampaignAssignee, CampaignRecipient, SmsMessage, User, UserGroup
 from ringtui.models.types import utcnow
 from ringtui.services.base import Operation, audit
 from ringtui.services.campaigns.access import require_campaign_access, require_campaign_reader
@@ -77,7 +77,22 @@ def show_campaign(op: Operation, name: str) -> dict[str, Any]:
                    "fragments_per_message": campaign.fragments_per_message,
                    "estimated_cost": money(campaign.estimated_cost), "sms_sent": spent[1],
                    "cost_so_far": round(float(spent[0]), 4)}
+    elif campaign.kind == CampaignKind.CALLS:
+        result |= _call_details(op, campaign)
+    else:
+        result |= {"from_number": campaign.from_number, "audio": campaign.audio_path}
     return result
+
+
+def _call_details(op: Operation, campaign: Campaign) -> dict[str, Any]:
+    rows = op.session.exec(select(User.email, UserGroup.name).select_from(CampaignAssignee)
+                           .join(User, User.id == CampaignAssignee.user_id, isouter=True)
+                           .join(UserGroup, UserGroup.id == CampaignAssignee.group_id, isouter=True)
+                           .where(CampaignAssignee.campaign_id == campaign.id)).all()
+    return {"script": campaign.script, "attempts": campaign.attempts, "retry_delay_s": campaign.retry_delay_s,
+            "dial_order": campaign.dial_order, "tags": campaign.tags, "columns": campaign.column_labels,
+            "agents": sorted(email for email, _ in rows if email),
+            "groups": sorted(group for _, group in rows if group)}
 
 
 def _change(op: Operation, name: str, allowed: tuple[CampaignStatus, ...], new: CampaignStatus,
