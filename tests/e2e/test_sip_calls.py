@@ -672,3 +672,39 @@ def test_two_agents_rung_together_one_answers_the_others_phone_is_cancelled(cent
     with_engine(db_url, body)
     assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
     assert sorted(attempts(db_url)) == [(ANA, "ANSWERED"), (bob, "CALL_ANSWERED")]
+
+
+def test_a_call_for_an_agent_busy_on_another_sip_call_is_incall(center, account, db_url, tmp_path):
+    """Ana (no call waiting) talks on a first call her phone answered; a second caller finds her INCALL
+    and gets 480; then she hangs up the first (her BYE, the engine's BYE to that caller)."""
+    ok(account("users", "set", ANA, "call_waiting=false"))
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        phone = RawPhone(await register(gateway, runtime, center, tmp_path))
+        engine = f"127.0.0.1:{gateway.address[1]}"
+        try:
+            first = asyncio.create_task(sipp("caller_hung_up_on.xml", tmp_path / "first", engine,
+                                             "-p", str(free_udp_port()), "-s", center["number"],
+                                             "-set", "caller", CALLER))
+            invite, _ = await phone.receive()
+            phone.answer(invite, 200, to_tag="phone1", body=ANSWER)
+            await phone.receive()  # the ACK: Ana talks
+            code, errors = await sipp("caller_refused_480.xml", tmp_path / "second", engine,
+                                      "-p", str(free_udp_port()), "-s", center["number"],
+                                      "-set", "caller", "+34699999999")
+            assert code == 0, errors
+            ours = parse_name_addr(header_values(invite.headers, "Contact")[0]).uri
+            bye = (f"BYE {ours} SIP/2.0\r\n"
+                   f"Via: SIP/2.0/UDP 127.0.0.1:{phone.port};branch=z9hG4bKbye;rport\r\n"
+                   f"From: {invite.headers['To']};tag=phone1\r\nTo: {invite.headers['From']}\r\n"
+                   f"Call-ID: {invite.headers['Call-ID']}\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n")
+            phone.socket.sendto(bye.encode(), ("127.0.0.1", gateway.address[1]))
+            code, errors = await first
+            assert code == 0, errors
+        finally:
+            phone.socket.close()
+
+    with_engine(db_url, body)
+    assert records(db_url) == [("missed", "system", "+34699999999", center["number"], True),  # ended first
+                               ("answered", "agent", CALLER, center["number"], True)]
+    assert attempts(db_url) == [(ANA, "INCALL"), (ANA, "ANSWERED")]
