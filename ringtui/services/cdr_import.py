@@ -496,12 +496,26 @@ def _write(op: Operation, batch: list[_Call], summary: _Summary) -> None:
     summary.already_imported += len(batch) - len(new)
     if not new:
         return
-    sqlite = op.session.get_bind().dialect.name == "sqlite"
-    op.session.execute(_RECORD_ROWS, [_stored(call.record, sqlite) for call in new])
+    dialect = op.session.get_bind().dialect.name
+    sqlite = dialect == "sqlite"
+    _insert(op, dialect, _RECORD_ROWS, [_stored(call.record, sqlite) for call in new])
     inserted = dict(op.session.execute(select(CallRecord.call_id, CallRecord.id).where(
         CallRecord.call_id.in_([call.record["call_id"] for call in new]))).all())
     attempts = [_stored(attempt | {"call_record_id": inserted[call.record["call_id"]]}, sqlite)
                 for call in new for attempt in call.attempts]
     if attempts:
-        op.session.execute(_ATTEMPT_ROWS, attempts)
+        _insert(op, dialect, _ATTEMPT_ROWS, attempts)
     summary.imported += len(new)
+
+
+def _insert(op: Operation, dialect: str, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Core executemany; COPY on PostgreSQL (a round trip per batch, not per row)."""
+    if dialect != "postgresql":
+        op.session.execute(statement, rows)
+        return
+    columns = list(rows[0])
+    target = f"{statement.table.name} ({', '.join(columns)})"
+    raw = op.session.connection().connection.dbapi_connection  # the session's own transaction
+    with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in columns])
