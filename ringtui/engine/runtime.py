@@ -77,6 +77,7 @@ class EngineRuntime:
         self.address: tuple[str, int] | None = None
         self._token = ""
         self._webhooks: Any = None
+        self._writing: asyncio.Future[int] | None = None  # the recorder's batch being written
 
     # ------------------------------------------------------------ reactions
 
@@ -184,6 +185,11 @@ class EngineRuntime:
             await self.close()
 
     async def close(self) -> None:
+        if self._writing is not None:
+            try:  # a batch the stop interrupted lands before the open records are closed
+                await self._writing
+            except Exception:
+                log.exception("writing call records failed")
         await self.flush()
         # Calls still in progress end with the engine: closed now, as the restart would.
         self.closed_at_stop = await asyncio.to_thread(close_orphans, self.database, self.clock.now())
@@ -197,7 +203,9 @@ class EngineRuntime:
     async def flush(self) -> None:
         batch = self.recorder.take()
         if batch:
-            await asyncio.to_thread(self.recorder.write, batch)
+            # shielded: a stop cancelling the flush loop leaves this write running; close() waits for it
+            self._writing = asyncio.ensure_future(asyncio.to_thread(self.recorder.write, batch))
+            await asyncio.shield(self._writing)
 
     def _tick(self) -> None:
         self.apply(self.center.advance())
