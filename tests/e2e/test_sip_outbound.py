@@ -1,7 +1,7 @@
 """Outbound calls over SIP against real peers: a SIPp agent's phone dials an external number, the engine
 authenticates it (407), applies the off-plan rules and the OUT blacklist, and places the call through
-the trunk, a SIPp carrier that challenges the engine (407) and answers, is busy, hangs up, or is
-cancelled; 127.0.0.1 only, on both databases. Each test reads the call records the engine wrote.
+the trunk, a SIPp carrier that challenges the engine (401) and answers, is busy, hangs up, is
+cancelled, challenges twice or never answers; 127.0.0.1 only, on both databases. Each test reads the call records the engine wrote.
 """
 
 from __future__ import annotations
