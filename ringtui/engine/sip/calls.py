@@ -2,17 +2,20 @@
 
 The caller's INVITE server transaction (RFC 3261 17.2.1): 100 Trying at once
 (the endpoint answers a retransmitted INVITE with the latest response, so a
-retransmission never becomes a second call), 180 while agents ring, 200 when one
-answers, its final response retransmitted until the ACK (Timer G). A CANCEL
-ends the call (caller_hung_up) with 487 to the INVITE.
+retransmission never becomes a second call), 180 while agents ring or the call
+waits in a queue, 200 when one answers (or voicemail picks up), its final
+response retransmitted until the ACK (Timer G). A CANCEL ends the call
+(caller_hung_up) with 487 to the INVITE. A re-INVITE in a dialog is answered at
+once with the session as agreed (sdp.py).
 
-Each RingAgent of the core is an INVITE client transaction (17.1.1) towards the
-agent's newest registered contact, sent to the address the REGISTER came from:
-retransmitted (Timer A) until a response, given up after Timer B. A 1xx only
-stops the retransmissions (a 100 without a To-tag builds no dialog: aiovoip's
-gap 1); the dialog starts with the 200, acknowledged with an ACK of its own
-branch to the Contact of the 200 (gap 5). Signalling only: the agent gets the
-caller's SDP offer, the caller an answer on the offer's connection line.
+Each RingAgent of the core is an INVITE client transaction (17.1.1) towards
+every registered contact of the agent, sent to the address the REGISTER came
+from: retransmitted (Timer A) until a response, given up after Timer B. A 1xx
+only stops the retransmissions (a 100 without a To-tag builds no dialog:
+aiovoip's gap 1); the dialog starts with the 200, acknowledged with an ACK of
+its own branch to the Contact of the 200 (gap 5); a failure is an S5 outcome
+(RING_OUTCOMES). Signalling only: the phone gets the caller's SDP offer and the
+caller the phone's answer, so their media go straight to each other.
 """
 
 from __future__ import annotations
