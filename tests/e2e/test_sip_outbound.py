@@ -1,7 +1,8 @@
 """Outbound calls over SIP against real peers: a SIPp agent's phone dials an external number, the engine
 authenticates it (407), applies the off-plan rules and the OUT blacklist, and places the call through
 the trunk, a SIPp carrier that challenges the engine (401) and answers, is busy, hangs up, is
-cancelled, challenges twice or never answers; 127.0.0.1 only, on both databases. Each test reads the call records the engine wrote.
+cancelled, challenges twice or never answers; 127.0.0.1 only, on both databases. Each test reads
+the call records the engine wrote.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from ringtui.config import load_settings
 from ringtui.db import engine_for
 from ringtui.engine.runtime import EngineOptions, EngineRuntime
 from ringtui.engine.sip import outbound as outbound_legs
+from ringtui.engine.sip.digest import authorization, parse_challenge
 from ringtui.engine.sip.gateway import SipGateway
 from tests.conftest import ok
 from tests.e2e.test_sip_calls import register, sipp
-from tests.e2e.test_sip_registrar import SCENARIOS, free_udp_port, with_engine
+from tests.e2e.test_sip_registrar import SCENARIOS, Phone, free_udp_port, with_engine
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("sipp") is None,
@@ -301,3 +303,44 @@ def test_an_engine_stopping_ends_an_outbound_call_on_both_legs(ana, trunk, db_ur
     assert call["sip_peer"].startswith("127.0.0.1:") and call["sip_call_id"]
     assert call["sip_trunk"] == {"uri": f"sip:{CALLED}@127.0.0.1:{trunk}", "address": f"127.0.0.1:{trunk}",
                                  "state": "answered"}
+
+
+# ---------------------------------------------------------------- the edge: wrong passwords on INVITEs
+
+
+def raw_invite(user: str, port: int, cseq: int, authorization: str = "") -> bytes:
+    lines = [f"INVITE sip:{DIALLED}@127.0.0.1 SIP/2.0",
+             f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKout{cseq};rport",
+             f"From: <sip:{user}@127.0.0.1>;tag=raw", f"To: <sip:{DIALLED}@127.0.0.1>",
+             "Call-ID: raw-out-1",
+             f"CSeq: {cseq} INVITE", f"Contact: <sip:{user}@127.0.0.1:{port}>", "Max-Forwards: 70"]
+    if authorization:
+        lines.append(f"Proxy-Authorization: {authorization}")
+    return ("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+def test_a_wrong_password_on_an_invite_counts_towards_the_edge_ban(ana, trunk, db_url, tmp_path,
+                                                                   monkeypatch):
+    """The same ban after authentication failures as for REGISTER ([sip] ban_after_failures)."""
+    config = tmp_path / "config.toml"
+    config.write_text("[sip]\nban_after_failures = 1\n")
+    monkeypatch.setenv("RINGTUI_CONFIG", str(config))
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        phone = Phone(gateway.address[1])
+        try:
+            await phone.send(raw_invite(ana["username"], phone.port, 1))
+            status, headers, _ = await phone.receive()
+            assert status == 407
+            challenge = parse_challenge(headers["proxy-authenticate"][0])
+            wrong = authorization(challenge, username=ana["username"], password="not-" + ana["password"],
+                                  method="INVITE", uri=f"sip:{DIALLED}@127.0.0.1")
+            await phone.send(raw_invite(ana["username"], phone.port, 2, wrong))
+            async with asyncio.timeout(3):
+                while "127.0.0.1" not in gateway.guard.banned:
+                    await asyncio.sleep(0.02)
+        finally:
+            phone.close()
+
+    with_engine(db_url, body)
+    assert records(db_url) == []
