@@ -519,7 +519,8 @@ def raw_invite(method: str, number: str, port: int, engine: int, *, cseq: int, t
 
 
 def test_a_reinvite_before_the_call_is_answered_is_500_with_retry_after(center, db_url, tmp_path):
-    """RFC 3261 14.2: the first INVITE has no final response yet (Ana's phone rings)."""
+    """RFC 3261 14.2: the first INVITE has no final response yet (Ana's phone rings); the first INVITE
+    arriving again on another branch is a merged request (8.2.2.2)."""
     seen: dict[str, Any] = {}
 
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
@@ -545,6 +546,9 @@ def test_a_reinvite_before_the_call_is_answered_is_500_with_retry_after(center, 
                                             branch="z9hG4bKagain", body=ANSWER), ("127.0.0.1", engine))
             refused = await response(b"500")
             seen["retry after"] = int(refused.headers["Retry-After"])
+            caller.socket.sendto(raw_invite("INVITE", number, caller.port, engine, cseq=1,
+                                            branch="z9hG4bKotherpath", body=ANSWER), ("127.0.0.1", engine))
+            await response(b"482")  # the same INVITE by another path is a merged request
             caller.socket.sendto(raw_invite("CANCEL", number, caller.port, engine, cseq=1),
                                  ("127.0.0.1", engine))
             await response(b"487")

@@ -221,13 +221,17 @@ class SipCalls:
             self._forget(leg)
 
     def _reinvite(self, request: SipRequest) -> bytes:
-        """An INVITE inside one of our dialogs (hold, resume, session refresh): 200 with the session as
-        agreed (sdp.answer_again) at once, since no other leg needs asking (no media here); 481 outside
-        an established dialog, 500 with Retry-After while the first INVITE is not answered (RFC 3261
-        14.2) or for an old CSeq (12.2.2). 491 is for an INVITE crossing one of ours: we never send one."""
+        """An INVITE with the Call-ID of one of our dialogs. In the dialog (hold, resume, refresh): 200
+        with the session as agreed (sdp.answer_again) at once, since no other leg needs asking (no
+        media here); 500 with Retry-After while the first INVITE is not answered (RFC 3261 14.2) or
+        for an old CSeq (12.2.2); 481 for a dialog that is not established. Without a To-tag, the
+        first INVITE again by another path: 482 (8.2.2.2). 491 is for an INVITE crossing one of ours:
+        we never send one."""
         dialog = str(request.headers["Call-ID"])
         caller = self._caller_leg(request)
         agent = self.agent_legs.get(dialog)
+        if not _tag(str(request.headers["To"])):  # the same call reaching us again by another path
+            return reply(request, 482, "Loop Detected", to_tag=secrets.token_hex(6))  # RFC 3261 8.2.2.2
         if caller is not None:
             ours, established, pending = caller.to_tag, caller.answered, not caller.final
         elif agent is not None:
