@@ -75,6 +75,14 @@ def test_invalid_numbers_refuse_the_whole_list_with_their_line_numbers(sms, writ
     assert "line 1:" not in result.stderr
 
 
+def test_a_list_with_many_bad_lines_names_the_first_fifty(sms, write, unchanged):
+    path = write("list.txt", "0612345678\n" + "12\n" * 60)
+    with unchanged():
+        result = refused(sms(*BASE, "--recipients", path), "60 bad line(s)", "line 51:",
+                         "and 10 more bad line(s)")
+    assert "line 52:" not in result.stderr
+
+
 def test_skip_invalid_imports_the_good_lines_and_reports_the_rest(sms, write, db_url):
     path = write("list.txt", "0612345678\n12\n0698765432\n")
     result = ok(sms(*BASE, "--recipients", path, "--skip-invalid", "--json")).json()

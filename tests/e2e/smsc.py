@@ -5,7 +5,7 @@ Run as its own process (Twisted's reactor beside the engine's asyncio loop):
 It prints `LISTENING PORT` once bound to 127.0.0.1, answers each submit_sm with a
 message id, writes it as a JSON line to FILE, and, when a receipt is asked for,
 sends a deliver_sm receipt shortly after: DELIVRD, or UNDELIV for --fail numbers.
-It stops by itself after --lifetime seconds.
+With --silent it never answers a submit_sm. It stops by itself after --lifetime seconds.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def _text(pdu) -> str:
 
 
 class Smsc:
-    def __init__(self, log_path: str, failing: set[str], receipt_delay: float) -> None:
+    def __init__(self, log_path: str, failing: set[str], receipt_delay: float, silent: bool = False) -> None:
+        self.silent = silent
         self.log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - open for the process's life
         self.failing = failing
         self.receipt_delay = receipt_delay
@@ -72,6 +73,8 @@ class Smsc:
         self.log.write(json.dumps({"id": message_id, "to": destination, "from": source,
                                    "text": _text(pdu)}, ensure_ascii=False) + "\n")
         self.log.flush()
+        if self.silent:  # a carrier that takes the submit_sm and never answers it
+            return defer.Deferred()
         wants_receipt = getattr(pdu.params.get("registered_delivery"), "receipt", None)
         if wants_receipt is not None and wants_receipt.name != "NO_SMSC_DELIVERY_RECEIPT_REQUESTED":
             state = "UNDELIV" if destination in self.failing else "DELIVRD"
@@ -99,8 +102,9 @@ def main() -> None:
     parser.add_argument("--fail", action="append", default=[])
     parser.add_argument("--receipt-delay", type=float, default=0.05)
     parser.add_argument("--lifetime", type=float, default=120)
+    parser.add_argument("--silent", action="store_true", help="never answer a submit_sm")
     args = parser.parse_args()
-    smsc = Smsc(args.log, set(args.fail), args.receipt_delay)
+    smsc = Smsc(args.log, set(args.fail), args.receipt_delay, args.silent)
     checker = _Accounts(args.system_id, args.password)
     config = SMPPServerConfig(msgHandler=smsc.handle, systems={args.system_id: {"max_bindings": 4}},
                               enquireLinkTimerSecs=60)

@@ -27,9 +27,10 @@ FINAL = {"delivered", "failed"}
 
 
 class Smsc:
-    def __init__(self, tmp_path: Path, *fail: str) -> None:
+    def __init__(self, tmp_path: Path, *fail: str, silent: bool = False) -> None:
         self.log = tmp_path / "smsc.jsonl"
-        args = [sys.executable, "-m", "tests.e2e.smsc", "--log", str(self.log), "--lifetime", "60"]
+        args = [sys.executable, "-m", "tests.e2e.smsc", "--log", str(self.log), "--lifetime", "60",
+                *(["--silent"] if silent else [])]
         for number in fail:
             args += ["--fail", number]
         self.process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -50,8 +51,8 @@ class Smsc:
 def smsc(tmp_path: Path):
     started: list[Smsc] = []
 
-    def start(*fail: str) -> Smsc:
-        started.append(Smsc(tmp_path, *fail))
+    def start(*fail: str, silent: bool = False) -> Smsc:
+        started.append(Smsc(tmp_path, *fail, silent=silent))
         return started[-1]
 
     yield start
@@ -144,3 +145,14 @@ def test_a_carrier_refusing_the_bind_gets_nothing_and_nothing_is_claimed(sms, db
     run_until_settled(db_url, server.port, password="wrong", timeout=2.0)
     assert server.received() == []
     assert recipients(db_url) == [("+33612345678", "pending", "")]
+
+
+def test_sms_the_carrier_never_answers_are_failed_not_resent(sms, db_url, smsc, monkeypatch):
+    monkeypatch.setattr("ringtui.engine.campaigns.smpp.ANSWER_TIMEOUT_S", 1.0)
+    server = smsc(silent=True)
+    launch(sms, "0612345678,0698765432")
+    run_until_settled(db_url, server.port, timeout=10.0)
+    assert [(number, status) for number, status, _ in recipients(db_url)] == [
+        ("+33612345678", "failed"), ("+33698765432", "failed")]
+    assert all("no answer from the carrier" in detail for _, _, detail in recipients(db_url))
+    assert len(server.received()) == 2  # each submitted once, never again

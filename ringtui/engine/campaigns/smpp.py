@@ -119,11 +119,15 @@ class SmppAdapter:
                 await asyncio.wait_for(self._answered.wait(), timeout=1.0)
             except TimeoutError:
                 continue
-        await self._flush()
         if len(self._waiting) > in_flight:
-            log.warning("%d SMS submitted without an answer from the carrier after %ss",
+            # the carrier may or may not have them: at most once, as after a crash (store.reconcile)
+            log.warning("%d SMS submitted without an answer from the carrier after %ss; not resent",
                         len(self._waiting), ANSWER_TIMEOUT_S)
-            self._waiting.clear()
+            for sms_id in list(self._waiting):
+                self.outcome(sms_id, SmsStatus.FAILED, None,
+                             f"no answer from the carrier within {ANSWER_TIMEOUT_S:g} s; not resent so "
+                             "that nobody is texted twice")
+        await self._flush()
 
     # ------------------------------------------------------------ answers
 

@@ -215,6 +215,21 @@ def read_entries(file: Path | None, typed: str | None, *, phone_column: str | No
 # ---------------------------------------------------------------- checking
 
 
+class ListInvalid(BulkInvalid):
+    """BulkInvalid whose message names the first SHOWN bad lines: a 100,000-number list with
+    thousands of bad lines stays readable; the count is the true one."""
+
+    SHOWN = 50
+
+    def __init__(self, what: str, problems: list[tuple[int, str]]) -> None:
+        super().__init__(what, problems[:self.SHOWN])
+        self.problems = problems
+        hidden = len(problems) - self.SHOWN
+        if hidden > 0:
+            shown = str(self).replace(f"{self.SHOWN} bad line(s)", f"{len(problems)} bad line(s)", 1)
+            self.args = (f"{shown}\n  ... and {hidden} more bad line(s)",)
+
+
 class _Normaliser:
     """`phones.to_e164` for a whole list, fast: a number typed in the common shapes (+CC..., 00CC...,
     or national with the country's plain trunk prefix) is split into calling code and national
@@ -312,7 +327,7 @@ def load_list(op: Operation, *, file: Path | None, typed: str | None, country: s
     entries, source = read_entries(file, typed, phone_column=phone_column, labels=labels)
     checked = check_list(op, entries, source, country)
     if checked.invalid and not skip_invalid:
-        raise BulkInvalid(f"recipient list {source}", checked.invalid)
+        raise ListInvalid(f"recipient list {source}", checked.invalid)
     if not checked.recipients:
         left = (f"{checked.blacklisted} blacklisted, {checked.duplicates} duplicate(s), "
                 f"{len(checked.invalid)} invalid")
