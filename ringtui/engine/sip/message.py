@@ -73,6 +73,9 @@ def header_values(headers: CIMultiDict, name: str) -> list[str]:
 
 def split_commas(value: str) -> list[str]:
     """Split a header value at the commas that separate entries, not those in quotes or <...>."""
+    if "," not in value:  # nearly always: one Via, one Contact
+        value = value.strip()
+        return [value] if value else []
     parts, current, quoted, angle = [], [], False, False
     previous = ""
     for char in value:
@@ -213,7 +216,10 @@ def parse(data: bytes, source: tuple[str, int]) -> SipRequest | Response:
             parse_via(via)
         if missing:
             raise MalformedMessage(f"{method} without {', '.join(missing)}", _bare_request(method, headers))
-        cseq, cseq_method = _cseq(headers, _bare_request(method, headers))
+        try:
+            cseq, cseq_method = _cseq(headers, None)
+        except MalformedMessage as error:
+            raise MalformedMessage(error.reason, _bare_request(method, headers)) from None
         if cseq_method != method:
             raise MalformedMessage(f"CSeq method {cseq_method} differs from {method}",
                                    _bare_request(method, headers))

@@ -26,7 +26,15 @@ from typing import Any
 from aiovoip.message import Response
 
 from ringtui.engine.sip.edge import SourceGuard
-from ringtui.engine.sip.message import MalformedMessage, SipRequest, parse, reply, reply_address
+from ringtui.engine.sip.message import (
+    MalformedMessage,
+    SipRequest,
+    header_values,
+    parse,
+    parse_via,
+    reply,
+    reply_address,
+)
 
 log = logging.getLogger("ringtui.engine.sip")
 
@@ -40,7 +48,7 @@ Listener = Callable[[Any], None]
 
 
 def transaction_key(request: SipRequest) -> tuple[str, ...]:
-    top = request.via[0]
+    top = parse_via(header_values(request.headers, "Via")[0])  # the top Via only: this runs per datagram
     branch = str(top.params.get("branch") or "")
     if branch.startswith("z9hG4bK"):  # RFC 3261 17.2.3
         return (branch, f"{top.host}:{top.port}", request.method)
@@ -90,12 +98,13 @@ class SipEndpoint(asyncio.DatagramProtocol):
             if known[1]:  # answered: send the same response again
                 self._send(known[1], known[2])
             return
-        self.transactions[key] = (self._clock(), _PENDING, reply_address(message))
-        task = asyncio.get_running_loop().create_task(self._serve(message, key))
+        destination = reply_address(message)
+        self.transactions[key] = (self._clock(), _PENDING, destination)
+        task = asyncio.get_running_loop().create_task(self._serve(message, key, destination))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _serve(self, request: SipRequest, key: tuple[str, ...]) -> None:
+    async def _serve(self, request: SipRequest, key: tuple[str, ...], destination: tuple[str, int]) -> None:
         try:
             response = await self.handler(request)
         except Exception:
@@ -104,7 +113,6 @@ class SipEndpoint(asyncio.DatagramProtocol):
         if response is None:
             self.transactions.pop(key, None)
             return
-        destination = reply_address(request)
         self.transactions[key] = (self._clock(), response, destination)
         self._send(response, destination)
 
