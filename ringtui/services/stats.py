@@ -240,10 +240,6 @@ INTERVALS = ("hour", "day", "week", "month")
 DEFAULT_INDICATOR = "total_calls"
 
 
-def _inner(element: Any, compiler: Any, kw: dict[str, Any]) -> str:
-    return str(compiler.process(next(iter(element.clauses)), **kw))
-
-
 class _moment(FunctionElement[datetime]):
     """A UTC time written into the SQL text, so that the same expression in SELECT and GROUP BY is
     identical for PostgreSQL (bound parameters would differ)."""
@@ -281,71 +277,6 @@ def _local_pg(element: Any, compiler: Any, **kw: Any) -> str:
 def _local_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     moment, offset = (compiler.process(c, **kw) for c in element.clauses)
     return f"datetime({moment}, ({offset}) || ' seconds')"
-
-
-class _bucket(FunctionElement[str]):
-    """The start of the local hour, day, ISO week (Monday) or month, as text 'YYYY-MM-DD HH:MM:SS'."""
-
-    inherit_cache = False  # the interval is not part of a cache key: never reuse another query's SQL
-
-    def __init__(self, local: Any, interval: str) -> None:
-        self.interval = interval
-        super().__init__(local)
-
-
-@compiles(_bucket)
-def _bucket_pg(element: Any, compiler: Any, **kw: Any) -> str:
-    local = _inner(element, compiler, kw)
-    return f"to_char(date_trunc('{element.interval}', {local}), 'YYYY-MM-DD HH24:MI:SS')"
-
-
-_SQLITE_BUCKETS = {
-    "hour": "strftime('%Y-%m-%d %H:00:00', {t})",
-    "day": "strftime('%Y-%m-%d 00:00:00', {t})",
-    "week": ("strftime('%Y-%m-%d 00:00:00', {t}, "
-             "'-' || ((CAST(strftime('%w', {t}) AS INTEGER) + 6) % 7) || ' days')"),
-    "month": "strftime('%Y-%m-01 00:00:00', {t})",
-}
-
-
-@compiles(_bucket, "sqlite")
-def _bucket_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    local = _inner(element, compiler, kw)
-    return _SQLITE_BUCKETS[element.interval].format(t=local)
-
-
-class _weekday(FunctionElement[int]):
-    """Local weekday, Monday = 0."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(_weekday)
-def _weekday_pg(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"(CAST(EXTRACT(ISODOW FROM {_inner(element, compiler, kw)}) AS INTEGER) - 1)"
-
-
-@compiles(_weekday, "sqlite")
-def _weekday_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"((CAST(strftime('%w', {_inner(element, compiler, kw)}) AS INTEGER) + 6) % 7)"
-
-
-class _hour(FunctionElement[int]):
-    """Local hour, 0-23."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(_hour)
-def _hour_pg(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"CAST(EXTRACT(HOUR FROM {_inner(element, compiler, kw)}) AS INTEGER)"
-
-
-@compiles(_hour, "sqlite")
-def _hour_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"CAST(strftime('%H', {_inner(element, compiler, kw)}) AS INTEGER)"
 
 
 def _offset_s(zone: ZoneInfo, moment: datetime) -> int:
@@ -442,6 +373,58 @@ def call_heatmap(op: Operation, indicator: str | None = None, options: FilterOpt
     return {"indicator": name, "cells": cells}
 
 
+# SQLite spends most of a year-long history or heatmap in its date functions: datetime() then
+# strftime() per row and per term. Hours, days, weeks and the weekday x hour cell are whole
+# numbers of local seconds since 1970-01-01 (a Thursday), so there they are integer arithmetic on
+# one strftime('%s') per row (several times faster); PostgreSQL keeps date_trunc and EXTRACT.
+_EPOCH = datetime(1970, 1, 1)
+
+
+class _local_unit(FunctionElement[Any]):
+    """The local hour, day or ISO week (numbers on SQLite, bucket text elsewhere), a month
+    (bucket text), or the weekday x hour cell ("cell": Monday 00:00 = 0 .. Sunday 23:00 = 167)."""
+
+    inherit_cache = False  # the unit is not part of a cache key: never reuse another query's SQL
+
+    def __init__(self, column: Any, offset: Any, local: Any, unit: str) -> None:
+        self.unit = unit
+        super().__init__(column, offset, local)
+
+
+@compiles(_local_unit)
+def _local_unit_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    local = compiler.process(list(element.clauses)[2], **kw)
+    if element.unit == "cell":
+        return (f"((CAST(EXTRACT(ISODOW FROM {local}) AS INTEGER) - 1) * 24 "
+                f"+ CAST(EXTRACT(HOUR FROM {local}) AS INTEGER))")
+    return f"to_char(date_trunc('{element.unit}', {local}), 'YYYY-MM-DD HH24:MI:SS')"
+
+
+_SQLITE_UNITS = {"hour": "({s} / 3600)", "day": "({s} / 86400)", "week": "(({s} / 86400 + 3) / 7)",
+                 "cell": "(({s} / 3600 + 72) % 168)"}
+
+
+@compiles(_local_unit, "sqlite")
+def _local_unit_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    column, offset, local = (compiler.process(c, **kw) for c in element.clauses)
+    if element.unit == "month":
+        return f"strftime('%Y-%m-01 00:00:00', {local})"
+    seconds = f"(CAST(strftime('%s', {column}) AS INTEGER) + {offset})"
+    return _SQLITE_UNITS[element.unit].format(s=seconds)
+
+
+def _bucket_text(value: Any, interval: str) -> str:
+    """A bucket as 'YYYY-MM-DD HH:MM:SS' local text, from either form of _local_unit."""
+    if isinstance(value, str):
+        return value
+    number = int(value)
+    if interval == "hour":
+        start = _EPOCH + timedelta(hours=number)
+    else:  # a day, or the Monday of a week (week 0 began on Monday 1969-12-29)
+        start = _EPOCH + timedelta(days=number if interval == "day" else 7 * number - 3)
+    return start.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def time_buckets(op: Operation, column: Any, value: Any, conditions: list[ColumnElement[bool]],
                  interval: str) -> list[tuple[str, Any]]:
     """S3 for any table (calls, SMS, messages): (ISO UTC start, raw `value`) per local bucket of
@@ -449,25 +432,25 @@ def time_buckets(op: Operation, column: Any, value: Any, conditions: list[Column
     interval = _interval(interval)
     zone = account_zone(op)
     local, offset = _local_started_at(op, zone, column)
-    keys = [_bucket(local, interval).label("bucket")]
+    keys = [_local_unit(column, offset, local, interval).label("bucket")]
     groups = list(keys)
     if interval == "hour":  # the repeated hour of an autumn change is two buckets, told apart by offset
         keys.append(offset.label("offset"))
         if not isinstance(offset, ColumnClause):  # a lone constant would be a column number to SQLite
             groups.append(offset)
     query = select(*keys, value.label("value")).where(*conditions).group_by(*groups).order_by(*groups)
-    points = [(_bucket_start(row.bucket, int(row.offset) if interval == "hour" else None, zone), row.value)
-              for row in op.session.execute(query)]
+    points = [(_bucket_start(_bucket_text(row.bucket, interval), int(row.offset) if interval == "hour"
+                             else None, zone), row.value) for row in op.session.execute(query)]
     return sorted(points, key=lambda point: point[0])
 
 
 def weekday_hour_values(op: Operation, column: Any, value: Any,
                         conditions: list[ColumnElement[bool]]) -> dict[tuple[int, int], Any]:
     """S4 for any table: raw `value` per (local weekday Monday=0, hour) of `column`, non-empty cells."""
-    local, _ = _local_started_at(op, account_zone(op), column)
-    weekday, hour = _weekday(local).label("weekday"), _hour(local).label("hour")
-    query = select(weekday, hour, value.label("value")).where(*conditions).group_by(weekday, hour)
-    return {(row.weekday, row.hour): row.value for row in op.session.execute(query)}
+    local, offset = _local_started_at(op, account_zone(op), column)
+    cell = _local_unit(column, offset, local, "cell").label("cell")
+    query = select(cell, value.label("value")).where(*conditions).group_by(cell)
+    return {divmod(int(row.cell), 24): row.value for row in op.session.execute(query)}
 
 
 # ---------------------------------------------------------------- S10 tags, S13 callers, S14 geography
