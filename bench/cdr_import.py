@@ -89,14 +89,20 @@ def make_account(exe: Path, url: str, work: Path) -> None:
     ringtui(exe, url, "numbers", "assign", IVR_NUMBER, "--ivr", "Support")
 
 
-def timed_import(exe: Path, url: str, master: Path) -> tuple[float, dict]:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_import(exe: Path, url: str, master: Path) -> tuple[float, float, dict]:
+    """(wall seconds, CPU seconds of the import process, its JSON summary)."""
     command = [str(exe), "--db", url, "calls", "import", str(master), "--format", "asterisk-csv", "--json"]
-    start = time.perf_counter()
+    cpu, start = children_cpu(), time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, children_cpu() - cpu
     if result.returncode != 0:
         sys.exit(f"import failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    return elapsed, json.loads(result.stdout)
+    return elapsed, cpu, json.loads(result.stdout)
 
 
 def peak_rss_mb() -> float:
@@ -123,11 +129,12 @@ def fresh_postgres(base_url: str) -> str:
 
 
 def run(label: str, exe: Path, url: str, master: Path, lines: int) -> None:
-    first, summary = timed_import(exe, url, master)
-    second, again = timed_import(exe, url, master)
+    first, first_cpu, summary = timed_import(exe, url, master)
+    second, second_cpu, again = timed_import(exe, url, master)
     assert again["imported"] == 0 and again["already_imported"] == summary["imported"], again
     print(f"| {label} | {lines:,} | {summary['imported']:,} | {summary['internal_skipped']:,} | "
-          f"{first:.1f} | {lines / first:,.0f} | {second:.1f} | {peak_rss_mb():.0f} |")
+          f"{first:.1f} | {first_cpu:.1f} | {lines / first:,.0f} | {second:.1f} | {second_cpu:.1f} | "
+          f"{peak_rss_mb():.0f} |")
 
 
 def main() -> None:
@@ -140,9 +147,9 @@ def main() -> None:
         work = Path(tmp)
         master = work / "Master.csv"
         write_master(master, options.lines)
-        print("| database | lines | imported | internal skipped | import (s) | lines/s | re-import (s) "
-              "| peak RSS (MB) |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("| database | lines | imported | internal skipped | import (s) | import CPU (s) | lines/s "
+              "| re-import (s) | re-import CPU (s) | peak RSS (MB) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         template = work / "template.db"
         make_account(exe, f"sqlite:///{template}", work)
         database = work / "run.db"
