@@ -54,10 +54,9 @@ class StatisticsScreen(ServiceScreen):
         Binding("i", "cycle_interval", "Interval", id="stats.interval"),
         Binding("n", "cycle_indicator", "Indicator", id="stats.indicator"),
         Binding("ctrl+r", "reload", "Reload", id="stats.reload"),
-        Binding("right_square_bracket", "next_tab(1)", "Next tab", show=False, id="stats.next"),
-        Binding("left_square_bracket", "next_tab(-1)", "Previous tab", show=False, id="stats.previous"),
-        *(Binding(str(n + 1), f"show_tab('{tab}')", TITLES[tab], show=False, id=f"stats.tab.{tab}")
-          for n, tab in enumerate(TABS[:9])),
+        Binding("right_square_bracket", "next_tab(1)", "Next family", key_display="]", id="stats.next"),
+        Binding("left_square_bracket", "next_tab(-1)", "Previous family", key_display="[", show=False,
+                id="stats.previous"),
     ]
     DEFAULT_CSS = """
     StatisticsScreen RecordsTable { height: 1fr; }

@@ -25,6 +25,11 @@ def text(app, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
+async def show(pilot, tab: str) -> None:
+    pilot.app.screen.action_show_tab(tab)
+    await pilot.pause()
+
+
 async def type_filters(pilot, value: str) -> None:
     await pilot.press("f")
     pilot.app.screen.query_one("#filters-input", Input).value = value
@@ -49,7 +54,7 @@ async def test_leaderboard_has_the_eleven_outcomes_and_sorts(db_url, calls_cente
     app = host(StatisticsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        await pilot.press("2")
+        await show(pilot, "leaderboard")
         await pilot.pause()
         table = app.screen.query_one("#leaderboard", RecordsTable)
         labels = [str(c.label) for c in table.columns.values()]
@@ -74,7 +79,7 @@ async def test_history_and_heatmap_are_drawn(db_url, calls_center):
     app = host(StatisticsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        await pilot.press("3")
+        await show(pilot, "history")
         await pilot.pause()
         points = rows(app, "points")
         assert [p["value"] for p in points] == [6, 1]  # Nov 2 and Nov 3 in Paris (c6 at 00:30)
@@ -82,7 +87,7 @@ async def test_history_and_heatmap_are_drawn(db_url, calls_center):
         await pilot.press("i")  # week
         await pilot.pause()
         assert [p["value"] for p in rows(app, "points")] == [7]
-        await pilot.press("4")
+        await show(pilot, "heatmap")
         await pilot.pause()
         grid = text(app, "#heatmap")
         assert "total_calls by weekday and hour (Europe/Paris)" in grid
@@ -92,7 +97,7 @@ async def test_history_and_heatmap_are_drawn(db_url, calls_center):
 async def test_heatmap_in_ascii_mode_has_no_block_characters(db_url, calls_center):
     app = host(StatisticsScreen, db_url, ascii=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("4")
+        await show(pilot, "heatmap")
         await pilot.pause()
         grid = text(app, "#heatmap")
         assert "##" in grid and not any(ch in grid for ch in "░▒▓█≤")
@@ -101,20 +106,20 @@ async def test_heatmap_in_ascii_mode_has_no_block_characters(db_url, calls_cente
 async def test_the_other_families(db_url, calls_center):
     app = host(StatisticsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("5")
+        await show(pilot, "tags")
         await pilot.pause()
         assert [(r["tag"], r["calls"]) for r in rows(app, "tags")] == [("Sale", 1), ("Urgent", 1)]
-        await pilot.press("8")
+        await show(pilot, "callers")
         await pilot.pause()
         callers = {r["number"]: r for r in rows(app, "callers")}
         assert callers["+33612345678"]["calls"] == 2
-        await pilot.press("9")
+        await show(pilot, "geo")
         await pilot.pause()
         assert rows(app, "geo")[0] == {"country": "FR", "calls": 5, "answered": 3}
-        await pilot.press("7")
+        await show(pilot, "snooze")
         await pilot.pause()
         assert rows(app, "snooze") == []
-        await pilot.press("6")
+        await show(pilot, "surveys")
         await pilot.pause()
         assert rows(app, "surveys") == []
 
@@ -122,10 +127,10 @@ async def test_the_other_families(db_url, calls_center):
 async def test_bad_values_are_refused_with_the_cli_message(db_url, calls_center):
     app = host(StatisticsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("3")
+        await show(pilot, "history")
         await type_filters(pilot, "interval=fortnight")
         assert "Error: " in text(app, "#status") and "fortnight" in text(app, "#status")
-        await pilot.press("8")
+        await show(pilot, "callers")
         await type_filters(pilot, "limit=many")
         assert text(app, "#status") == "Error: limit 'many' is not a whole number: give 1..1000"
 
@@ -160,7 +165,29 @@ async def test_sms_and_meet_statistics(db_url, calls_center):
         figures = {r["indicator"]: r["value"] for r in rows(app, "meet-figures")}
         assert (figures["total_meetings"], figures["by_tool: zoom"]) == (1, 1)
         assert rows(app, "meet-board") == [{"agent": BOB, "meetings": 1, "duration_s": 2700.0}]
-        await pilot.press("3")
+        await show(pilot, "history")
         await type_filters(pilot, "channel=sms interval=day")
         assert [p["value"] for p in rows(app, "points")] == [2]
         assert "total_sms per day" in text(app, "#history-chart")
+
+
+async def test_heatmap_without_colour_keeps_its_levels(db_url, calls_center, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = host(StatisticsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await show(pilot, "heatmap")
+        drawn = app.screen.query_one("#heatmap", Static).content
+        assert not [span for span in drawn.spans if span.style]  # no colour at all
+        assert "██" in drawn.plain and "▒▒" in drawn.plain  # the levels are still told apart
+
+
+async def test_brackets_walk_through_the_families(db_url, calls_center):
+    app = host(StatisticsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert app.screen.tab == "leaderboard"
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await pilot.pause()
+        assert app.screen.tab == "meet"

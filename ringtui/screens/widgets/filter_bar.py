@@ -59,9 +59,9 @@ class FilterBar(Horizontal):
     """A one-line filter input; Enter posts FilterBar.Changed with the parsed options."""
 
     DEFAULT_CSS = """
-    FilterBar { height: 1; }
+    FilterBar { height: auto; }
     FilterBar Label { width: auto; padding: 0 1 0 0; }
-    FilterBar Input { border: none; height: 1; padding: 0; width: 1fr; }
+    FilterBar Input { border: none; height: auto; padding: 0; width: 1fr; }
     """
     BINDINGS = [Binding("escape", "leave", "Leave filters", show=False, id="filters.leave")]
 

@@ -41,6 +41,20 @@ DetailScreen > VerticalScroll {
 """
 
 
+def ascii_only(app: Any) -> bool:
+    """The app's ASCII-only mode (no box drawing): the ringtui app's flag, or a test host's."""
+    return bool(getattr(app, "ascii", False))
+
+
+def draw_ascii(screen: Screen[Any]) -> None:
+    """ASCII borders for the dialogs and no tab underline (its bar is drawn with box glyphs)."""
+    if isinstance(screen, ModalScreen):
+        for dialog in screen.children:
+            dialog.styles.border = ("ascii", "grey")
+    for underline in screen.query("Underline"):
+        underline.display = False
+
+
 def error_text(error: BaseException) -> str:
     """The message a refused request shows, worded as the CLI prints it."""
     return f"Error: {error}"
@@ -76,6 +90,10 @@ class FormScreen(ModalScreen[str | None]):
                 yield Input(value=field.value, placeholder=field.placeholder, id=f"field-{field.name}")
             yield Static(self.hint or "Enter: confirm   Esc: cancel", classes="form-hint")
             yield Static("", id="form-error", classes="form-error")
+
+    def on_mount(self) -> None:
+        if ascii_only(self.app):
+            draw_ascii(self)
 
     def values(self) -> dict[str, str]:
         return {field.name: self.query_one(f"#field-{field.name}", Input).value.strip()
@@ -113,6 +131,10 @@ class PromptScreen(ModalScreen[str | None]):
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
             yield Static("Enter: confirm   Esc: cancel", classes="form-hint")
 
+    def on_mount(self) -> None:
+        if ascii_only(self.app):
+            draw_ascii(self)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.dismiss(event.value)
@@ -137,6 +159,10 @@ class DetailScreen(ModalScreen[None]):
             yield Label(self.detail_title, classes="form-title")
             yield from self.parts
 
+    def on_mount(self) -> None:
+        if ascii_only(self.app):
+            draw_ascii(self)
+
     def action_close(self) -> None:
         self.dismiss(None)
 
@@ -153,6 +179,11 @@ class ServiceScreen(Screen[None]):
     def __init__(self, context: TuiContext) -> None:
         super().__init__()
         self.context = context
+
+    def on_mount(self) -> None:
+        """Textual calls this as well as the screen's own on_mount (handlers of every class run)."""
+        if self.context.options.get("ascii") or ascii_only(self.app):
+            draw_ascii(self)
 
     def status_line(self) -> Static:
         return Static("", id="status")

@@ -1,8 +1,11 @@
 """The table every list screen uses: service rows (dicts) shown by column, filtered, sorted, exported.
 
-Filtering and sorting happen on the rows before they reach the DataTable (which
-only draws what is visible), so thousands of rows stay fluid. Row keys are the
-rows' own ids, so the cursor stays on the same record after a reload.
+Filtering and sorting happen on the rows before they reach the DataTable, and the
+DataTable is given them a page at a time (the next page when the cursor nears the
+end): DataTable measures every cell it holds, so 20,000 rows at once would take
+seconds. Cells are plain Text (a name with [brackets] is not read as markup).
+Row keys are the rows' own ids, so the cursor stays on the same record after a
+reload. Export writes every row of the view, not only the pages loaded.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -61,7 +65,11 @@ def write_export(path: Path, rows: list[dict[str, Any]], keys: list[str]) -> Non
     os.replace(partial, path)
 
 
-class RecordsTable(DataTable[str]):
+PAGE = 400  # rows handed to the DataTable at a time
+PRELOAD = 40  # the next page is added when the cursor comes this close to the last row loaded
+
+
+class RecordsTable(DataTable[Text]):
     """Rows of a service, with `/` filter, `s` sort (cycles columns), `r` reverse, `e` export, Enter."""
 
     BINDINGS = [
@@ -88,6 +96,8 @@ class RecordsTable(DataTable[str]):
         self.cols, self.row_key, self.export_name = cols, row_key, export_name
         self.rows_all: list[dict[str, Any]] = []
         self.view_rows: list[dict[str, Any]] = []
+        self.loaded = 0  # how many of view_rows the DataTable holds
+        self._keys: set[str] = set()
         self.filter_text = ""
         self.sort_column: str | None = None
         self.sort_reverse = False
@@ -110,6 +120,7 @@ class RecordsTable(DataTable[str]):
         """Filter, sort and draw the rows; the cursor stays on the same record when it is still shown."""
         chosen = self.current_row()
         chosen_key = self.key_of(chosen, -1) if chosen else None
+        reach = max(PAGE, self.loaded)  # the cursor follows its record only as far as it was loaded
         rows = self.rows_all
         if self.filter_text:
             needle = self.filter_text.lower()
@@ -119,19 +130,37 @@ class RecordsTable(DataTable[str]):
             rows = sorted(rows, key=lambda row: _sort_key(row.get(column)), reverse=reverse)
         self.view_rows = rows
         self.clear()
-        seen: set[str] = set()
-        for index, row in enumerate(rows):
-            key = self.key_of(row, index)
-            if key in seen:
-                key = f"{key}#{index}"
-            seen.add(key)
-            self.add_row(*(cell(row.get(c.key)) for c in self.cols), key=key)
-        if chosen_key is not None and chosen_key in seen:
-            self.move_cursor(row=self.get_row_index(chosen_key))
+        self.loaded, self._keys = 0, set()
+        self.load_more(PAGE)
+        if chosen_key is not None:
+            position = next((i for i, row in enumerate(rows[:reach]) if self.key_of(row, i) == chosen_key),
+                            None)
+            if position is not None:
+                self.load_more(position + 1 - self.loaded)
+                self.move_cursor(row=position)
         self.border_subtitle = self.describe()
+
+    def load_more(self, count: int) -> None:
+        """Hand the next `count` rows of the view to the DataTable."""
+        end = min(len(self.view_rows), self.loaded + max(count, 0))
+        for index in range(self.loaded, end):
+            row = self.view_rows[index]
+            key = self.key_of(row, index)
+            if key in self._keys:
+                key = f"{key}#{index}"
+            self._keys.add(key)
+            self.add_row(*(Text(cell(row.get(c.key)), no_wrap=True) for c in self.cols), key=key)
+        self.loaded = end
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.loaded < len(self.view_rows) and event.cursor_row >= self.loaded - PRELOAD:
+            self.load_more(PAGE)
+            self.border_subtitle = self.describe()
 
     def describe(self) -> str:
         parts = [f"{len(self.view_rows)}/{len(self.rows_all)} rows"]
+        if self.loaded < len(self.view_rows):
+            parts.append(f"{self.loaded} loaded, more as you move down")
         if self.filter_text:
             parts.append(f"filter {self.filter_text!r}")
         if self.sort_column:
