@@ -10,7 +10,8 @@ per datagram, before any parsing:
 - `ban_after_failures` authentication failures (digest credentials refused: a wrong
   password, an unknown user, a SIP account not allowed) from one address within
   `failure_window_s` ban it for `ban_s`: all its datagrams are dropped, responses included.
-- `trusted` addresses (a SIP trunk, an SBC or a proxy in front) are neither limited nor banned.
+- `trusted` addresses (a SIP trunk, an SBC or a proxy in front) are neither limited nor banned;
+  the [sip.trunk] address is one of them when it is written as an IP address.
 
 Each limited source and each ban is logged once (a limited source at most once a
 minute), so that a flood cannot fill the log. A value of 0 turns a limit off.
@@ -18,6 +19,8 @@ minute), so that a flood cannot fill the log. A value of 0 turns a limit off.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import logging
 import time
 from collections import deque
@@ -44,9 +47,14 @@ class EdgeLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EdgeLimits:
-        """The [sip] limits of config.toml."""
+        """The [sip] limits of config.toml; the [sip.trunk] address is trusted too when it is an IP
+        address (all inbound calls come from it: limiting it would drop calls, not attacks)."""
+        trusted = set(settings.sip_trusted)
+        trunk = settings.sip_trunk.host.strip("[]") if settings.sip_trunk is not None else ""
+        with contextlib.suppress(ValueError):
+            trusted.add(str(ipaddress.ip_address(trunk)))
         return cls(settings.sip_requests_per_s, settings.sip_burst, settings.sip_ban_after_failures,
-                   settings.sip_failure_window_s, settings.sip_ban_s, frozenset(settings.sip_trusted))
+                   settings.sip_failure_window_s, settings.sip_ban_s, frozenset(trusted))
 
 
 @dataclass

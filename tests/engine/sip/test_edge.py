@@ -167,6 +167,14 @@ def test_the_limits_come_from_config_toml(tmp_path: Path) -> None:
     assert limits == EdgeLimits(5.5, 7, 0, 60.0, 600.0, frozenset({TRUNK, "2001:db8::1"}))
 
 
+def test_the_trunk_is_trusted_when_its_address_is_an_ip_address(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    for address, trusted in (("192.0.2.50:5080", {TRUNK}), ("192.0.2.50", {TRUNK}),
+                             ("[2001:db8::7]:5060", {"2001:db8::7"}), ("sip.carrier.example:5060", set())):
+        config.write_text(f'[sip.trunk]\naddress = "{address}"\n')
+        assert EdgeLimits.from_settings(load_settings(config_path=str(config))).trusted == trusted, address
+
+
 @pytest.mark.parametrize(("line", "message"), [
     ("requests_per_s = -1", r"\[sip\] requests_per_s = -1: expected a number >= 0"),
     ("burst = 2.5", r"\[sip\] burst = 2.5: expected an integer >= 0"),
