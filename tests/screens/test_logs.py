@@ -174,3 +174,15 @@ async def test_sms_and_meet_logs(db_url, calls_center, tmp_path: Path):
         assert [row["title"] for row in csv.DictReader(out.open())] == ["Weekly review"]
         await type_filters(pilot, "tool=skype")
         assert "skype" in status(app)
+
+
+async def test_a_saved_filter_is_used_by_name(db_url, calls_center, cli):
+    from tests.conftest import ok
+
+    ok(cli("filters", "save", "support-calls", "--ivr", "Support"))
+    app = host(LogsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await type_filters(pilot, "filter=support-calls")
+        assert sorted(shown(app)) == sorted([calls_center["c1"], calls_center["c2"]])
+        await type_filters(pilot, "--filter nobody-saved-this")
+        assert "nobody-saved-this" in status(app)

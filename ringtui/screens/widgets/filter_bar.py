@@ -21,6 +21,8 @@ from ringtui.errors import Invalid
 from ringtui.services.filters import FilterOptions
 
 FILTER_KEYS = tuple(f.name for f in fields(FilterOptions))
+ALIASES = {"filter": "saved"}  # the CLI's --filter NAME (a saved filter) is FilterOptions.saved
+SPELLING = {field: alias for alias, field in ALIASES.items()}
 
 
 def parse_filters(text: str, extra: tuple[str, ...] = ()) -> tuple[FilterOptions, dict[str, str]]:
@@ -30,6 +32,7 @@ def parse_filters(text: str, extra: tuple[str, ...] = ()) -> tuple[FilterOptions
     except ValueError as error:
         raise Invalid(f"cannot read the filters {text!r}: {error}") from None
     accepted = (*FILTER_KEYS, *extra)
+    spelt = [SPELLING.get(key, key) for key in accepted]
     values: dict[str, str] = {}
     index = 0
     while index < len(tokens):
@@ -41,17 +44,18 @@ def parse_filters(text: str, extra: tuple[str, ...] = ()) -> tuple[FilterOptions
             key, value = token.lstrip("-").split("=", 1)
             index += 1
         else:
-            raise Invalid(f"cannot read {token!r}: write NAME=VALUE with NAME one of {', '.join(accepted)}")
-        key = key.replace("-", "_").lower()
-        if key not in accepted:
-            raise Invalid(f"unknown filter {key!r}: give {', '.join(accepted)}")
+            raise Invalid(f"cannot read {token!r}: write NAME=VALUE with NAME one of {', '.join(spelt)}")
+        typed = key.replace("-", "_").lower()
+        key = ALIASES.get(typed, typed)
+        if key not in accepted or typed in SPELLING:
+            raise Invalid(f"unknown filter {typed!r}: give {', '.join(spelt)}")
         values[key] = value
     options = FilterOptions(**{k: v for k, v in values.items() if k in FILTER_KEYS})
     return options, {k: v for k, v in values.items() if k in extra}
 
 
 def describe(options: FilterOptions, extra: dict[str, str] | None = None) -> str:
-    given = {name: getattr(options, name) for name in options.given()} | (extra or {})
+    given = {SPELLING.get(name, name): getattr(options, name) for name in options.given()} | (extra or {})
     return " ".join(f"{k}={shlex.quote(str(v))}" for k, v in given.items()) or "all calls"
 
 
