@@ -16,12 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from ringtui.errors import RingtuiError
 from ringtui.screens.feed import BOARD_COLUMNS, COLUMN_OF_STATE, Changes
 from ringtui.screens.live_screen import LiveScreen, remove_rows, selected_key, set_cell
 from ringtui.screens.theme import duration, percent, vip_mark
+from ringtui.screens.widgets.header import SafeHeader
 
 BOARD_TITLES = {"free": "Free", "in_call": "In call", "snooze": "Snooze", "off": "Off"}
 BOARD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -110,7 +111,7 @@ class ActivityScreen(LiveScreen):
         self._pending_names: set[str] = set()
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="*" if self.ascii else "⭘")
+        yield SafeHeader(show_clock=False, icon="*" if self.ascii else "⭘")
         yield Static("Today: waiting for the engine's figures...", id="kpis", classes="kpis")
         with Horizontal(id="board"):
             for column in BOARD_COLUMNS:

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ringtui.errors import RingtuiError
@@ -28,6 +28,7 @@ from ringtui.screens.feed import FeedConnection
 from ringtui.screens.palette import ScreensProvider
 from ringtui.screens.registry import ScreenEntry, entry, visible_screens
 from ringtui.screens.theme import ASCII_CSS, BASE_CSS
+from ringtui.screens.widgets.header import SafeHeader
 
 EngineTask = Callable[[asyncio.Event], Awaitable[Any]]
 
@@ -37,7 +38,7 @@ class HomeScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         app: RingtuiApp = self.app  # type: ignore[assignment]
-        yield Header(show_clock=False, icon="*" if app.ascii else "⭘")
+        yield SafeHeader(show_clock=False, icon="*" if app.ascii else "⭘")
         with Vertical(id="home-body"):
             yield from self._body()
         yield Footer()
@@ -173,17 +174,20 @@ class RingtuiApp(App[None]):
         current = self.screen
         if getattr(current, "screen_id", None) == screen_id:
             return
-        try:
-            screen_class = target.load()
-            screen = screen_class(self.context)
-        except (ImportError, RingtuiError) as error:
-            self.notify(f"cannot open {target.title}: {error}", severity="error", timeout=8)
-            return
-        screen.screen_id = screen_id
+        if not self.is_screen_installed(screen_id):
+            # Installed once and kept: switching back is instant and keeps the screen's state;
+            # a hidden live screen only collects which rows changed, and catches up when shown.
+            try:
+                screen = target.load()(self.context)
+            except (ImportError, RingtuiError) as error:
+                self.notify(f"cannot open {target.title}: {error}", severity="error", timeout=8)
+                return
+            screen.screen_id = screen_id
+            self.install_screen(screen, name=screen_id)
         if getattr(current, "screen_id", None) is not None:  # switch, do not stack screen on screen
-            await self.switch_screen(screen)
+            await self.switch_screen(screen_id)
         else:
-            await self.push_screen(screen)
+            await self.push_screen(screen_id)
 
     async def action_open_screen(self, screen_id: str) -> None:
         await self.open_screen(screen_id)

@@ -24,16 +24,21 @@ APP_BINDINGS: list[Binding] = [
     Binding("p", "toggle_pause", "Pause", id="app.pause"),
     Binding("q", "quit", "Quit", id="app.quit"),
     *[Binding(entry.key, f"open_screen('{entry.id}')", entry.title, id=entry.binding_id, show=False)
-      for entry in SCREENS],
+      for entry in SCREENS if entry.key],
 ]
 
 
-def known_ids(extra: Mapping[str, Any] | None = None) -> set[str]:
-    from ringtui.screens.activity import ActivityScreen
-
-    ids = {b.id for b in APP_BINDINGS if b.id}
-    ids |= {b.id for b in ActivityScreen.BINDINGS if isinstance(b, Binding) and b.id}
-    return ids | set(extra or {})
+def known_ids() -> set[str]:
+    """Every binding id of the app and of every screen (screens are imported for it: only when
+    the user remaps keys)."""
+    ids = {b.id for b in APP_BINDINGS if b.id} | {entry.binding_id for entry in SCREENS}
+    for entry in SCREENS:
+        try:
+            screen = entry.load()
+        except ImportError:
+            continue
+        ids |= {b.id for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding) and b.id}
+    return ids
 
 
 def keymap_from(options: Mapping[str, Any]) -> dict[str, str]:
@@ -41,6 +46,8 @@ def keymap_from(options: Mapping[str, Any]) -> dict[str, str]:
     keys = options.get("keys") or {}
     if not isinstance(keys, Mapping):
         raise Invalid("[tui.keys] must be a table of binding id = \"key\"")
+    if not keys:
+        return {}
     valid = known_ids()
     keymap: dict[str, str] = {}
     for binding_id, value in keys.items():

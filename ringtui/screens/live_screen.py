@@ -25,6 +25,7 @@ class LiveScreen(Screen[None]):
         self.context = context
         self.changes: Changes | None = None
         self.applied_frames = 0
+        self.ready = False
         self._status_shown = ""
 
     @property
@@ -46,6 +47,11 @@ class LiveScreen(Screen[None]):
         self.set_interval(1.0 / max(hz, 0.5), self.apply_pending, name="live-frame")
         self.set_interval(1.0, self._tick, name="live-clock")
         self.show_status()
+        self.call_after_refresh(self._first_frame)
+
+    def _first_frame(self) -> None:
+        """Once every composed widget is mounted (a frame must not query half a screen)."""
+        self.ready = True
         self.apply_pending(force=True)
 
     def on_unmount(self) -> None:
@@ -59,12 +65,15 @@ class LiveScreen(Screen[None]):
 
     def apply_pending(self, force: bool = False) -> None:
         """Apply what changed since the last frame (nothing while paused or hidden)."""
-        if self.changes is None or (not force and not self.showing) or not self.changes.any():
+        if (not self.ready or self.changes is None or (not force and not self.showing)
+                or not self.changes.any()):
             return
         self.apply_changes(self.changes.take())
         self.applied_frames += 1
 
     def _tick(self) -> None:
+        if not self.ready:
+            return
         if self.live is not None and self.live.status != self._status_shown:
             self._status_shown = self.live.status
             self.show_status()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 class ScreenEntry:
     id: str
     title: str
-    key: str  # default key; remappable with the binding id "screen.<id>"
+    key: str  # default key ("" = none: palette and home menu); remappable by the binding id "screen.<id>"
     area: str  # services.access.Area value the acting user needs
     target: str  # "module:Class" under ringtui.screens
     description: str
@@ -36,6 +36,21 @@ SCREENS: tuple[ScreenEntry, ...] = (
                 "today's KPIs, agents, waiting calls, calls in progress"),
     ScreenEntry("wallboard", "Wallboard", "2", "activity", "wallboard:WallboardScreen",
                 "every IVR at once, large"),
+    ScreenEntry("logs", "Logs", "3", "logs", "logs:LogsScreen", "call, SMS and Meet logs; tag, flag, detail"),
+    ScreenEntry("missed", "Missed", "4", "logs", "missed:MissedScreen", "missed-call worklist"),
+    ScreenEntry("statistics", "Statistics", "5", "statistics", "statistics:StatisticsScreen",
+                "every family, history, heatmap, leaderboard"),
+    ScreenEntry("users", "Users", "6", "configuration", "admin.users:UsersScreen",
+                "users, roles, permissions, snooze"),
+    ScreenEntry("groups", "Groups", "7", "configuration", "admin.groups:GroupsScreen", "groups and members"),
+    ScreenEntry("numbers", "Numbers", "8", "configuration", "admin.numbers:NumbersScreen",
+                "search, add, assign, release"),
+    ScreenEntry("ivrs", "IVRs", "9", "configuration", "admin.ivrs:IvrsScreen", "IVRs and their steps"),
+    ScreenEntry("blacklist", "Blacklist", "0", "configuration", "admin.blacklist:BlacklistScreen",
+                "blocked numbers"),
+    ScreenEntry("tags", "Tags", "", "configuration", "admin.tags:TagsScreen", "call tags"),
+    ScreenEntry("contacts", "Contacts", "", "contacts", "admin.contacts:ContactsScreen",
+                "contacts and search"),
 )
 
 

@@ -12,11 +12,12 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
-from textual.widgets import Digits, Footer, Header, Static
+from textual.widgets import Digits, Footer, Static
 
 from ringtui.screens.feed import Changes
 from ringtui.screens.live_screen import LiveScreen
 from ringtui.screens.theme import duration, percent
+from ringtui.screens.widgets.header import SafeHeader
 
 CARD_WIDTH = 38
 
@@ -74,7 +75,7 @@ class WallboardScreen(LiveScreen):
     """
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="*" if self.ascii else "⭘")
+        yield SafeHeader(show_clock=False, icon="*" if self.ascii else "⭘")
         yield Static("", id="summary")
         with Grid(id="cards"):
             for ivr in self._ivrs():
@@ -115,11 +116,12 @@ class WallboardScreen(LiveScreen):
         free_agents = {email for email, agent in live.agents.items() if agent.get("state") == "free"}
         reach = self.scope.get("ivr_agents") or {}
         with self.app.batch_update():
-            for ivr in self._ivrs():
+            for card in self.query(IvrCard):
+                ivr = card.ivr
                 waits = waiting.get(ivr, [])
                 inbound, answered = live.ivr_tally.get(ivr, [0, 0])
                 agents = reach.get(ivr, [])
-                self.query_one(f"#{card_id(ivr)}", IvrCard).show(
+                card.show(
                     len(waits), max(waits) if waits else None, answered / inbound if inbound else None,
                     sum(1 for email in agents if email in free_agents), len(agents))
             kpis = live.kpis

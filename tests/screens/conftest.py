@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from textual.css.query import NoMatches
 
 from ringtui.config import Settings, load_settings
 from ringtui.engine.core.clock import FakeClock
@@ -98,8 +99,14 @@ def tui_app(settings: Settings, url: str | None = None, *, start: str | None = N
 
 async def until(condition: Callable[[], Any], pilot: Any = None, timeout: float = 20.0) -> None:
     """Wait for a condition the app reaches asynchronously (feed frames, workers)."""
+    def reached() -> Any:
+        try:
+            return condition()
+        except NoMatches:  # the screen is there, its widgets not mounted yet
+            return False
+
     async with asyncio.timeout(timeout):
-        while not condition():
+        while not reached():
             if pilot is not None:
                 await pilot.pause(0.05)
             else:

@@ -12,7 +12,7 @@ from ringtui.screens.app import HomeScreen, RingtuiApp
 from ringtui.screens.help import HelpScreen
 from ringtui.screens.launch import build_context
 from ringtui.screens.wallboard import WallboardScreen
-from tests.screens.conftest import ACCOUNTANT, FIXED_SCOPE, fixed_state, run, tui_app, until
+from tests.screens.conftest import ACCOUNTANT, FIXED_SCOPE, SUPERVISOR, fixed_state, run, tui_app, until
 
 
 def fixed_app(settings, **options) -> RingtuiApp:
@@ -114,11 +114,13 @@ def test_an_accountant_gets_no_activity_screen(center):
     async def scenario():
         app = tui_app(center.settings(acting_user=ACCOUNTANT))
         async with app.run_test(size=(100, 30)) as pilot:
-            await until(lambda: isinstance(app.screen, HomeScreen), pilot)
-            assert "accountant role opens no screen" in str(app.screen.query_one("#home-none").render())
+            await until(lambda: app.screens_allowed, pilot)
+            assert [e.id for e in app.screens_allowed] == ["contacts"]  # contacts_tab is on by default
             await pilot.press("1")
             await pilot.pause()
-            assert isinstance(app.screen, HomeScreen)
+            assert not isinstance(app.screen, ActivityScreen)
+            assert any("accountant role does not give access to Activity" in str(n.message)
+                       for n in app._notifications)
 
     run(scenario())
 
@@ -144,3 +146,22 @@ def test_tui_in_a_script_is_refused_with_what_to_use_instead(center):
     result = center.cli("tui")
     assert result.exit_code == 1
     assert "the TUI needs a terminal" in result.stderr and "engine status --json" in result.stderr
+
+
+def test_every_screen_of_the_registry_opens_for_an_admin_and_a_supervisor_gets_hers_only(center):
+    from ringtui.screens.registry import SCREENS
+
+    async def scenario(acting_user, expected):
+        app = tui_app(center.settings(acting_user=acting_user))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(lambda: app.screens_allowed, pilot)
+            assert [e.id for e in app.screens_allowed] == expected
+            for entry in app.screens_allowed:
+                await app.open_screen(entry.id)
+                await until(lambda wanted=entry.id: getattr(app.screen, "screen_id", None) == wanted, pilot)
+                assert type(app.screen).__name__ == entry.target.rsplit(":", 1)[1]
+            await app.action_back()
+            assert isinstance(app.screen, HomeScreen)
+
+    run(scenario(None, [e.id for e in SCREENS]))
+    run(scenario(SUPERVISOR, ["activity", "wallboard", "logs", "missed", "statistics", "contacts"]))

@@ -37,7 +37,7 @@ def test_the_wallboard_shows_every_ivr_and_follows_the_feed(center):
         async with running_engine(settings) as (runtime, clock, url):
             app = tui_app(settings, url, start="wallboard")
             async with app.run_test(size=(120, 40)) as pilot:
-                await until(lambda: isinstance(app.screen, WallboardScreen), pilot)
+                await until(lambda: isinstance(app.screen, WallboardScreen) and cards(app), pilot)
                 assert set(cards(app)) == {"Standard", "Support"}
                 runtime.apply(runtime.center.call_arrived("w-1", CUSTOMER, center.sales_number))
                 await until(lambda: "waiting     1" in details(cards(app)["Standard"]), pilot)
@@ -59,7 +59,7 @@ def test_a_supervisor_wallboard_shows_only_her_ivrs(center):
         async with running_engine(settings) as (_runtime, _clock, url):
             app = tui_app(settings, url, start="wallboard")
             async with app.run_test(size=(120, 40)) as pilot:
-                await until(lambda: isinstance(app.screen, WallboardScreen), pilot)
+                await until(lambda: isinstance(app.screen, WallboardScreen) and cards(app), pilot)
                 assert set(cards(app)) == {"Standard"}
 
     run(scenario())
