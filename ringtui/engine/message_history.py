@@ -132,8 +132,10 @@ def _sms(when: datetime, direction: str, customer: str, ours: str, text: str, *,
 
 
 def _sms_conversation(rng: random.Random, account: _Account, day: date) -> list[dict[str, Any]]:
-    """An exchange with one customer on an agent's line or an IVR's number; now and then unanswered."""
-    customer = rng.choice(account.customers)
+    """An exchange with one customer on an agent's line or an IVR's number; now and then a message
+    from an unknown number that nobody answers."""
+    unanswered = rng.random() < 0.08
+    customer = f"+336{rng.randrange(10**8):08d}" if unanswered else rng.choice(account.customers)
     with_line = [(user, line) for user, line in account.agents if line]
     if account.ivr_lines and (rng.random() < 0.3 or not with_line):
         ivr, ours = rng.choice(account.ivr_lines)
@@ -142,13 +144,13 @@ def _sms_conversation(rng: random.Random, account: _Account, day: date) -> list[
         (user, ours), ivr = rng.choice(with_line), None
     else:
         return []
-    when, rows = _at(day, rng, account.zone), []
-    inbound = rng.random() < 0.7
+    when = _at(day, rng, account.zone)
+    if unanswered:
+        return [_sms(when, "in", customer, ours, rng.choice(INBOUND_TEXTS), user=user, ivr=ivr)]
+    rows, inbound = [], rng.random() < 0.7
     for _ in range(rng.choice((1, 1, 2, 3))):
         if inbound:
             rows.append(_sms(when, "in", customer, ours, rng.choice(INBOUND_TEXTS), user=user, ivr=ivr))
-            if rng.random() < 0.12:
-                break  # left unanswered
             when += timedelta(seconds=rng.randint(30, 3 * 3600))
         rows.append(_sms(when, "out", customer, ours, rng.choice(OUTBOUND_TEXTS), user=user, ivr=ivr))
         when += timedelta(seconds=rng.randint(300, 6 * 3600))

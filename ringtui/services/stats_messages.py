@@ -1,9 +1,10 @@
 """SMS (S7), Meet (S8) and omnichannel (S9) statistics: each indicator defined once, in SQL.
 
 Response time: for each inbound SMS, the seconds until the first outbound SMS (not a campaign's)
-to the same customer number sent at or after it; for an omnichannel message, until the first
-outbound message of the same conversation. The average is over the inbound messages that got
-such an answer; the others are the unanswered ones. Meetings count once ended (as calls do).
+from the same number of ours to the same customer number, sent at or after it; for an omnichannel
+message, until the first outbound message of the same conversation. The average is over the
+inbound messages that got such an answer; the others are the unanswered ones. Meetings count once
+ended (as calls do).
 History and heatmap use the call statistics' bucketing (services/stats), on `sent_at`.
 """
 
@@ -62,11 +63,13 @@ def _sms_out() -> ColumnElement[bool]:
 
 
 def sms_reply_at() -> Any:
-    """When the customer of an SMS was first written to (not by a campaign) at or after it."""
+    """When the customer of an SMS was first written to from the same number of ours (not by a
+    campaign) at or after it."""
     reply = aliased(SmsMessage)
     return select(func.min(reply.sent_at)).where(
         reply.direction == Direction.OUT, reply.campaign_id.is_(None),
         reply.customer_number == SmsMessage.customer_number,
+        reply.account_number == SmsMessage.account_number,
         reply.sent_at >= SmsMessage.sent_at).correlate(SmsMessage).scalar_subquery()
 
 
