@@ -165,3 +165,32 @@ def test_every_screen_of_the_registry_opens_for_an_admin_and_a_supervisor_gets_h
 
     run(scenario(None, [e.id for e in SCREENS]))
     run(scenario(SUPERVISOR, ["activity", "wallboard", "logs", "missed", "statistics", "contacts"]))
+
+
+def test_without_an_engine_the_tui_opens_offline_and_says_why(center):
+    import socket
+
+    from ringtui.screens.feed import FeedConnection
+    from ringtui.screens.launch import token_from
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = center.settings()
+
+    async def scenario():
+        missing_token = RingtuiApp(build_context(settings), start="activity", connection=FeedConnection(
+            f"ws://127.0.0.1:{port}", token_from(settings.token_file, None)))
+        async with missing_token.run_test(size=(100, 30)) as pilot:
+            await until(lambda: isinstance(missing_token.screen, ActivityScreen)
+                        and "no engine token file" in (missing_token.screen.sub_title or ""), pilot)
+        no_engine = RingtuiApp(build_context(settings), start="activity",
+                               connection=FeedConnection(f"ws://127.0.0.1:{port}", "some-token"))
+        async with no_engine.run_test(size=(100, 30)) as pilot:
+            offline = f"no engine answers at ws://127.0.0.1:{port}"
+            await until(lambda: isinstance(no_engine.screen, ActivityScreen)
+                        and offline in (no_engine.screen.sub_title or ""), pilot)
+            await pilot.press("3")  # the other screens work without an engine
+            await until(lambda: type(no_engine.screen).__name__ == "LogsScreen", pilot)
+
+    run(scenario())
