@@ -36,14 +36,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat
-from sqlalchemy import column, insert, select, table
+from sqlalchemy import select
 
 from ringtui.errors import BulkInvalid, Invalid, PermissionDenied
 from ringtui.models import CallRecord, PhoneNumber, User
@@ -170,7 +170,7 @@ def _merged(call: _Call, leg: _Call) -> _Call:
     }
     attempts = call.attempts + leg.attempts
     if record["type"] == CallType.ANSWERED:  # S5: rung, not answered, another agent did
-        attempts = [a | {"outcome": Outcome.CALL_ANSWERED} if a["outcome"] == Outcome.NO_ANSWER else a
+        attempts = [a | {"outcome": Outcome.CALL_ANSWERED.value} if a["outcome"] == Outcome.NO_ANSWER else a
                     for a in attempts]
     return _Call(call.line, record, attempts)
 
@@ -447,11 +447,11 @@ def _record(line: int, call: _Line, direction: Direction, kind: CallKind, from_n
     answered_at = (call.answer or call.start) if answered else None
     wait = (answered_at - call.start).total_seconds() if answered_at else float(call.duration)
     record = {
-        "call_id": CALL_ID_PREFIX + call.uniqueid, "direction": direction, "kind": kind,
+        "call_id": CALL_ID_PREFIX + call.uniqueid, "direction": direction.value, "kind": kind.value,
         "from_number": from_number, "to_number": to_number,
         "caller_country": customer_country,
         "ivr_id": ivr_id, "user_id": agent, "started_at": call.start, "answered_at": answered_at,
-        "ended_at": ended_at, "type": call_type, "wait_s": max(0.0, wait),
+        "ended_at": ended_at, "type": call_type.value, "wait_s": max(0.0, wait),
         "talk_s": float(call.billsec) if answered else 0.0,
         "recorded": False, "vip": False, "flagged": False,
     }
@@ -459,34 +459,27 @@ def _record(line: int, call: _Line, direction: Direction, kind: CallKind, from_n
     if agent is not None:
         outcome = Outcome.OUT if direction == Direction.OUT else inbound_outcome
         attempts.append({"user_id": agent, "started_at": call.start, "ended_at": answered_at or ended_at,
-                         "outcome": outcome})
+                         "outcome": outcome.value})
     return _Call(line, record, attempts)
 
 
 # ---------------------------------------------------------------- writing
 
 
-# Rows go through untyped tables with values already in the database's form (times as
-# SQLite's text or PostgreSQL's timestamptz), sparing a type conversion per value.
+# Rows are written as tuples straight through the driver (SQLite executemany, PostgreSQL
+# COPY) in the session's transaction, times already in the database's form: SQLAlchemy's
+# per-row parameter processing cost more than the insert itself.
 _RECORD_COLUMNS = ("call_id", "direction", "kind", "from_number", "to_number", "caller_country", "ivr_id",
                    "user_id", "started_at", "answered_at", "ended_at", "type", "wait_s", "talk_s",
                    "recorded", "vip", "flagged")
 _ATTEMPT_COLUMNS = ("call_record_id", "user_id", "started_at", "ended_at", "outcome")
-_RECORD_ROWS = insert(table("call_record", *(column(name) for name in _RECORD_COLUMNS)))
-_ATTEMPT_ROWS = insert(table("ring_attempt", *(column(name) for name in _ATTEMPT_COLUMNS)))
-_TIMES = frozenset({"started_at", "answered_at", "ended_at"})
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DATETIME
 
 
-def _stored(row: dict[str, Any], sqlite: bool) -> dict[str, Any]:
-    values = {}
-    for name, value in row.items():
-        if isinstance(value, StrEnum):
-            value = value.value
-        elif sqlite and name in _TIMES and value is not None:
-            value = value.strftime(_SQLITE_TIME)  # already UTC
-        values[name] = value
-    return values
+def _sqlite_times(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its (UTC) times as SQLite stores them."""
+    return row | {name: row[name].strftime(_SQLITE_TIME) for name in ("started_at", "answered_at", "ended_at")
+                  if row.get(name) is not None}
 
 
 def _write(op: Operation, batch: list[_Call], summary: _Summary) -> None:
@@ -496,26 +489,28 @@ def _write(op: Operation, batch: list[_Call], summary: _Summary) -> None:
     summary.already_imported += len(batch) - len(new)
     if not new:
         return
-    dialect = op.session.get_bind().dialect.name
-    sqlite = dialect == "sqlite"
-    _insert(op, dialect, _RECORD_ROWS, [_stored(call.record, sqlite) for call in new])
+    _insert(op, "call_record", _RECORD_COLUMNS, [call.record for call in new])
     inserted = dict(op.session.execute(select(CallRecord.call_id, CallRecord.id).where(
         CallRecord.call_id.in_([call.record["call_id"] for call in new]))).all())
-    attempts = [_stored(attempt | {"call_record_id": inserted[call.record["call_id"]]}, sqlite)
+    attempts = [attempt | {"call_record_id": inserted[call.record["call_id"]]}
                 for call in new for attempt in call.attempts]
     if attempts:
-        _insert(op, dialect, _ATTEMPT_ROWS, attempts)
+        _insert(op, "ring_attempt", _ATTEMPT_COLUMNS, attempts)
     summary.imported += len(new)
 
 
-def _insert(op: Operation, dialect: str, statement: Any, rows: list[dict[str, Any]]) -> None:
-    """Core executemany; COPY on PostgreSQL (a round trip per batch, not per row)."""
-    if dialect != "postgresql":
-        op.session.execute(statement, rows)
-        return
-    columns = list(rows[0])
-    target = f"{statement.table.name} ({', '.join(columns)})"
+def _insert(op: Operation, table_name: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    values, names = itemgetter(*columns), ", ".join(columns)
     raw = op.session.connection().connection.dbapi_connection  # the session's own transaction
-    with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[name] for name in columns])
+    if op.session.get_bind().dialect.name == "postgresql":  # COPY: a round trip per batch, not per row
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table_name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(values(row))
+        return
+    marks = ", ".join("?" * len(columns))
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {table_name} ({names}) VALUES ({marks})",
+                           [values(_sqlite_times(row)) for row in rows])
+    finally:
+        cursor.close()

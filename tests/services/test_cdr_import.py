@@ -7,7 +7,7 @@ import pytest
 from ringtui.services import cdr_import
 from ringtui.services.cdr_import import _peer
 from tests.commands.test_calls_import import ANSWERED_IN, master, pbx  # noqa: F401  (fixture)
-from tests.conftest import ok
+from tests.conftest import ok, refused
 
 
 @pytest.mark.parametrize(("channel", "peer"), [
@@ -32,3 +32,11 @@ def test_a_file_longer_than_a_batch_is_written_batch_by_batch(pbx, tmp_path, mon
     summary = ok(pbx("calls", "import", master(tmp_path, *lines), "--json")).json()
     assert (summary["imported"], summary["already_imported"]) == (1, 8)
     assert len(ok(pbx("calls", "list", "--json")).json()) == 9
+
+
+def test_a_bad_line_after_batches_were_written_rolls_them_back(pbx, tmp_path, monkeypatch, unchanged):  # noqa: F811
+    monkeypatch.setattr(cdr_import, "BATCH", 3)
+    lines = [ANSWERED_IN.replace("1762074000.1", f"1762074000.{n}") for n in range(1, 9)]
+    lines.append(ANSWERED_IN.replace("1762074000.1", "1762074000.9").replace('"ANSWERED"', '"LOST"'))
+    with unchanged():
+        refused(pbx("calls", "import", master(tmp_path, *lines)), "line 9: unknown disposition 'LOST'")
