@@ -134,3 +134,26 @@ def test_restart_reconciles_what_a_stopped_engine_had_claimed(sms, db_url):
     with Session(database) as db:
         assert db.exec(select(func.count(SmsMessage.id))).one() == 3
         assert db.exec(select(Campaign.status)).one() == "finished"
+
+
+def test_two_engines_on_one_database_never_send_a_recipient_twice(sms, db_url, caplog):
+    total = 3000
+    create(sms, to=",".join(f"06{i:08d}" for i in range(10_000_000, 10_000_000 + total)), message="Hi")
+    ok(sms("campaign", "launch", "Promo"))
+
+    async def both() -> None:
+        tasks = [asyncio.create_task(runner(db_url).run()) for _ in range(2)]
+        try:
+            async with asyncio.timeout(60):
+                while statuses(db_url).count("sent") < total:
+                    await asyncio.sleep(0.1)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(both())
+    with Session(engine_for(db_url)) as db:
+        assert db.exec(select(func.count(SmsMessage.id))).one() == total
+        assert db.exec(select(func.count(func.distinct(SmsMessage.customer_number)))).one() == total
+        assert set(db.exec(select(CampaignRecipient.attempts))) == {1}

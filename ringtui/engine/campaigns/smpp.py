@@ -30,6 +30,7 @@ log = logging.getLogger("ringtui.engine.campaigns.smpp")
 
 ANSWER_TIMEOUT_S = 30.0
 FLUSH_S = 0.2
+UNBOUND_WARNING_S = 30.0
 _RECEIPT_STATES = {"DELIVRD": SmsStatus.DELIVERED}  # every other final state is a failure
 
 
@@ -66,6 +67,7 @@ class SmppAdapter:
         self.esme: ESME | None = None
         self._task: asyncio.Task | None = None
         self._flusher: asyncio.Task | None = None
+        self._warned_at = time.monotonic()  # the first warning after UNBOUND_WARNING_S
 
     async def start(self) -> None:
         logger = StructuredLogger("ringtui.smpp", level=logging.WARNING)
@@ -95,6 +97,11 @@ class SmppAdapter:
 
     async def send(self, campaign: store.SmsCampaign) -> int:
         if not self.bound:  # nothing is claimed while the carrier is out of reach
+            if time.monotonic() - self._warned_at > UNBOUND_WARNING_S:
+                self._warned_at = time.monotonic()
+                log.warning("SMS campaign %s waits: no SMPP session with the carrier at %s:%s "
+                            "(see [sms.smpp] in config.toml)", campaign.name, self.settings.smpp_host,
+                            self.settings.smpp_port)
             return 0
         claimed = await asyncio.to_thread(store.claim, self.database, campaign, self.settings, self.batch,
                                           SmsStatus.QUEUED)

@@ -75,18 +75,33 @@ def _affordable(connection: Any, prices: list[Decimal]) -> int:
     return count
 
 
+class _Contended(Exception):
+    """Another engine claimed some of the same recipients first."""
+
+
 def claim(database: Engine, campaign: SmsCampaign, settings: SmsSettings, limit: int,
           status: SmsStatus) -> list[Outgoing]:
     """Claim the next `limit` recipients and record their SMS (`status`: SENT for the outbox,
-    QUEUED while an SMPP carrier has not acknowledged them); the credits are debited."""
+    QUEUED while an SMPP carrier has not acknowledged them); the credits are debited.
+    Nothing is claimed (and nothing written) when another engine took any of them first."""
+    try:
+        return _claim(database, campaign, settings, limit, status)
+    except _Contended:
+        log.warning("campaign %s: recipients claimed by another engine on the same database", campaign.name)
+        return []
+
+
+def _claim(database: Engine, campaign: SmsCampaign, settings: SmsSettings, limit: int,
+           status: SmsStatus) -> list[Outgoing]:
     now = utcnow()
     with database.begin() as connection:
         running = connection.execute(select(C.c.status).where(C.c.id == campaign.id)).scalar_one()
         if running != CampaignStatus.RUNNING.value:
             return []
+        # PostgreSQL: a second engine on the same database skips the rows this one holds
         rows = connection.execute(select(R.c.id, R.c.number).where(
             R.c.campaign_id == campaign.id, R.c.status == RecipientStatus.PENDING.value)
-            .order_by(R.c.position).limit(limit)).all()
+            .order_by(R.c.position).limit(limit).with_for_update(skip_locked=True)).all()
         if not rows:
             _finish_if_done(connection, campaign, now)
             return []
@@ -100,6 +115,14 @@ def claim(database: Engine, campaign: SmsCampaign, settings: SmsSettings, limit:
                 log.warning("campaign %s paused: the credits are spent and off-plan consumption is blocked",
                             campaign.name)
                 return []
+        # The claim proper: only rows still pending. pysqlite reads outside the transaction
+        # (it begins one at the first write), so two SQLite engines can read the same rows:
+        # the second one's update waits for the first one's commit and then finds them taken.
+        taken = connection.execute(update(R).where(
+            R.c.id.in_([row.id for row in rows]), R.c.status == RecipientStatus.PENDING.value).values(
+            status=RecipientStatus.IN_PROGRESS.value, attempts=R.c.attempts + 1, last_attempt_at=now))
+        if taken.rowcount != len(rows):
+            raise _Contended
         ids = connection.execute(insert(M).returning(M.c.id, sort_by_parameter_order=True), [
             {"direction": Direction.OUT.value, "customer_number": row.number,
              "account_number": campaign.sender,
@@ -109,8 +132,7 @@ def claim(database: Engine, campaign: SmsCampaign, settings: SmsSettings, limit:
             for row, price in zip(rows, prices, strict=True)]).scalars().all()
         recipient_status = (RecipientStatus.SENT if status == SmsStatus.SENT else RecipientStatus.IN_PROGRESS)
         connection.execute(update(R).where(R.c.id == bindparam("rid")).values(
-            status=recipient_status.value, attempts=R.c.attempts + 1, last_attempt_at=now,
-            sms_message_id=bindparam("sid")),
+            status=recipient_status.value, sms_message_id=bindparam("sid")),
             [{"rid": row.id, "sid": sms_id} for row, sms_id in zip(rows, ids, strict=True)])
         connection.execute(update(A).values(credits=A.c.credits - sum(prices, Decimal(0))))
         if len(rows) < limit:
