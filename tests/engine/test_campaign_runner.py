@@ -81,6 +81,8 @@ def test_a_launched_campaign_is_sent_once_to_every_recipient_and_finishes(sms, d
         "+33612345678", "+34612345678", "+447400123456"]
     with Session(engine_for(db_url)) as db:  # consumed in real time from the credits (B1)
         assert db.exec(select(Account.credits)).one() == Decimal("-0.14")
+    stats = ok(sms("stats", "sms", "--period", "today", "--json")).json()  # S7 counts them
+    assert (stats["campaign_sms"], stats["unicode_sms"], stats["total_price"]) == (3, 3, pytest.approx(0.14))
 
 
 def test_a_paused_campaign_sends_nothing_until_resumed(sms, db_url):
