@@ -63,7 +63,8 @@ def demo(
     speed: Annotated[float, typer.Option("--speed", help="Speed of the live simulated traffic.")] = 10.0,
     ws: Annotated[str | None, typer.Option("--ws", help="Live feed address HOST:PORT.")] = None,
     run_for: Annotated[float | None, typer.Option(
-        "--for", help="Stop the live engine after this many seconds (default: Ctrl-C).")] = None,
+        "--for", help="Stop the live engine (and the TUI) after this many seconds "
+        "(default: Ctrl-C, or q in the TUI).")] = None,
     no_engine: Annotated[bool, typer.Option(
         "--no-engine", help="Seed (or show) the demo account and stop there.")] = False,
     headless: Annotated[bool, typer.Option(
@@ -92,7 +93,7 @@ def demo(
 
     if not headless and not as_json and sys.stdin.isatty() and sys.stdout.isatty():
         _demo_tui(current, ws=ws or current.engine_ws, seed=seed, speed=speed,
-                  time_zone=str(result["timezone"]), ascii_only=ascii_only)
+                  time_zone=str(result["timezone"]), ascii_only=ascii_only, run_for=run_for)
         return
     import asyncio
 
@@ -104,7 +105,7 @@ def demo(
 
 
 def _demo_tui(current: Settings, *, ws: str, seed: int, speed: float, time_zone: str,
-              ascii_only: bool) -> None:
+              ascii_only: bool, run_for: float | None) -> None:
     """The engine and the simulator on the TUI's own asyncio loop; the TUI joins its feed."""
     from ringtui.engine.client import feed_url
     from ringtui.engine.launcher import in_process_engine
@@ -113,7 +114,7 @@ def _demo_tui(current: Settings, *, ws: str, seed: int, speed: float, time_zone:
     _runtime, engine = in_process_engine(current, ws=ws, seed=seed, speed=speed, time_zone=time_zone,
                                          log_file=current.token_file.parent / "demo-engine.log")
     code = run_tui(build_context(current, ascii_only=ascii_only), feed_url(ws),
-                   token_from(current.token_file, None), engine=engine)
+                   token_from(current.token_file, None), engine=engine, run_for=run_for)
     info("ringtui demo: engine stopped; every call record is written.")
     raise typer.Exit(code)
 

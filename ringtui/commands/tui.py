@@ -36,6 +36,13 @@ def tui(
     (live screens say so and reconnect every 2 s; the other screens work)."""
     from ringtui.engine.client import feed_url
     from ringtui.screens.launch import build_context, run_tui, token_from
+    if screen is not None:
+        from ringtui.screens.registry import SCREENS
+
+        ids = [entry.id for entry in SCREENS]
+        if screen not in ids:
+            raise typer.BadParameter(f"unknown screen {screen!r}; screens: {', '.join(ids)}",
+                                     param_hint="--screen")
     require_terminal()
     current = settings()
     context = build_context(current, ascii_only=ascii_only)

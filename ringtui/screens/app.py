@@ -80,7 +80,8 @@ class RingtuiApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, context: TuiContext, *, connection: FeedConnection | None = None,
-                 engine: EngineTask | None = None, start: str | None = None) -> None:
+                 engine: EngineTask | None = None, start: str | None = None,
+                 run_for: float | None = None) -> None:
         self.context = context
         self.ascii = bool(context.options.get("ascii"))
         self.CSS = BASE_CSS + (ASCII_CSS if self.ascii else "")
@@ -95,6 +96,7 @@ class RingtuiApp(App[None]):
         self._engine_done: asyncio.Future[Any] | None = None
         self._start = start
         self._home: HomeScreen | None = None
+        self._run_for = run_for
         self.refresh_hz = float(context.options.get("refresh_hz") or 10.0)
 
     # ------------------------------------------------------------ start and stop
@@ -110,6 +112,8 @@ class RingtuiApp(App[None]):
             self._engine_done.add_done_callback(self._engine_ended)
         if self.connection is not None:
             self.run_worker(self.connection.run(), name="feed", group="feed", exit_on_error=False)
+        if self._run_for:
+            self.set_timer(self._run_for, self.request_quit)
         self._home = HomeScreen()
         await self.push_screen(self._home)
         if "scope" in self.context.options:

@@ -32,11 +32,13 @@ def token_from(path: Path, token: str | None) -> Callable[[], str]:
 
 
 def run_tui(context: TuiContext, url: str, token: Callable[[], str], *,
-            engine: Callable[[asyncio.Event], Awaitable[Any]] | None = None, start: str | None = None) -> int:
+            engine: Callable[[asyncio.Event], Awaitable[Any]] | None = None, start: str | None = None,
+            run_for: float | None = None) -> int:
     """Run the app until the user quits; the exit code (1 when the in-process engine failed)."""
     from ringtui.screens.app import RingtuiApp
     from ringtui.screens.feed import FeedConnection
 
-    app = RingtuiApp(context, connection=FeedConnection(url, token), engine=engine, start=start)
+    app = RingtuiApp(context, connection=FeedConnection(url, token), engine=engine, start=start,
+                     run_for=run_for)
     app.run()
     return app.return_code or 0

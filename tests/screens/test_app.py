@@ -194,3 +194,9 @@ def test_without_an_engine_the_tui_opens_offline_and_says_why(center):
             await until(lambda: type(no_engine.screen).__name__ == "LogsScreen", pilot)
 
     run(scenario())
+
+
+def test_an_unknown_screen_is_refused_naming_the_screens(center):
+    result = center.cli("tui", "--screen", "dashbord")
+    assert result.exit_code == 2
+    assert "unknown screen 'dashbord'" in result.stderr and "wallboard" in result.stderr
