@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ringtui.commands import account as account_commands
 from ringtui.commands._runtime import CsvFlag, JsonFlag, SkipInvalid, operation
 from ringtui.output import info, render_object, render_rows
+
+if TYPE_CHECKING:
+    from ringtui.services.base import Operation
 
 NAME = "campaign"
 HELP = "SMS, call and voice-message campaigns: create, launch, pause, resume, watch (K1-K3)."
@@ -27,8 +30,20 @@ REQUEST_COLUMNS = ["user", "status", "reason", "requested_at", "decided_by", "de
 NameArg = Annotated[str, typer.Argument(help="The campaign's name.")]
 ColumnOption = Annotated[list[str] | None, typer.Option(
     "--column", help="Name a CSV column: COL=name|company|address|custom:LABEL (repeatable).")]
+LaunchFlag = Annotated[bool, typer.Option(
+    "--launch", help="Launch it at once, in the same transaction (create and launch).")]
 PhoneColumnOption = Annotated[str | None, typer.Option(
     "--phone-column", help="The CSV column holding the numbers (header name or number from 1).")]
+
+
+def _launch_if_asked(op: Operation, result: dict, launch: bool) -> dict:
+    """`--launch`: the campaign just created is launched before the transaction commits."""
+    if not launch:
+        return result
+    from ringtui.services.campaigns import lifecycle
+
+    launched = lifecycle.launch(op, result["name"])
+    return result | {"status": launched["status"], "launched_at": launched["launched_at"]}
 
 
 def _report_list(result: dict) -> None:
@@ -53,6 +68,7 @@ def sms_create(
     phone_column: PhoneColumnOption = None,
     column: ColumnOption = None,
     skip_invalid: SkipInvalid = False,
+    launch: LaunchFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Create an SMS campaign (draft): encoding, fragments and estimated cost; `campaign launch` sends it."""
@@ -63,10 +79,12 @@ def sms_create(
             op, name, sender=sender, country=country, message=message, message_file=message_file,
             recipients=recipients, to=to, phone_column=phone_column, columns=column or (),
             skip_invalid=skip_invalid)
+        result = _launch_if_asked(op, result, launch)
     _report_list(result)
+    then = ("Launched: a running engine sends it." if launch
+            else f"Send it with `ringtui campaign launch {result['name']}`.")
     info(f"Campaign {result['name']!r} created: {result['fragments_per_message']} {result['encoding']} "
-         f"fragment(s) per SMS, estimated cost {result['estimated_cost']:.2f}. "
-         f"Send it with `ringtui campaign launch {result['name']}`.")
+         f"fragment(s) per SMS, estimated cost {result['estimated_cost']:.2f}. {then}")
     render_object({k: v for k, v in result.items() if k != "invalid_lines"} if not as_json else result,
                   as_json=as_json, title="SMS campaign")
 
@@ -142,6 +160,7 @@ def calls_create(
         "--dial-order", help="agent-first (the agent's phone rings, then the customer's) or customer-first.")
     ] = "agent-first",
     skip_invalid: SkipInvalid = False,
+    launch: LaunchFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a call campaign (draft) for the power dialer: list, who calls, attempts, script, tags."""
@@ -152,6 +171,7 @@ def calls_create(
             op, name, file=file, to=to, phone_column=phone_column, columns=column or (), country=country,
             attempts=attempts, retry_minutes=retry_minutes, agents=agent or (), groups=group or (),
             script=script, tags=tag or (), dial_order=dial_order, skip_invalid=skip_invalid)
+        result = _launch_if_asked(op, result, launch)
     _report_list(result)
     info(f"Call campaign {result['name']!r} created ({result['recipients']:,} of at most "
          f"{result['contact_limit']:,} contacts).")
@@ -175,6 +195,7 @@ def voice_create(
     country: Annotated[str | None, typer.Option(
         "--country", help="ISO country of national numbers (default: the account's).")] = None,
     skip_invalid: SkipInvalid = False,
+    launch: LaunchFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a voice-message campaign (draft): each number is called and hears the message."""
@@ -184,6 +205,7 @@ def voice_create(
         result = voice.create_voice_campaign(op, name, from_number=from_number, message_file=message_file,
                                              recipients=recipients, to=to, country=country,
                                              skip_invalid=skip_invalid)
+        result = _launch_if_asked(op, result, launch)
     _report_list(result)
     info(f"Voice campaign {result['name']!r} created: a {result['audio_seconds']:.1f} s message.")
     render_object({k: v for k, v in result.items() if k != "invalid_lines"} if not as_json else result,

@@ -153,3 +153,11 @@ def test_lifecycle_needs_the_same_access_as_creation(sms, unchanged):
     ok(sms("users", "role", "sup@acme.test", "supervisor", "--campaigns"))
     with unchanged():
         refused(sms("campaign", "launch", "Promo", as_user="sup@acme.test"), "approved access request")
+
+
+def test_create_and_launch_in_one_command(sms, db_url, unchanged):
+    result = ok(create(sms, "--launch", "--json")).json()
+    assert (result["status"], result["recipients"]) == ("running", 3) and result["launched_at"]
+    set_credits(db_url, "0.01", True)
+    with unchanged():  # refused as a whole: nothing created, nothing launched
+        refused(create(sms, "--launch", name="Second"), "costs 0.14")
