@@ -182,6 +182,7 @@ def run_due(op: Operation, out_dir: Path | None = None, *, now: datetime | None 
         except (RingtuiError, OSError) as error:
             result.failed.append(entry | {"error": str(error)})
             continue
+        op.session.commit()  # each delivery kept as soon as it is sent: a crash later resends nothing
         result.delivered.append(entry | {"channel": channel, "location": location})
     return result
 
