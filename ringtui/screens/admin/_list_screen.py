@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.widgets import Label
 
 from ringtui.screens.context import TuiContext
-from ringtui.screens.widgets.forms import ServiceScreen
+from ringtui.screens.widgets.forms import DetailScreen, ServiceScreen
 from ringtui.screens.widgets.records_table import Column, RecordsTable
 
 
@@ -64,6 +64,16 @@ class ListScreen(ServiceScreen):
 
     def action_reload(self) -> None:
         self.reload()
+
+    def on_records_table_chosen(self, event: RecordsTable.Chosen) -> None:
+        self.drill_down(event.table, event.row)
+
+    def drill_down(self, table: RecordsTable, row: dict[str, Any]) -> None:
+        """Enter on a row: every field of it (screens with more to show override this)."""
+        from ringtui.screens.logs import facts
+
+        title = f"{self.TITLE_TEXT}: {row.get(self.ROW_KEY) or row.get(table.cols[0].key)}"
+        self.app.push_screen(DetailScreen(title, [facts(row, tuple(c.key for c in table.cols))]))
 
     def chosen(self, what: str = "row") -> dict[str, Any] | None:
         row = self.table.current_row()

@@ -32,10 +32,10 @@ class GroupsScreen(ListScreen):
 
         return groups.list_groups(op)
 
-    def on_records_table_chosen(self, event: RecordsTable.Chosen) -> None:
+    def drill_down(self, table: RecordsTable, row: dict[str, Any]) -> None:
         from ringtui.services import users
 
-        name = event.row["name"]
+        name = row["name"]
         members = self.call(lambda op: users.list_users(op, group=name))
         if members is not None:
             lines = "\n".join(f"  {m['email']}  {m['first_name']} {m['last_name']}  ({m['role']})"

@@ -37,10 +37,10 @@ class IvrsScreen(ListScreen):
 
         return [ivr | {"steps": len(ivr["steps"])} for ivr in ivrs.list_ivrs(op)]
 
-    def on_records_table_chosen(self, event: RecordsTable.Chosen) -> None:
+    def drill_down(self, table: RecordsTable, row: dict[str, Any]) -> None:
         from ringtui.services import ivrs
 
-        ivr = self.call(lambda op: ivrs.show_ivr(op, event.row["name"]))
+        ivr = self.call(lambda op: ivrs.show_ivr(op, row["name"]))
         if ivr is None:
             return
         steps = RecordsTable(STEP_COLUMNS, row_key="name", export_name=f"ivr-{ivr['name']}-steps", id="steps")

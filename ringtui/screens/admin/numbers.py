@@ -80,9 +80,11 @@ class NumbersScreen(ListScreen):
 
         return FormScreen(title, fields, run)
 
-    def on_records_table_chosen(self, event: RecordsTable.Chosen) -> None:
-        if event.table is self.found:
+    def drill_down(self, table: RecordsTable, row: dict[str, Any]) -> None:
+        if table is self.found:
             self.action_add()
+        else:
+            super().drill_down(table, row)
 
     def action_add(self) -> None:
         from ringtui.services import numbers

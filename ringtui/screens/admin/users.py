@@ -39,20 +39,20 @@ class UsersScreen(ListScreen):
 
         return users.list_users(op)
 
-    def on_records_table_chosen(self, event: RecordsTable.Chosen) -> None:
+    def drill_down(self, table: RecordsTable, row: dict[str, Any]) -> None:
         from ringtui.services import users
 
-        email = event.row["email"]
+        email = row["email"]
         detail = self.call(lambda op: (users.show_user(op, email), users.show_permissions(op, email)))
         if detail is None:
             return
         user, permissions = detail
-        table = RecordsTable(PERMISSION_COLUMNS, row_key="name", export_name=f"permissions-{email}",
-                             id="permissions")
-        table.styles.height = "auto"
+        listing = RecordsTable(PERMISSION_COLUMNS, row_key="name", export_name=f"permissions-{email}",
+                               id="permissions")
+        listing.styles.height = "auto"
         screen = DetailScreen(f"User {email}", [facts(user, DETAIL_FIELDS),
-                                                 Static("Permissions", classes="form-title"), table])
-        screen.call_after_refresh(lambda: table.set_rows(permissions))
+                                                 Static("Permissions", classes="form-title"), listing])
+        screen.call_after_refresh(lambda: listing.set_rows(permissions))
         self.app.push_screen(screen)
 
     def action_add(self) -> None:
