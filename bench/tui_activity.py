@@ -205,7 +205,7 @@ def free_port() -> int:
 def _until_screen(session: str, predicate: Any, timeout: float = 30.0) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        text = subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+        text = subprocess.run(["tmux", "-L", session, "capture-pane", "-p", "-t", session],
                               capture_output=True, text=True).stdout
         if predicate(text):
             return time.monotonic() - started
@@ -216,13 +216,13 @@ def _until_screen(session: str, predicate: Any, timeout: float = 30.0) -> float:
 def tmux_time(command: str, predicate: Any, env: dict[str, str]) -> float:
     session = f"bench-{os.getpid()}-{random.randrange(10**6)}"
     started = time.monotonic()
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", "sh", "-c",
-                    command + "; sleep 30"], env=env, check=True)
+    subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session, "-x", "160", "-y", "48",
+                    "sh", "-c", command + "; sleep 30"], env=env, check=True)
     try:
         _until_screen(session, predicate)
         return time.monotonic() - started
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True)
 
 
 def first_paint(runs: int) -> dict[str, float]:

@@ -31,11 +31,14 @@ def free_port() -> int:
 
 
 class Terminal:
+    """A tmux session on a server of its own (-L): other tests' tmux servers are never touched."""
+
     def __init__(self, name: str) -> None:
         self.name = name
 
     def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=10).stdout
+        return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True,
+                              timeout=10).stdout
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.name)
@@ -51,7 +54,8 @@ class Terminal:
         raise AssertionError(f"the terminal never showed what was expected; last screen:\n{text}")
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+        return subprocess.run(["tmux", "-L", self.name, "has-session", "-t", self.name],
+                              capture_output=True).returncode == 0
 
 
 def board_counts(text: str) -> dict[str, int]:
@@ -77,8 +81,8 @@ def test_ringtui_demo_shows_a_living_center_and_quits_cleanly(tmp_path: Path):
     command = (f"{RINGTUI} demo --history-days 1 --speed 30 --ws 127.0.0.1:{free_port()}; "
                f"echo $? > {exit_file}")
     terminal = Terminal(f"ringtui-e2e-{os.getpid()}")
-    subprocess.run(["tmux", "new-session", "-d", "-s", terminal.name, "-x", "120", "-y", "40",
-                    "sh", "-c", command], env=env, check=True, timeout=10)
+    subprocess.run(["tmux", "-L", terminal.name, "new-session", "-d", "-s", terminal.name,
+                    "-x", "120", "-y", "40", "sh", "-c", command], env=env, check=True, timeout=10)
     try:
         first = terminal.wait_for(lambda t: "Today  SL" in t and board_counts(t).get("Free", 0) > 0
                                   and calls_rows(t), timeout=90)
@@ -96,7 +100,7 @@ def test_ringtui_demo_shows_a_living_center_and_quits_cleanly(tmp_path: Path):
         assert exit_file.read_text().strip() == "0"
     finally:
         if terminal.alive():
-            terminal.tmux("kill-session", "-t", terminal.name)
+            terminal.tmux("kill-server")
     with sqlite3.connect(database) as db:
         open_records = db.execute("SELECT COUNT(*) FROM call_record WHERE ended_at IS NULL").fetchone()[0]
         live_records = db.execute("SELECT COUNT(*) FROM call_record WHERE call_id LIKE 'live%'").fetchone()[0]
