@@ -150,12 +150,14 @@ async def ringtui_phase(args: argparse.Namespace) -> dict[str, Any]:
         sent = await drive(state.apply, stream, args.rate, args.seconds)
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         frames = screen.applied_frames - frames0
+        await pilot.pause(0.5)  # the last frame: the tables must then hold what the state holds
         rows = sum(screen.query_one(f"#board-{column}", DataTable).row_count
                    for column in ("free", "in_call", "snooze", "off"))
         waiting = screen.query_one("#waiting", DataTable).row_count
     peak, current = memory()
     return {"events": sent, "cpu": cpu / wall, "frames_per_s": frames / wall, "peak_mb": peak,
-            "rss_mb": current, "board_rows": rows, "waiting_rows": waiting}
+            "rss_mb": current, "board_rows": rows, "waiting_rows": waiting,
+            "in_step": rows == len(state.agents) and waiting == len(state.waiting)}
 
 
 class Baseline(App[None]):
@@ -267,7 +269,9 @@ def main() -> None:
     ours = asyncio.run(ringtui_phase(args))
     print(f"ringtui Activity: {ours['events']} events, CPU {ours['cpu']:.0%} of a core, "
           f"{ours['frames_per_s']:.1f} frames/s applied, peak RSS {ours['peak_mb']:.0f} MB "
-          f"(now {ours['rss_mb']:.0f} MB), board {ours['board_rows']} agents, {ours['waiting_rows']} waiting")
+          f"(now {ours['rss_mb']:.0f} MB), board {ours['board_rows']} agents, "
+          f"{ours['waiting_rows']} waiting, "
+          f"tables in step with the feed: {'yes' if ours['in_step'] else 'NO'}")
     base = asyncio.run(baseline_phase(args))
     print(f"plain DataTable baseline: {base['events']} events, CPU {base['cpu']:.0%} of a core, "
           f"peak RSS {base['peak_mb']:.0f} MB (now {base['rss_mb']:.0f} MB)")
