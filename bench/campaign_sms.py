@@ -107,7 +107,8 @@ def main() -> None:
             campaign(folder, db, "Smpp", args.smpp, first=not args.recipients)
             log = folder / "smsc.jsonl"
             smsc = subprocess.Popen([sys.executable, "-m", "tests.e2e.smsc", "--log", str(log), "--lifetime",
-                                     "900"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                     "900"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                    text=True)
             try:
                 port = int(smsc.stdout.readline().split()[1])
                 sms = replace(settings.sms, adapter="smpp", smpp_port=port, smpp_system_id="ringtui",
