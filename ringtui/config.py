@@ -268,6 +268,10 @@ def _sms(value: Any) -> SmsSettings:
     port = smpp.get("port", 2775)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise Invalid(f"[sms.smpp] port = {port!r}: expected a TCP port 1-65535")
+    for key, longest in (("system_id", 15), ("password", 8)):  # SMPP 3.4 field sizes
+        if len(str(smpp.get(key, ""))) > longest:
+            raise Invalid(f"[sms.smpp] {key} is {len(str(smpp[key]))} characters long; SMPP allows at most "
+                          f"{longest}")
     return SmsSettings(
         adapter=adapter,
         prices={str(k).upper(): _money(v, f"prices.{k}") for k, v in value("sms", "prices").items()},
