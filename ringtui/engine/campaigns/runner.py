@@ -84,6 +84,10 @@ def campaign_task(database: Engine, settings: SmsSettings,
     """The runner as an extra task of the engine runtime."""
 
     async def run() -> None:
-        await SmsCampaignRunner(database, adapter_for(database, settings), on_progress).run()
+        try:
+            await SmsCampaignRunner(database, adapter_for(database, settings), on_progress).run()
+        except Exception:  # the engine goes on with its calls; say why campaigns stopped
+            log.exception("the SMS campaign runner stopped; campaigns are not sent until the engine restarts")
+            raise
 
     return run
