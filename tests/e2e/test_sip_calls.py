@@ -410,16 +410,19 @@ def test_a_caller_who_puts_the_call_on_hold_gets_200_with_the_session_held(cente
     assert attempts(db_url) == [(ANA, "ANSWERED")]
 
 
-def test_a_direct_line_nobody_answers_reaches_voicemail_which_answers(center, account, db_url, tmp_path):
+@pytest.mark.parametrize("caller_scenario", ["caller_talks.xml", "caller_late_offer.xml"])
+def test_a_direct_line_nobody_answers_reaches_voicemail_which_answers(center, account, db_url, tmp_path,
+                                                                      caller_scenario):
     """Ana has no phone registered: her line's voicemail answers (200, the caller hears nothing: no
-    media) and the caller who hangs up has left a voicemail."""
+    media; a caller who made no offer gets an inactive one) and the caller who hangs up has left a
+    voicemail."""
     line = ok(account("numbers", "search", "--country", "FR", "--format", "national", "--limit", "2",
                       "--json")).json()[-1]["number"]
     ok(account("numbers", "add", line))
     ok(account("numbers", "assign", line, "--user", ANA))
     direct = next(n["number"] for n in ok(account("numbers", "list", "--json")).json()
                   if n["number"] != center["number"])
-    run_call(db_url, {**center, "number": direct}, tmp_path, "caller_talks.xml", None)
+    run_call(db_url, {**center, "number": direct}, tmp_path, caller_scenario, None)
     assert records(db_url) == [("voicemail", "customer", CALLER, direct, True)]
     assert attempts(db_url) == [(ANA, "NOTCONNECTED")]
 
@@ -712,3 +715,33 @@ def test_a_call_for_an_agent_busy_on_another_sip_call_is_incall(center, account,
     assert records(db_url) == [("missed", "system", "+34699999999", center["number"], True),  # ended first
                                ("answered", "agent", CALLER, center["number"], True)]
     assert attempts(db_url) == [(ANA, "INCALL"), (ANA, "ANSWERED")]
+
+
+def test_a_late_offer_gets_the_phones_offer_and_the_phone_the_callers_answer_in_the_ack(center, db_url,
+                                                                                        tmp_path):
+    """The caller's INVITE has no SDP: the phone gets none either, its 200 carries the offer that the
+    caller gets in its 200, and the caller's answer (in its ACK) reaches the phone in our ACK."""
+    seen: dict[str, Any] = {}
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        phone = RawPhone(await register(gateway, runtime, center, tmp_path))
+        try:
+            caller = asyncio.create_task(sipp(
+                "caller_late_offer.xml", tmp_path / "caller", f"127.0.0.1:{gateway.address[1]}",
+                "-p", str(free_udp_port()), "-s", center["number"], "-set", "caller", CALLER))
+            invite, _ = await phone.receive()
+            seen["invite body"] = invite._raw_payload
+            phone.answer(invite, 200, to_tag="phone1", body=ANSWER)
+            ack, _ = await phone.receive()
+            seen["ack"] = (ack.method, ack._raw_payload.decode())
+            bye, _ = await phone.receive(timeout=SIPP_TIMEOUT_S)
+            phone.answer(bye, 200, to_tag="phone1")
+            code, errors = await caller
+            assert code == 0, errors  # its 200 had an offer (the scenario checks it)
+        finally:
+            phone.socket.close()
+
+    with_engine(db_url, body)
+    assert seen["invite body"] == b""
+    assert seen["ack"][0] == "ACK" and "o=caller 1 1" in seen["ack"][1] and "m=audio" in seen["ack"][1]
+    assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]

@@ -92,6 +92,7 @@ class CallerLeg:
     sdp: str = ""  # the session description we gave the caller (our answer)
     remote_cseq: int = 0  # the caller's latest CSeq in the dialog
     played: bool = False  # the scenario played the caller something (announcement, menu ...)
+    agent: AgentLeg | None = None  # the leg of the phone that answered
     bye_after_ack: bool = False  # answered only to be ended: the BYE goes once the 200 is acknowledged
     routes: list[str] = field(default_factory=list)  # its Record-Route: the dialog's route set, in order
     retransmit: asyncio.TimerHandle | None = None
@@ -115,6 +116,7 @@ class AgentLeg:
     sdp: str = ""  # the session description we offered the phone (the caller's)
     answer: str = ""  # the phone's answer, in its 200: the caller gets it
     remote_cseq: int = 0  # the phone's latest CSeq in the dialog
+    held_ack: Response | None = None  # its 200, whose ACK waits for the caller's answer (a late offer)
     interval: float = T1_S
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
@@ -214,6 +216,8 @@ class SipCalls:
             return
         leg.acked = True
         self._stop_retransmitting(leg)
+        if leg.agent is not None:
+            self._release_ack(leg.agent, _text(request))
         if leg.bye_after_ack:
             self._bye_caller(leg)
             self._forget(leg)
@@ -293,6 +297,8 @@ class SipCalls:
 
         def again(interval: float) -> None:
             if leg.acked or loop.time() > deadline:
+                if not leg.acked and leg.agent is not None:
+                    self._release_ack(leg.agent, "")
                 if not leg.acked and leg.bye_after_ack:  # the 200 timed out: BYE all the same
                     self._bye_caller(leg)
                 if not leg.acked and (leg.bye_after_ack or not leg.answered):
@@ -322,7 +328,7 @@ class SipCalls:
             return
         if not leg.final and action.cause == NORMAL and leg.played:
             leg.bye_after_ack = True
-            self._answer(leg, _answer(leg.offer, self.local[0]))
+            self._answer(leg, _answer(leg.offer, self.local[0]) or _silence(self.local[0]))
         elif not leg.final:
             status = action.cause if action.cause in HANG_UP_STATUS else 480
             self._finish(leg, status, HANG_UP_STATUS[status])
@@ -438,7 +444,8 @@ class SipCalls:
 
     def _answered(self, leg: AgentLeg, response: Response) -> None:
         if leg.state == "answered":
-            self._ack(leg, response)
+            if leg.held_ack is None:
+                self._ack(leg, response)
             return
         leg.stop_timers()
         leg.state = "answered"
@@ -447,7 +454,13 @@ class SipCalls:
         leg.remote_target = parse_name_addr(contacts[0]).uri if contacts else leg.uri
         leg.routes = header_values(response.headers, "Record-Route")[::-1]
         leg.answer = _text(response)
-        self._ack(leg, response)
+        caller = self.callers.get(leg.call_id)
+        # a late offer (the caller's INVITE had no SDP): the phone's 200 carries the offer, the caller's
+        # ACK brings the answer, and our ACK to the phone waits for it (RFC 3261 13.2.1)
+        if caller is not None and not caller.offer.strip() and leg.answer.strip() and not leg.cancelled:
+            leg.held_ack = response
+        else:
+            self._ack(leg, response)
         if leg.cancelled:  # answered after the ring ended: it ends at once, the core may count TOOLATE
             self._bye_agent(leg)
         for fork in self.rings.get((leg.call_id, leg.email), []):
@@ -483,22 +496,29 @@ class SipCalls:
         # kept a little while to absorb retransmitted final responses
         asyncio.get_running_loop().call_later(TIMER_B_S, self.agent_legs.pop, leg.dialog_id, None)
 
-    def _ack(self, leg: AgentLeg, response: Response) -> None:
+    def _ack(self, leg: AgentLeg, response: Response, body: str = "") -> None:
         """ACK a final response: a 2xx gets a new transaction to the Contact, a failure its own branch."""
         to = str(response.headers["To"])
         if 200 <= response.status_code < 300:
             data = self._request("ACK", leg.remote_target or leg.uri, leg.from_header, to, leg.dialog_id, 1,
-                                 routes=leg.routes)
+                                 routes=leg.routes, body=body)
             self.endpoint.send(data, _next_hop(leg.routes, leg.destination))
         else:
             data = self._request("ACK", leg.uri, leg.from_header, to, leg.dialog_id, 1, branch=leg.branch)
             self.endpoint.send(data, leg.destination)
+
+    def _release_ack(self, leg: AgentLeg, answer: str) -> None:
+        """The held ACK of a late offer goes, with the caller's answer (none if it gave none)."""
+        if leg.held_ack is not None:
+            response, leg.held_ack = leg.held_ack, None
+            self._ack(leg, response, body=answer)
 
     def _cancel(self, leg: AgentLeg) -> None:
         self.endpoint.send(self._request("CANCEL", leg.uri, leg.from_header, f"<{leg.uri}>", leg.dialog_id, 1,
                                          branch=leg.branch), leg.destination)
 
     def _bye_agent(self, leg: AgentLeg) -> None:
+        self._release_ack(leg, "")  # a dialog is confirmed before it ends
         self.endpoint.send(self._request("BYE", leg.remote_target or leg.uri, leg.from_header, leg.to_header,
                                          leg.dialog_id, 2, routes=leg.routes),
                            _next_hop(leg.routes, leg.destination))
@@ -538,6 +558,7 @@ class SipCalls:
         if leg is None or answered is None:
             return
         # the phone's own answer: caller and agent send each other their media (no relay here)
+        leg.agent = answered
         self._answer(leg, answered.answer or _answer(leg.offer, self.local[0]))
 
     def _tear_down(self, call_id: str) -> None:
@@ -624,7 +645,7 @@ class SipCalls:
         call goes on until the caller hangs up or the longest message is reached."""
         leg = self.callers.get(call_id)
         if leg is not None:
-            self._answer(leg, _answer(leg.offer, self.local[0]))
+            self._answer(leg, _answer(leg.offer, self.local[0]) or _silence(self.local[0]))
 
     def _apply(self, change: Callable[[], Reaction]) -> bool:
         try:
@@ -719,6 +740,12 @@ def _dialled(request: SipRequest) -> str:
 def _caller(request: SipRequest) -> str:
     user = parse_name_addr(request.headers["From"]).user.split(";", 1)[0]
     return "anonymous" if user.lower() in {"", "anonymous"} else user
+
+
+def _silence(host: str) -> str:
+    """Our own offer when the caller made none (a late offer) and nobody else will: audio, inactive."""
+    return (f"v=0\r\no=ringtui 1 1 IN IP4 {host}\r\ns=ringtui\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
+            "m=audio 9 RTP/AVP 0\r\na=inactive\r\n")
 
 
 def _answer(offer: str, host: str) -> str:
