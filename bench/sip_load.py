@@ -234,8 +234,12 @@ class Engine:
         self.process = subprocess.Popen(
             [PYTHON, str(HERE / "engine_probe.py"), "engine", "run", "--ws", "127.0.0.1:0", "--sip",
              f"127.0.0.1:{self.port}"], env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
-        wait_for(self.log, "SIP registrar on", self.process)
-        register(self.port, uas_port, credentials)
+        try:
+            wait_for(self.log, "SIP registrar on", self.process)
+            register(self.port, uas_port, credentials)
+        except BaseException:  # sys.exit included: never leave the engine running
+            self.close()
+            raise
 
     def counts(self) -> dict[str, Any]:
         lines = self.probe.read_text().splitlines() if self.probe.exists() else []
@@ -250,7 +254,11 @@ def start_b2bua(workdir: Path, uas_port: int) -> tuple[subprocess.Popen[Any], in
     log = workdir / "b2bua.log"
     process = subprocess.Popen([PYTHON, str(HERE / "b2bua.py"), "--listen", f"127.0.0.1:{port}", "--agent",
                                 f"127.0.0.1:{uas_port}"], stdout=log.open("w"), stderr=subprocess.STDOUT)
-    wait_for(log, "b2bua on", process)
+    try:
+        wait_for(log, "b2bua on", process)
+    except BaseException:
+        stop(process)
+        raise
     return process, port
 
 
