@@ -29,6 +29,15 @@ def colour_wanted() -> bool:
 
 
 ASCII_LEVELS = ("..", "::", "**", "##")  # for terminals that break block characters
+ASCII_NO_VALUE = "--"
+# plotext's frame, ticks and bars, for terminals that break line drawing: anything else non-ASCII is '#'
+_ASCII_GLYPHS = str.maketrans({"─": "-", "│": "|", "┌": "+", "┐": "+", "└": "+", "┘": "+", "┤": "+",
+                               "├": "+", "┬": "+", "┴": "+", "┼": "+"})
+
+
+def to_ascii(drawn: str) -> str:
+    """A chart with its box and block glyphs replaced by ASCII ones."""
+    return "".join(ch if ord(ch) < 128 else "#" for ch in drawn.translate(_ASCII_GLYPHS))
 
 
 def _plain(text: Any, colour: bool | None = None) -> str:
@@ -37,9 +46,9 @@ def _plain(text: Any, colour: bool | None = None) -> str:
 
 
 def history_chart(history: dict[str, Any], zone: str, *, width: int = WIDTH, height: int = 20,
-                  colour: bool | None = None) -> str:
+                  colour: bool | None = None, ascii_only: bool = False) -> str:
     """A bar chart of the points, labelled in the account's local time (ANSI colours unless `colour`
-    is False or colour is not wanted)."""
+    is False or colour is not wanted; `ascii_only` draws it without box or block glyphs)."""
     points = history["points"]
     labels = [datetime.fromisoformat(p["start"]).astimezone(ZoneInfo(zone)).strftime(
         _LABELS[history["interval"]]) for p in points]
@@ -49,7 +58,8 @@ def history_chart(history: dict[str, Any], zone: str, *, width: int = WIDTH, hei
     figure.plot_size(width, height)
     figure.title(f"{history['indicator']} per {history['interval']} ({zone})")
     figure.draw(figure.bar(labels, values))
-    return _plain(figure.build(), colour)
+    drawn = _plain(figure.build(), colour)
+    return to_ascii(drawn) if ascii_only else drawn
 
 
 def level(value: float | None, highest: float) -> int | None:
@@ -62,7 +72,7 @@ def level(value: float | None, highest: float) -> int | None:
 def _cell(value: float | None, highest: float, colour: bool | None = None,
           levels: tuple[str, ...] = LEVELS) -> str:
     if value is None:
-        return NO_VALUE
+        return ASCII_NO_VALUE if levels is ASCII_LEVELS else NO_VALUE
     rank = level(value, highest)
     if rank is None:
         return EMPTY
@@ -84,5 +94,5 @@ def heatmap_grid(heatmap: dict[str, Any], zone: str, *, colour: bool | None = No
                                             for h in range(24)))
     quarters = [highest * (rank + 1) / 4 for rank in range(4)]
     legend = "   ".join(f"{_cell(q, highest, colour, levels)} {less_or_equal}{q:g}" for q in quarters)
-    lines.append(f"{legend}   '{EMPTY}' 0   {NO_VALUE} none")
+    lines.append(f"{legend}   '{EMPTY}' 0   {ASCII_NO_VALUE if ascii_only else NO_VALUE} none")
     return "\n".join(lines)

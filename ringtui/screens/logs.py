@@ -124,7 +124,7 @@ class LogsScreen(ServiceScreen):
             table.set_rows([])
             return
         table.set_rows(rows)
-        self.show_info(f"{len(rows)} {NOUNS[tab]} — {self._described()}")
+        self.show_info(f"{len(rows)} {NOUNS[tab]}: {self._described()}")
 
     def _described(self) -> str:
         from ringtui.screens.widgets.filter_bar import describe

@@ -83,7 +83,7 @@ class MissedScreen(ServiceScreen):
         self.table.set_rows(rows)
         self.query_one("#bell", Static).update(
             f"{bell} {self.unprocessed} unprocessed missed call(s)   showing: {self.state}")
-        self.show_info(f"{len(rows)} {self.state} missed call(s) — {describe(self.filters.options)}")
+        self.show_info(f"{len(rows)} {self.state} missed call(s): {describe(self.filters.options)}")
 
     def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
         self.reload()

@@ -80,7 +80,7 @@ class StatisticsScreen(ServiceScreen):
                 yield RecordsTable(LEADERBOARD_COLUMNS, row_key="agent", export_name="leaderboard",
                                    id="leaderboard")
             with TabPane(TITLES["history"], id="tab-history"):
-                yield HistoryChart(id="history-chart")
+                yield HistoryChart(ascii_only=bool(self.context.options.get("ascii")), id="history-chart")
                 yield RecordsTable(POINT_COLUMNS, row_key="start", export_name="history", id="points")
             with TabPane(TITLES["heatmap"], id="tab-heatmap"):
                 yield Heatmap(ascii_only=bool(self.context.options.get("ascii")), id="heatmap")
@@ -161,7 +161,7 @@ class StatisticsScreen(ServiceScreen):
         tab = self.tab
         shown = loaders[tab]() if tab in loaders else self._table(tab)
         if shown:
-            self.show_info(f"{TITLES[tab]} — {describe(self.filters.options, self.filters.extra_values)}")
+            self.show_info(f"{TITLES[tab]}: {describe(self.filters.options, self.filters.extra_values)}")
 
     def _service(self, work: Callable[[Any, Any, Any], Any]) -> Any:
         now = self.context.options.get("now")

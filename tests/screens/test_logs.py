@@ -157,7 +157,7 @@ async def test_sms_and_meet_logs(db_url, calls_center, tmp_path: Path):
         sms = rows_of(app, "sms")
         assert [(m["direction"], m["agent"], m["unicode"]) for m in sms] == [
             ("out", "ana@acme.test", True), ("in", None, False)]
-        assert status(app) == "2 SMS — all calls"
+        assert status(app) == "2 SMS: all calls"
         await type_filters(pilot, "direction=in")
         assert [m["status"] for m in rows_of(app, "sms")] == ["received"]
         await type_filters(pilot, "type=missed")  # a call-only filter: refused as the CLI refuses it

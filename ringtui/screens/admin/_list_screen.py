@@ -32,7 +32,7 @@ class ListScreen(ServiceScreen):
         super().__init__(context)
 
     def compose(self) -> ComposeResult:
-        yield Label(f"{self.TITLE_TEXT} — {self.HELP_TEXT}" if self.HELP_TEXT else self.TITLE_TEXT,
+        yield Label(f"{self.TITLE_TEXT}: {self.HELP_TEXT}" if self.HELP_TEXT else self.TITLE_TEXT,
                     classes="screen-title")
         yield from self.compose_top()
         yield RecordsTable(self.COLUMNS, row_key=self.ROW_KEY, export_name=self.EXPORT_NAME, id="records")

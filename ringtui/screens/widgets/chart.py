@@ -19,8 +19,9 @@ class HistoryChart(Static):
 
     DEFAULT_CSS = "HistoryChart { height: 1fr; min-height: 12; }"
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, ascii_only: bool = False, id: str | None = None) -> None:
         super().__init__("", id=id)
+        self.ascii_only = ascii_only
         self.history: dict[str, Any] | None = None
         self.zone = "UTC"
 
@@ -41,5 +42,6 @@ class HistoryChart(Static):
 
         width = max(40, self.size.width or 80)
         height = max(10, self.size.height or 20)
-        drawn = history_chart(self.history, self.zone, width=width, height=height, colour=colour_on())
+        drawn = history_chart(self.history, self.zone, width=width, height=height, colour=colour_on(),
+                              ascii_only=self.ascii_only)
         self.update(Text.from_ansi(drawn))
