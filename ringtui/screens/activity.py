@@ -43,7 +43,8 @@ CALL_STATE_WORDS = {"connected": "talking", "queued": "waiting", "ringing": "rin
 
 def interface_text(agent: dict[str, Any]) -> str:
     interface = agent.get("interface") or "-"
-    device = agent.get("device")
+    phones = agent.get("sip_phones") or []  # registered SIP phones, from the snapshot
+    device = agent.get("device") or next((p["user_agent"] for p in phones if p.get("user_agent")), None)
     return f"{interface} ({device})" if device and interface != "-" else interface
 
 

@@ -97,6 +97,11 @@ def test_snooze_and_take_go_through_the_engine_feed(center):
                 calls = app.screen.query_one("#calls", DataTable)
                 await until(lambda: "call-2" in keys(calls), pilot)
                 assert runtime.center.calls["call-2"].agent == ADMIN
+                # whisper to the agent of the call in progress
+                calls.focus()
+                calls.move_cursor(row=calls.get_row_index("call-2"))
+                await pilot.press("w")
+                await until(lambda: any("whisper: done (call-2)" in m for m in messages(app)), pilot)
                 # unsnooze from the board
                 snooze = board(app, "snooze")
                 snooze.focus()
