@@ -80,6 +80,8 @@ class Feed:
     def publish(self, event: Event | dict[str, Any]) -> None:
         """Queue an event for every client; never blocks, never raises."""
         self._seq += 1
+        if not self._clients:  # nobody listens: skip the JSON (most of the cost under load)
+            return
         body = event.to_dict() if isinstance(event, Event) else dict(event)
         frame = _json({**body, "seq": self._seq})
         for connection, queue in list(self._clients.items()):
