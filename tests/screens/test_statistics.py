@@ -191,3 +191,20 @@ async def test_brackets_walk_through_the_families(db_url, calls_center):
         await pilot.press("left_square_bracket", "left_square_bracket")
         await pilot.pause()
         assert app.screen.tab == "meet"
+
+
+async def test_the_leaderboard_sorts_by_an_outcome_named_from_the_keyboard(db_url, calls_center):
+    app = host(StatisticsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await show(pilot, "leaderboard")
+        await pilot.press("S")
+        app.screen.query_one(Input).value = "-REJ"
+        await pilot.press("enter")
+        table = app.screen.query_one("#leaderboard", RecordsTable)
+        assert (table.sort_column, table.sort_reverse) == ("rejected", True)
+        assert rows(app, "leaderboard")[0]["agent"] == BOB
+        await pilot.press("S")
+        app.screen.query_one(Input).value = "incall"
+        await pilot.press("enter")
+        assert (table.sort_column, table.sort_reverse) == ("incall", False)
+        assert [r["agent"] for r in rows(app, "leaderboard")] == [BOB, ANA]

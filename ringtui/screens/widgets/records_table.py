@@ -70,11 +70,13 @@ PRELOAD = 40  # the next page is added when the cursor comes this close to the l
 
 
 class RecordsTable(DataTable[Text]):
-    """Rows of a service, with `/` filter, `s` sort (cycles columns), `r` reverse, `e` export, Enter."""
+    """Rows of a service: `/` filter, `s` sort (cycles columns), `S` sort by a column named, `r` reverse,
+    `e` export, Enter."""
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="records.filter"),
         Binding("s", "sort", "Sort", id="records.sort"),
+        Binding("S", "sort_by_name", "Sort by...", show=False, id="records.sort_by"),
         Binding("r", "reverse", "Reverse", show=False, id="records.reverse"),
         Binding("e", "export", "Export", id="records.export"),
     ]
@@ -191,6 +193,31 @@ class RecordsTable(DataTable[Text]):
         keys = [c.key for c in self.cols]
         following = 0 if self.sort_column not in keys else keys.index(self.sort_column) + 1
         self.sort_by(keys[following] if following < len(keys) else None)
+
+    def column_named(self, text: str) -> str | None:
+        """The column whose key or label is, or else starts with, `text` (any case)."""
+        wanted = text.strip().lower()
+        for exact in (True, False):
+            for column in self.cols:
+                names = (column.key.lower(), str(column.label).lower())
+                if any(name == wanted if exact else name.startswith(wanted) for name in names):
+                    return column.key
+        return None
+
+    def action_sort_by_name(self) -> None:
+        def apply(text: str | None) -> None:
+            if not text or not text.strip():
+                return
+            descending = text.strip().startswith("-")
+            key = self.column_named(text.strip().lstrip("-"))
+            if key is None:
+                names = ", ".join(c.key for c in self.cols)
+                self.notify(f"Error: no column {text.strip()!r}: give one of {names}", severity="error")
+                return
+            self.sort_by(key, reverse=descending)
+
+        current = f"-{self.sort_column}" if self.sort_reverse else self.sort_column or ""
+        self.app.push_screen(PromptScreen("Sort by column (a leading - sorts descending)", current), apply)
 
     def action_reverse(self) -> None:
         if self.sort_column:
