@@ -36,8 +36,8 @@ from ringtui.engine.sip.message import MalformedMessage, SipRequest, header_valu
 log = logging.getLogger("ringtui.engine.sip")
 _DUMMY_PASSWORD = secrets.token_hex(16)
 # Phones whose digest client fails on a challenge it cannot answer instead of answering the one it can
-# (libre without SHA-256: baresip 1.x says "Function not implemented" and never registers): MD5 only.
-MD5_ONLY = re.compile(r"baresip v?[01]\.", re.IGNORECASE)
+# (libre: baresip 1.x says "Function not implemented" and never registers; later ones untried): MD5 only.
+MD5_ONLY = re.compile(r"baresip\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
