@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -335,8 +336,19 @@ def load_list(op: Operation, *, file: Path | None, typed: str | None, country: s
     return checked
 
 
+_RECIPIENT_COLUMNS = ("campaign_id", "position", "number", "columns", "status", "attempts", "detail")
+
+
 def store_recipients(op: Operation, campaign_id: int, checked: RecipientList) -> None:
-    """The list's recipients in line order, PENDING, in bulk (a core insert: no ORM objects)."""
+    """The list's recipients in line order, PENDING, in bulk: COPY on PostgreSQL (executemany
+    there is a round trip per row), a core executemany on SQLite; in the session's transaction."""
+    if op.session.get_bind().dialect.name == "postgresql":
+        raw = op.session.connection().connection.dbapi_connection
+        names = ", ".join(_RECIPIENT_COLUMNS)
+        with raw.cursor() as cursor, cursor.copy(f"COPY campaign_recipient ({names}) FROM STDIN") as copy:
+            for position, r in enumerate(checked.recipients, start=1):
+                copy.write_row((campaign_id, position, r.number, json.dumps(r.columns), "pending", 0, ""))
+        return
     rows = [{"campaign_id": campaign_id, "position": position, "number": r.number, "columns": r.columns,
              "status": "pending", "attempts": 0, "detail": ""}
             for position, r in enumerate(checked.recipients, start=1)]
