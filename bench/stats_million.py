@@ -3,7 +3,8 @@ each timed beside `SELECT count(*) FROM call_record` on the same table in the sa
 
 A throw-away SQLite file (or the PostgreSQL database given with --db) gets an account with 50
 agents and 10 IVRs, then N call records (default 1,000,000) over the last 365 days, in time order
-as the recorder writes them, with one ring attempt each, written with SQLAlchemy Core executemany
+as the recorder writes them, between 100,000 customers and the account (so that missed calls
+are sometimes called back), with one ring attempt each, written with SQLAlchemy Core executemany
 in batches (the bulk path). Each figure is
 the median of K runs (default 3) after one unmeasured warm-up, through the services the CLI calls:
 
@@ -45,6 +46,7 @@ from ringtui.services.filters import FilterOptions
 from ringtui.services.setup import init_account
 
 AGENTS, IVRS, BATCH = 50, 10, 50_000
+CUSTOMERS, LINE = 100_000, "+33144951479"  # customers call in and are called back
 OUTCOMES = ("ANSWERED", "ANSWERED", "ANSWERED", "NO_ANSWER", "REJECTED", "TOOLATE", "INCALL", "OUT")
 CANDIDATE_INDEXES = (
     "CREATE INDEX bench_call_record_to_started ON call_record (to_number, started_at)",
@@ -82,10 +84,11 @@ def build(url: str, calls: int, seed: int = 1) -> float:
             wait = rng.uniform(0, 90) if inbound else 0.0
             talk = rng.uniform(20, 600) if answered else 0.0
             agent = rng.choice(agent_ids)
+            customer = f"+336{rng.randrange(CUSTOMERS):08d}"
             records.append({
                 "id": n + 1, "call_id": f"b{n}", "direction": "in" if inbound else "out",
-                "kind": "ivr" if inbound else "direct", "from_number": f"+336{n:08d}",
-                "to_number": "+33144951479", "caller_country": "FR",
+                "kind": "ivr" if inbound else "direct", "from_number": customer if inbound else LINE,
+                "to_number": LINE if inbound else customer, "caller_country": "FR",
                 "ivr_id": rng.choice(ivr_ids) if inbound else None,
                 "user_id": agent if answered else None, "started_at": start,
                 "ended_at": start + timedelta(seconds=wait + talk),
