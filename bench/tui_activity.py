@@ -160,6 +160,62 @@ async def ringtui_phase(args: argparse.Namespace) -> dict[str, Any]:
             "in_step": rows == len(state.agents) and waiting == len(state.waiting)}
 
 
+async def virtual_run(args: argparse.Namespace) -> dict[str, Any]:
+    """The same stream in stream time, not wall time: for each 100 ms of stream, its events,
+    then one frame drawn (`pilot.pause` renders what changed). CPU seconds over stream
+    seconds is then the share of a core the screen would need to keep up in real time,
+    whatever else the machine is running. The baseline gets the same treatment: its cells
+    updated for every event, one render per 100 ms."""
+    ticks = int(args.seconds * 10)
+    per_tick = args.rate / 10
+
+    stream = Stream(args.agents, args.waiting)
+    state = LiveState()
+    state.apply({"type": "hello", "rights": ["feed:read"]})
+    state.apply(stream.snapshot())
+    state.apply({"type": "kpi", "at": START.isoformat(), "service_level": 0.9, "inbound_calls": 100})
+    settings = Settings(database_url=f"sqlite:///{tempfile.mkdtemp()}/none.db")
+    scope = {"email": "boss@acme.test", "role": "super_admin", "areas": ["activity"], "agents": None,
+             "ivrs": None, "ivr_agents": {}}
+    names = {f"+336{i:08d}": None for i in range(1, args.waiting + int(args.rate * args.seconds) + 10)}
+    context = TuiContext(settings=settings, options={"scope": scope, "refresh_hz": 10, "keymap": {},
+                                                     "contact_names": names})
+    context.feed = state
+    app = RingtuiApp(context, start="activity")
+    async with app.run_test(size=(160, 48)) as pilot:
+        while not isinstance(app.screen, ActivityScreen) or not app.screen.ready:
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+        screen = app.screen
+        app.paused = True  # the screen's own timers stand still; this loop drives its frames
+        cpu0 = time.process_time()
+        for tick in range(ticks):
+            for _ in range(int(per_tick)):
+                state.apply(stream.event(1.0 / args.rate))
+            screen.apply_pending(force=True)
+            if tick % 10 == 9:
+                screen.tick()
+            await pilot.pause(0)
+        ours = (time.process_time() - cpu0) / args.seconds
+
+    stream = Stream(args.agents, args.waiting)
+    stream.snapshot()
+    base_app = Baseline(stream.emails)
+    async with base_app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        table = base_app.query_one(DataTable)
+        cpu0 = time.process_time()
+        for _tick in range(ticks):
+            for _ in range(int(per_tick)):
+                event = stream.event(1.0 / args.rate)
+                if event["type"] == "agent_state":
+                    table.update_cell(event["email"], "state", event["state"])
+                    table.update_cell(event["email"], "interface", event.get("interface") or "-")
+            await pilot.pause(0)
+        base = (time.process_time() - cpu0) / args.seconds
+    return {"ringtui": ours, "baseline": base}
+
+
 class Baseline(App[None]):
     def __init__(self, agents: list[str]) -> None:
         super().__init__()
@@ -263,6 +319,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--paint-runs", type=int, default=5)
     parser.add_argument("--no-paint", action="store_true")
+    parser.add_argument("--no-virtual", action="store_true")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}; {args.agents} agents, {args.waiting} waiting, "
           f"{args.rate:g} events/s for {args.seconds:g} s, 160x48")
@@ -275,6 +332,10 @@ def main() -> None:
     base = asyncio.run(baseline_phase(args))
     print(f"plain DataTable baseline: {base['events']} events, CPU {base['cpu']:.0%} of a core, "
           f"peak RSS {base['peak_mb']:.0f} MB (now {base['rss_mb']:.0f} MB)")
+    if not args.no_virtual:
+        cost = asyncio.run(virtual_run(args))
+        print(f"in stream time (10 frames per stream second): ringtui Activity needs {cost['ringtui']:.0%} "
+              f"of a core, the plain DataTable {cost['baseline']:.0%}")
     if not args.no_paint and shutil.which("tmux"):
         paint = first_paint(args.paint_runs)
         print(f"ringtui tui to first full paint: median {paint['tui_median_s']:.2f} s, "

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from ringtui.errors import RingtuiError
 from ringtui.screens.feed import BOARD_COLUMNS, COLUMN_OF_STATE, Changes
-from ringtui.screens.live_screen import LiveScreen, remove_rows, selected_key, set_cell
+from ringtui.screens.live_screen import LiveScreen, remove_rows, selected_key, set_cell, text
 from ringtui.screens.theme import duration, percent, vip_mark
 from ringtui.screens.widgets.header import SafeHeader
 
@@ -194,7 +194,7 @@ class ActivityScreen(LiveScreen):
             for key, value in values.items():
                 set_cell(table, email, key, value)
         else:
-            table.add_row(*values.values(), key=email)
+            table.add_row(*map(text, values.values()), key=email)
             self._column_of[email] = column
 
     def _agent_cells(self, column: str, agent: dict[str, Any]) -> dict[str, str]:
@@ -223,7 +223,7 @@ class ActivityScreen(LiveScreen):
             for key, value in values.items():
                 set_cell(table, call_id, key, value)
         else:
-            table.add_row(*(values[key] for key, _label in WAITING_FIELDS), key=call_id)
+            table.add_row(*(text(values[key]) for key, _label in WAITING_FIELDS), key=call_id)
 
     def _apply_call(self, table: DataTable[Any], call_id: str, call: dict[str, Any] | None,
                     removals: dict[DataTable[Any], list[str]]) -> None:
@@ -246,7 +246,7 @@ class ActivityScreen(LiveScreen):
             for key, value in values.items():
                 set_cell(table, call_id, key, value)
         else:
-            table.add_row(*(values[key] for key, _label in CALL_FIELDS), key=call_id)
+            table.add_row(*(text(values[key]) for key, _label in CALL_FIELDS), key=call_id)
 
     def _apply_kpis(self, kpis: dict[str, Any]) -> None:
         if not kpis:

@@ -4,8 +4,10 @@ its time cells (waits, durations) once a second."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import DataTable
 
@@ -14,6 +16,14 @@ from ringtui.screens.feed import Changes, LiveState
 
 if TYPE_CHECKING:
     from ringtui.screens.app import RingtuiApp
+
+
+# Share of one core the process may spend before a live screen skips a frame: drawing
+# costs about the same whatever changed (a DataTable redraws its visible lines after any
+# update), so under a flood of events the frame rate drops instead of the CPU rising.
+CPU_BUDGET = 0.25
+MIN_FRAME_S = 1.0  # at least one frame a second, whatever the budget says
+CPU_WINDOW_S = 1.0  # the share is measured over the last one to two windows
 
 
 class LiveScreen(Screen[None]):
@@ -25,7 +35,11 @@ class LiveScreen(Screen[None]):
         self.context = context
         self.changes: Changes | None = None
         self.applied_frames = 0
+        self.skipped_frames = 0
         self.ready = False
+        self._last_frame_at = 0.0
+        started = (time.monotonic(), time.process_time())
+        self._marks = [started, started]  # (wall, cpu) at the start of the previous and current window
         self._status_shown = ""
 
     @property
@@ -68,8 +82,23 @@ class LiveScreen(Screen[None]):
         if (not self.ready or self.changes is None or (not force and not self.showing)
                 or not self.changes.any()):
             return
+        if not force and self._over_budget():
+            self.skipped_frames += 1
+            return
         self.apply_changes(self.changes.take())
         self.applied_frames += 1
+        self._last_frame_at = time.monotonic()
+
+    def _over_budget(self) -> bool:
+        """True when the process used more than CPU_BUDGET of a core lately (and a frame was
+        drawn less than MIN_FRAME_S ago)."""
+        now, cpu = time.monotonic(), time.process_time()
+        if now - self._marks[1][0] >= CPU_WINDOW_S:
+            self._marks = [self._marks[1], (now, cpu)]
+        wall_at, cpu_at = self._marks[0]
+        if now - self._last_frame_at >= MIN_FRAME_S or now - wall_at < 0.2:
+            return False
+        return (cpu - cpu_at) / (now - wall_at) > CPU_BUDGET
 
     def _tick(self) -> None:
         if not self.ready:
@@ -108,10 +137,16 @@ class LiveScreen(Screen[None]):
         """Once a second: time cells."""
 
 
+def text(value: Any) -> Text:
+    """A cell as plain text: a DataTable reads a str as Rich markup, and names, reasons and
+    numbers come from users ("[b]" in a snooze reason must show as typed)."""
+    return value if isinstance(value, Text) else Text(str(value))
+
+
 def set_cell(table: DataTable[Any], row: str, column: str, value: Any) -> None:
     """Update one cell if the row is there (a row may be gone between two frames)."""
     if row in table.rows:
-        table.update_cell(row, column, value)
+        table.update_cell(row, column, text(value))
 
 
 def selected_key(table: DataTable[Any]) -> str | None:

@@ -41,7 +41,7 @@ class IvrCard(Vertical):
         self._shown: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static(self.ivr, classes="name")
+        yield Static(self.ivr, classes="name", markup=False)
         if self.ascii_only:
             yield Static("0 waiting", classes="big")
         else:

@@ -19,6 +19,10 @@ def board(app, column: str) -> DataTable:
     return app.screen.query_one(f"#board-{column}", DataTable)
 
 
+def row_of(table: DataTable, key: str) -> list[str]:
+    return [str(cell) for cell in table.get_row(key)]
+
+
 def keys(table: DataTable) -> set[str]:
     return {key.value for key in table.rows}
 
@@ -38,26 +42,26 @@ def test_a_feed_event_updates_the_board_in_place(center):
                 for table in (free, in_call):
                     original = table.clear
                     table.clear = lambda *a, _o=original, **k: (cleared.append(1), _o(*a, **k))[1]
-                assert free.get_row("ana@acme.test")[1] == "sip (Yealink T46U)"
+                assert row_of(free, "ana@acme.test")[1] == "sip (Yealink T46U)"
                 # a call rings ana: she moves from Free to In call, by her row key
                 runtime.apply(runtime.center.call_arrived("call-1", CUSTOMER, center.sales_number))
                 await until(lambda: "ana@acme.test" in keys(in_call), pilot)
                 assert "ana@acme.test" not in keys(free)
-                assert in_call.get_row("ana@acme.test")[1] == "ringing"
+                assert row_of(in_call, "ana@acme.test")[1] == "ringing"
                 # she answers: same row, same table, one cell changed
                 runtime.apply(runtime.center.agent_answered("call-1", "ana@acme.test"))
-                await until(lambda: in_call.get_row("ana@acme.test")[1] == "in call", pilot)
+                await until(lambda: row_of(in_call, "ana@acme.test")[1] == "in call", pilot)
                 assert board(app, "in_call") is in_call and board(app, "free") is free
                 assert not cleared, "tables are updated in place, never cleared and rebuilt"
                 # the call in progress carries the customer's name from the contacts (A4)
                 calls = app.screen.query_one("#calls", DataTable)
-                await until(lambda: "call-1" in keys(calls) and calls.get_row("call-1")[3] == "Claire Martin",
+                await until(lambda: "call-1" in keys(calls) and row_of(calls, "call-1")[3] == "Claire Martin",
                             pilot)
-                assert calls.get_row("call-1")[5] == "Standard" and calls.get_row("call-1")[6] == "talking"
+                assert row_of(calls, "call-1")[5] == "Standard" and row_of(calls, "call-1")[6] == "talking"
                 # time moves: the duration cell follows the engine's clock
                 clock.advance(75)
                 runtime.apply(runtime.center.advance())
-                await until(lambda: calls.get_row("call-1")[0] == "1m15", pilot, timeout=5)
+                await until(lambda: row_of(calls, "call-1")[0] == "1m15", pilot, timeout=5)
 
     run(scenario())
 
@@ -78,13 +82,13 @@ def test_snooze_and_take_go_through_the_engine_feed(center):
                 await pilot.press("s")
                 await pilot.press(*["backspace"] * 5, *"Lunch", "enter")
                 await until(lambda: "ana@acme.test" in keys(board(app, "snooze")), pilot)
-                assert board(app, "snooze").get_row("ana@acme.test")[1] == "Lunch"
+                assert row_of(board(app, "snooze"), "ana@acme.test")[1] == "Lunch"
                 assert runtime.center.agent_state("ana@acme.test") == AgentState.SNOOZE
                 # nobody of Sales is free: the call waits; taking it with nobody to take it is refused
                 runtime.apply(runtime.center.call_arrived("call-2", CUSTOMER, center.sales_number))
                 waiting = app.screen.query_one("#waiting", DataTable)
                 await until(lambda: "call-2" in keys(waiting), pilot)
-                assert waiting.get_row("call-2")[2] == "Standard"
+                assert row_of(waiting, "call-2")[2] == "Standard"
                 waiting.focus()
                 await pilot.press("t")
                 await until(lambda: any("refused by the engine" in m for m in messages(app)), pilot)
@@ -170,6 +174,26 @@ def test_removing_rows_in_bulk_leaves_the_table_as_one_by_one_removal_would():
                 single.get_row_at(i) for i in range(single.row_count)]
             assert [bulk.get_row_index(k.value) for k in bulk.rows] == list(range(44))
             bulk.add_row("agent 99", "off", key="a99")
-            assert bulk.get_row_index("a99") == 44 and bulk.get_row("a99") == ["agent 99", "off"]
+            assert bulk.get_row_index("a99") == 44 and row_of(bulk, "a99") == ["agent 99", "off"]
+
+    run(scenario())
+
+
+def test_names_and_reasons_show_as_typed_not_as_markup(center):
+    from ringtui.screens.app import RingtuiApp
+    from ringtui.screens.launch import build_context
+    from tests.screens.conftest import FIXED_SCOPE, fixed_state
+
+    async def scenario():
+        context = build_context(center.settings())
+        context.options.update(scope=FIXED_SCOPE)
+        context.feed = fixed_state()
+        app = RingtuiApp(context, start="activity")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(lambda: "agent00@acme.test" in keys(board(app, "free")), pilot)
+            context.feed.apply({"type": "agent_state", "email": "agent00@acme.test", "state": "snooze",
+                                "reason": "[b]Doctor[/b] [red]x"})
+            await until(lambda: "agent00@acme.test" in keys(board(app, "snooze")), pilot)
+            assert row_of(board(app, "snooze"), "agent00@acme.test")[1] == "[b]Doctor[/b] [red]x"
 
     run(scenario())
