@@ -197,3 +197,27 @@ def test_names_and_reasons_show_as_typed_not_as_markup(center):
             assert row_of(board(app, "snooze"), "agent00@acme.test")[1] == "[b]Doctor[/b] [red]x"
 
     run(scenario())
+
+
+def test_frames_are_skipped_over_the_cpu_budget_but_one_a_second_is_drawn(center, monkeypatch):
+    from ringtui.screens import live_screen
+    from ringtui.screens.launch import build_context
+
+    clock = {"wall": 100.0, "cpu": 10.0}
+    monkeypatch.setattr(live_screen.time, "monotonic", lambda: clock["wall"])
+    monkeypatch.setattr(live_screen.time, "process_time", lambda: clock["cpu"])
+    screen = ActivityScreen(build_context(center.settings()))
+    screen._last_frame_at = clock["wall"]
+
+    def later(wall: float, cpu: float, *, drawn_just_before: bool = True) -> bool:
+        if drawn_just_before:
+            screen._last_frame_at = clock["wall"] + wall - 0.1
+        clock["wall"] += wall
+        clock["cpu"] += cpu
+        return screen._over_budget()
+
+    assert not later(0.5, 0.05)  # 10 % of a core: draw
+    assert later(0.4, 0.4)  # 50 % over the last 0.9 s: skip
+    assert not later(1.2, 1.2, drawn_just_before=False)  # busy, but no frame for over a second: draw
+    assert later(0.3, 0.3)
+    assert not later(3.0, 0.1)  # quiet again over the last window
