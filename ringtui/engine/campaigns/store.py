@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy import ARRAY, Engine, Integer, and_, any_, bindparam, func, insert, select, text, update
 
 from ringtui.config import SmsSettings
 from ringtui.models import Account, Campaign, CampaignRecipient, SmsMessage
@@ -118,27 +118,66 @@ def _claim(database: Engine, campaign: SmsCampaign, settings: SmsSettings, limit
         # The claim proper: only rows still pending. pysqlite reads outside the transaction
         # (it begins one at the first write), so two SQLite engines can read the same rows:
         # the second one's update waits for the first one's commit and then finds them taken.
-        taken = connection.execute(update(R).where(
-            R.c.id.in_([row.id for row in rows]), R.c.status == RecipientStatus.PENDING.value).values(
-            status=RecipientStatus.IN_PROGRESS.value, attempts=R.c.attempts + 1, last_attempt_at=now))
+        postgresql = connection.dialect.name == "postgresql"
+        recipient_ids = [row.id for row in rows]
+        # PostgreSQL: one array parameter, not a thousand placeholders psycopg parses each time
+        wanted = R.c.id == any_(bindparam("rids", recipient_ids, type_=ARRAY(Integer))) if postgresql else (
+            R.c.id.in_(recipient_ids))
+        taken = connection.execute(update(R).where(wanted, R.c.status == RecipientStatus.PENDING.value)
+                                   .values(status=RecipientStatus.IN_PROGRESS.value,
+                                           attempts=R.c.attempts + 1, last_attempt_at=now))
         if taken.rowcount != len(rows):
             raise _Contended
-        ids = connection.execute(insert(M).returning(M.c.id, sort_by_parameter_order=True), [
-            {"direction": Direction.OUT.value, "customer_number": row.number,
-             "account_number": campaign.sender,
-             "user_id": campaign.created_by, "ivr_id": None, "campaign_id": campaign.id, "sent_at": now,
-             "text": campaign.message, "unicode": campaign.unicode, "fragments": campaign.fragments,
-             "price": price, "status": status.value, "status_at": now, "carrier_id": None}
-            for row, price in zip(rows, prices, strict=True)]).scalars().all()
+        ids = _insert_sms(connection, campaign, [row.number for row in rows], prices, status, now)
         recipient_status = (RecipientStatus.SENT if status == SmsStatus.SENT else RecipientStatus.IN_PROGRESS)
-        connection.execute(update(R).where(R.c.id == bindparam("rid")).values(
-            status=recipient_status.value, sms_message_id=bindparam("sid")),
-            [{"rid": row.id, "sid": sms_id} for row, sms_id in zip(rows, ids, strict=True)])
+        _link(connection, recipient_status, [row.id for row in rows], ids)
         connection.execute(update(A).values(credits=A.c.credits - sum(prices, Decimal(0))))
         if len(rows) < limit:
             _finish_if_done(connection, campaign, now)
     return [Outgoing(sms_id, row.id, row.number, price)
             for row, sms_id, price in zip(rows, ids, prices, strict=True)]
+
+
+def _insert_sms(connection: Any, campaign: SmsCampaign, numbers: list[str], prices: list[Decimal],
+                status: SmsStatus, now: datetime) -> list[int]:
+    """The batch's SMS rows; their ids in the order of `numbers`."""
+    same = {"direction": Direction.OUT.value, "account_number": campaign.sender,
+            "user_id": campaign.created_by, "campaign_id": campaign.id, "text": campaign.message,
+            "unicode": campaign.unicode, "fragments": campaign.fragments, "status": status.value}
+    if connection.dialect.name == "postgresql":
+        by_number = dict(connection.execute(_INSERT_SMS_POSTGRESQL, same | {
+            "now": now, "numbers": numbers, "prices": prices}).all())
+        return [by_number[number] for number in numbers]
+    rows = [same | {"customer_number": number, "price": price, "ivr_id": None, "sent_at": now,
+                    "status_at": now, "carrier_id": None}
+            for number, price in zip(numbers, prices, strict=True)]
+    return list(connection.execute(insert(M).returning(M.c.id, sort_by_parameter_order=True), rows).scalars())
+
+
+# The batch's SMS in one statement: what varies per SMS comes in two arrays.
+_INSERT_SMS_POSTGRESQL = text(
+    "INSERT INTO sms_message (direction, customer_number, account_number, user_id, ivr_id, campaign_id, "
+    "sent_at, text, unicode, fragments, price, status, status_at, carrier_id) "
+    "SELECT :direction, v.number, :account_number, :user_id, NULL, :campaign_id, :now, :text, :unicode, "
+    ":fragments, v.price, :status, :now, NULL "
+    "FROM unnest(CAST(:numbers AS varchar[]), CAST(:prices AS numeric[])) AS v(number, price) "
+    "RETURNING customer_number, id")
+
+_LINK_POSTGRESQL = text(
+    "UPDATE campaign_recipient SET status = :status, sms_message_id = v.sid "
+    "FROM unnest(CAST(:rids AS integer[]), CAST(:sids AS integer[])) AS v(rid, sid) "
+    "WHERE campaign_recipient.id = v.rid")
+
+
+def _link(connection: Any, status: RecipientStatus, recipient_ids: list[int], sms_ids: list[int]) -> None:
+    """Each recipient gets its SMS: one statement on PostgreSQL (executemany there is a round
+    trip per row), executemany on SQLite (in-process, fast)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LINK_POSTGRESQL, {"status": status.value, "rids": recipient_ids, "sids": sms_ids})
+        return
+    connection.execute(update(R).where(R.c.id == bindparam("rid")).values(
+        status=status.value, sms_message_id=bindparam("sid")),
+        [{"rid": rid, "sid": sid} for rid, sid in zip(recipient_ids, sms_ids, strict=True)])
 
 
 def _finish_if_done(connection: Any, campaign: SmsCampaign, now: datetime) -> None:
