@@ -168,9 +168,10 @@ class DetailScreen(ModalScreen[None]):
 
 
 class ServiceScreen(Screen[None]):
-    """A screen that calls services for the acting user and reports refusals on its status line."""
+    """A screen that calls services for the acting user and reports refusals on its status line.
 
-    BINDINGS = [Binding("escape", "back", "Back", id="screen.back")]
+    Esc (back), `?`, `:` and the screen keys are the app's bindings."""
+
     DEFAULT_CSS = """
     ServiceScreen #status { height: auto; padding: 0 1; }
     ServiceScreen #status.error { color: $error; }
@@ -232,10 +233,6 @@ class ServiceScreen(Screen[None]):
 
     def reload(self) -> None:
         """Read the screen's data again (after a change)."""
-
-    def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
 
 
 def words(text: str) -> list[str]:
