@@ -115,7 +115,8 @@ def _demo_tui(current: Settings, *, ws: str, seed: int, speed: float, time_zone:
                                          log_file=current.token_file.parent / "demo-engine.log")
     code = run_tui(build_context(current, ascii_only=ascii_only), feed_url(ws),
                    token_from(current.token_file, None), engine=engine, run_for=run_for)
-    info("ringtui demo: engine stopped; every call record is written.")
+    if code == 0:
+        info("ringtui demo: engine stopped; every call record is written.")
     raise typer.Exit(code)
 
 
