@@ -274,8 +274,9 @@ class FeedConnection:
             try:
                 async for frame in self._ws:
                     self._receive(json.loads(frame))
-            except ConnectionClosed:
-                pass
+            except (ConnectionClosed, OSError, ValueError):  # dropped, or a frame that is not JSON
+                with contextlib.suppress(Exception):
+                    await self._ws.close()
             self._ws = None
             self.state.connected, self.state.status = False, f"disconnected from {self.url}; reconnecting"
             self._fail_replies("the engine connection dropped")
