@@ -566,6 +566,49 @@ def test_a_reinvite_before_the_call_is_answered_is_500_with_retry_after(center, 
     assert records(db_url) == [("missed", "customer", CALLER, center["number"], True)]
 
 
+def test_a_caller_who_never_acks_the_200_is_hung_up_on_both_sides_after_timer_b(center, db_url, tmp_path,
+                                                                                monkeypatch):
+    """RFC 3261 13.3.1.4: a 2xx never acknowledged ends the session with a BYE; the agent is freed,
+    not held by a caller who went away (found under load: every agent ended up held)."""
+    monkeypatch.setattr(sip_calls, "TIMER_B_S", 2.0)  # 32 s in production
+    seen: dict[str, Any] = {}
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        phone = RawPhone(await register(gateway, runtime, center, tmp_path))
+        caller = RawPhone(free_udp_port())
+        engine = gateway.address[1]
+        try:
+            caller.socket.sendto(raw_invite("INVITE", center["number"], caller.port, engine, cseq=1,
+                                            body=ANSWER), ("127.0.0.1", engine))
+            invite, _ = await phone.receive()
+            phone.answer(invite, 200, to_tag="phone1", body=ANSWER)
+            async with asyncio.timeout(8):  # the 200 again and again, never ACKed, then the BYE
+                while True:
+                    data = await asyncio.get_running_loop().sock_recv(caller.socket, 65535)
+                    if data.startswith(b"BYE "):
+                        seen["caller"] = "BYE"
+                        break
+            async with asyncio.timeout(5):
+                while True:
+                    request, _ = await phone.receive()
+                    if request.method == "BYE":
+                        seen["phone"] = "BYE"
+                        break
+            async with asyncio.timeout(5):
+                while runtime.center.calls:
+                    await asyncio.sleep(0.05)
+            seen["ana"] = agent(runtime, ANA)
+        finally:
+            phone.socket.close()
+            caller.socket.close()
+
+    with_engine(db_url, body)
+    assert (seen["caller"], seen["phone"]) == ("BYE", "BYE")
+    assert seen["ana"][0] in {"free", "after_call_work"}
+    assert records(db_url) == [("answered", "customer", CALLER, center["number"], True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED")]
+
+
 # ---------------------------------------------------------------- engine status
 
 

@@ -297,17 +297,26 @@ class SipCalls:
 
         def again(interval: float) -> None:
             if leg.acked or loop.time() > deadline:
-                if not leg.acked and leg.agent is not None:
-                    self._release_ack(leg.agent, "")
-                if not leg.acked and leg.bye_after_ack:  # the 200 timed out: BYE all the same
-                    self._bye_caller(leg)
-                if not leg.acked and (leg.bye_after_ack or not leg.answered):
-                    self._forget(leg)
+                if not leg.acked:
+                    self._ack_timed_out(leg)
                 return
             self.endpoint.send(response, destination)
             leg.retransmit = loop.call_later(min(interval * 2, T2_S), again, min(interval * 2, T2_S))
 
         leg.retransmit = loop.call_later(T1_S, again, T1_S)
+
+    def _ack_timed_out(self, leg: CallerLeg) -> None:
+        """No ACK within Timer B. A failure's transaction just ends; a 200 never acknowledged ends the
+        session (RFC 3261 13.3.1.4): BYE to the caller and to the agent's phone, and the call ends, so
+        that an agent is never held by a caller who went away."""
+        if leg.agent is not None:
+            self._release_ack(leg.agent, "")
+        if leg.answered and not leg.bye_after_ack:
+            self._apply(lambda: self.runtime.center.caller_hung_up(leg.call_id))
+            self._tear_down(leg.call_id)
+        if leg.answered or leg.bye_after_ack:
+            self._bye_caller(leg)
+        self._forget(leg)
 
     def _stop_retransmitting(self, leg: CallerLeg) -> None:
         if leg.retransmit is not None:
