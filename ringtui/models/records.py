@@ -31,6 +31,8 @@ class CallRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_call_record_started_direction", "started_at", "direction"),
         Index("ix_call_record_missed_worklist", "type", "processed_at"),
+        # a number's calls in time order: callback delay (S2), per-IVR number refinement (S6)
+        Index("ix_call_record_to_number_started", "to_number", "started_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
