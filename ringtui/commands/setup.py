@@ -74,9 +74,10 @@ def demo(
         "--ascii", help="TUI in ASCII only (no box drawing). Colours off: NO_COLOR=1.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """A living contact center: seed the demo account with history on an empty database,
-    then run the engine with simulated traffic and open the TUI on it (same process;
-    quitting the TUI stops the engine and closes every call record)."""
+    """A living contact center: seed a demo account with history, run the engine and open the TUI.
+
+    Engine and TUI share one process: quitting the TUI stops the engine and closes every call record.
+    """
     from ringtui.services import demo as demo_service
     from ringtui.services import setup as setup_service
 

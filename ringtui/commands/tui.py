@@ -32,8 +32,10 @@ def tui(
     ascii_only: AsciiFlag = False,
     screen: ScreenOption = None,
 ) -> None:
-    """Open the TUI on a running engine's live feed. Without an engine it opens offline
-    (live screens say so and reconnect every 2 s; the other screens work)."""
+    """Open the TUI on a running engine's live feed.
+
+    Without an engine it opens offline: live screens say so and retry every 2 s; the others work.
+    """
     from ringtui.engine.client import feed_url
     from ringtui.screens.launch import build_context, run_tui, token_from
     if screen is not None:
