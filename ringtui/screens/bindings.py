@@ -29,16 +29,28 @@ APP_BINDINGS: list[Binding] = [
 
 
 def known_ids() -> set[str]:
-    """Every binding id of the app and of every screen (screens are imported for it: only when
-    the user remaps keys)."""
+    """Every binding id of the app, its screens and the widgets and dialogs they use (screens are
+    imported for it: only when the user remaps keys)."""
+    from textual.dom import DOMNode
+
     ids = {b.id for b in APP_BINDINGS if b.id} | {entry.binding_id for entry in SCREENS}
     for entry in SCREENS:
         try:
-            screen = entry.load()
+            entry.load()
         except ImportError:
             continue
-        ids |= {b.id for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding) and b.id}
+    for node_class in _subclasses(DOMNode):
+        if node_class.__module__.startswith("ringtui."):
+            ids |= {b.id for b in node_class.__dict__.get("BINDINGS", [])
+                    if isinstance(b, Binding) and b.id}
     return ids
+
+
+def _subclasses(cls: type) -> set[type]:
+    found: set[type] = set()
+    for sub in cls.__subclasses__():
+        found |= {sub, *_subclasses(sub)}
+    return found
 
 
 def keymap_from(options: Mapping[str, Any]) -> dict[str, str]:

@@ -110,6 +110,12 @@ def test_an_unknown_binding_id_in_config_is_refused_naming_it(center):
         build_context(center.settings(tui_keys={"app.paws": "f5"}))
 
 
+def test_bindings_of_shared_widgets_and_dialogs_can_be_remapped(center):
+    """Tables, filter lines and forms are used by many screens; their ids are remappable too."""
+    context = build_context(center.settings(tui_keys={"records.export": "x", "form.confirm": "ctrl+s"}))
+    assert context.options["keymap"] == {"records.export": "x", "form.confirm": "ctrl+s"}
+
+
 def test_an_accountant_gets_no_activity_screen(center):
     async def scenario():
         app = tui_app(center.settings(acting_user=ACCOUNTANT))
