@@ -61,7 +61,21 @@ def test_screen_snapshot(snap_compare, seeded_url: str, name: str, size: str, mo
 @pytest.mark.parametrize("tab", ["heatmap", "leaderboard"])
 def test_statistics_heatmap_and_leaderboard_snapshot(snap_compare, seeded_url: str, tab: str) -> None:
     async def show(pilot) -> None:
-        pilot.app.screen.action_show_tab(tab)
+        """The first family drawn (the tabs are mounted: switching earlier is undone by their own
+        mount on a busy machine), then the tab shown and, for the leaderboard, its rows."""
+        screen = pilot.app.screen
+
+        async def until(ready) -> None:
+            for _ in range(200):
+                await pilot.pause()
+                if ready():
+                    return
+            raise AssertionError(f"the statistics screen never showed {tab}")
+
+        await until(lambda: screen.query_one("#figures").row_count > 0)
+        screen.action_show_tab(tab)
+        await until(lambda: screen.tab == tab and (
+            tab != "leaderboard" or screen.query_one("#leaderboard").row_count > 0))
         await pilot.pause()
 
     assert snap_compare(host(StatisticsScreen, seeded_url), run_before=show, terminal_size=(160, 48))
