@@ -13,7 +13,7 @@ The history (times UTC; the FR account is on Europe/Paris, UTC+1 in November):
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,11 +23,11 @@ from textual.screen import Screen
 
 from ringtui.config import Settings
 from ringtui.db import engine_for
-from ringtui.engine.core.events import AttemptSummary, CallEnded, CallSummary
 from ringtui.engine.recorder import record_all
 from ringtui.models import CallRecord
 from ringtui.screens.context import TuiContext
-from ringtui.vocab import CallKind, CallType, Direction, EndedBy, Outcome
+from ringtui.vocab import Direction
+from tests.commands.test_calls import HISTORY  # the same fixed history as the call-log tests
 from tests.conftest import ADMIN, ok
 
 ANA, BOB, SUP, ACC = "ana@acme.test", "bob@acme.test", "sup@acme.test", "acc@acme.test"
@@ -37,44 +37,6 @@ NOW = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)  # the frozen clock of the screen
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
-
-
-def call(call_id: str, start: datetime, direction: Direction, kind: CallKind, customer: str, *,
-         type_: CallType, ivr: str | None = None, agent: str | None = None, wait: float = 0,
-         talk: float = 0, attempts: tuple[tuple[str, Outcome], ...] = (), tags: tuple[str, ...] = (),
-         ended_by: EndedBy = EndedBy.CUSTOMER) -> CallEnded:
-    end = start + timedelta(seconds=wait + talk)
-    answered = start + timedelta(seconds=wait) if type_ == CallType.ANSWERED else None
-    inbound = direction == Direction.IN
-    summary = CallSummary(
-        call_id=call_id, direction=direction, kind=kind,
-        from_number=customer if inbound else LINE, to_number=LINE if inbound else customer,
-        started_at=start, ended_at=end, type=type_, ended_by=ended_by, ivr=ivr, agent=agent,
-        answered_at=answered, wait_s=wait, talk_s=talk, tags=tags,
-        attempts=tuple(AttemptSummary(who, start, start + timedelta(seconds=wait), outcome)
-                       for who, outcome in attempts))
-    return CallEnded(at=end, call=summary)
-
-
-IN, OUT, IVR, DIRECT = Direction.IN, Direction.OUT, CallKind.IVR, CallKind.DIRECT
-ANSWERED, MISSED, VOICEMAIL = CallType.ANSWERED, CallType.MISSED, CallType.VOICEMAIL
-
-HISTORY = [
-    call("c0", at(1, 23, 30), IN, DIRECT, "+33622222222", type_=ANSWERED, agent=ANA, wait=5, talk=50,
-         attempts=((ANA, Outcome.ANSWERED),)),
-    call("c1", at(2, 8, 30), IN, IVR, "+34612345678", type_=ANSWERED, ivr="Support", agent=ANA, wait=20,
-         talk=100, attempts=((ANA, Outcome.ANSWERED), (BOB, Outcome.CALL_ANSWERED)), tags=("Sale",)),
-    call("c2", at(2, 9), IN, IVR, "+33612345678", type_=MISSED, ivr="Support", wait=40,
-         attempts=((ANA, Outcome.NO_ANSWER), (BOB, Outcome.REJECTED))),
-    call("c4", at(2, 9, 10), OUT, DIRECT, "+33612345678", type_=ANSWERED, agent=ANA, talk=60,
-         attempts=((ANA, Outcome.OUT),), ended_by=EndedBy.AGENT),
-    call("c3", at(2, 12), IN, IVR, "+33611111111", type_=ANSWERED, ivr="Sales", agent=BOB, wait=10,
-         talk=200, attempts=((BOB, Outcome.ANSWERED), (ANA, Outcome.INCALL)), tags=("Urgent",)),
-    call("c5", at(2, 22, 30), IN, IVR, "+4915112345678", type_=VOICEMAIL, ivr="Sales", wait=30,
-         attempts=((BOB, Outcome.SNOOZE),)),
-    call("c6", at(2, 23, 30), OUT, DIRECT, "+33699999999", type_=MISSED, agent=BOB,
-         attempts=((BOB, Outcome.OUT),), ended_by=EndedBy.SYSTEM),
-]
 
 
 def build_center(cli: Any) -> None:
