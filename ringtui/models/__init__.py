@@ -11,7 +11,7 @@ from ringtui.models.directory import (
     UserGroup,
     UserScope,
 )
-from ringtui.models.messaging import Meeting, OmniMessage, SmsMessage
+from ringtui.models.messaging import Meeting, MeetingTag, OmniMessage, SmsMessage
 from ringtui.models.records import CallRecord, CallTag, RingAttempt, SurveyAnswer, Tag
 from ringtui.models.reports import ReportDelivery, ReportSubscription, SavedFilter
 from ringtui.models.sip import SipBinding
@@ -45,6 +45,7 @@ __all__ = [
     "IvrStep",
     "IvrVipNumber",
     "Meeting",
+    "MeetingTag",
     "OmniMessage",
     "PhoneNumber",
     "PortDocument",

@@ -65,6 +65,8 @@ class CampaignRecipient(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("campaign_id", "number"),
         Index("ix_campaign_recipient_due", "campaign_id", "status", "next_attempt_at"),
+        # the sender takes the next pending numbers in list order
+        Index("ix_campaign_recipient_order", "campaign_id", "status", "position"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

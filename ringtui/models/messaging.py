@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, Numeric, String, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlmodel import Field, SQLModel
 
 from ringtui.models.directory import _fk
@@ -70,3 +70,14 @@ class Meeting(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime, index=True)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     participants: int = Field(default=2)
+
+
+class MeetingTag(SQLModel, table=True):
+    """Tags on a meeting (S8 filters by tag)."""
+
+    __tablename__ = "meeting_tag"
+
+    meeting_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True))
+    tag_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True, index=True))
