@@ -112,6 +112,9 @@ class RingtuiApp(App[None]):
             self._engine_done.add_done_callback(self._engine_ended)
         if self.connection is not None:
             self.run_worker(self.connection.run(), name="feed", group="feed", exit_on_error=False)
+            from ringtui.screens.power_dialer import watch  # the agent's power-dialer panel (K2)
+
+            self.power_dialer = watch(self)
         if self._run_for:
             self.set_timer(self._run_for, self.request_quit)
         self._home = HomeScreen()

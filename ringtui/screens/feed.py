@@ -63,6 +63,7 @@ class LiveState:
         self.status = "not connected"
         self.events = 0
         self._subscribers: list[Changes] = []
+        self._listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
         self._unanchored: list[tuple[dict[str, Any], float]] = []
 
     def subscribe(self) -> Changes:
@@ -73,6 +74,12 @@ class LiveState:
     def unsubscribe(self, changes: Changes) -> None:
         with contextlib.suppress(ValueError):
             self._subscribers.remove(changes)
+
+    def listen(self, kind: str, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Hand every message of type `kind` to `callback` too (events of other areas, such as
+        campaigns, whose screens keep their own state); returns what stops it."""
+        self._listeners.setdefault(kind, []).append(callback)
+        return lambda: self._listeners.get(kind, []).remove(callback)
 
     # ------------------------------------------------------------ applying messages
 
@@ -85,6 +92,8 @@ class LiveState:
         if handler is not None:
             self.events += 1
             handler(message, at)
+        for callback in tuple(self._listeners.get(kind or "", ())):
+            callback(message)
 
     def apply_many(self, messages: Iterable[dict[str, Any]]) -> None:
         for message in messages:

@@ -51,6 +51,8 @@ SCREENS: tuple[ScreenEntry, ...] = (
     ScreenEntry("tags", "Tags", "", "configuration", "admin.tags:TagsScreen", "call tags"),
     ScreenEntry("contacts", "Contacts", "", "contacts", "admin.contacts:ContactsScreen",
                 "contacts and search"),
+    ScreenEntry("campaigns", "Campaigns", "", "campaigns", "campaigns:CampaignsScreen",
+                "SMS, call and voice campaigns: create, launch, watch, pause, resume"),
 )
 
 
