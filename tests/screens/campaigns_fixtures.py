@@ -65,3 +65,16 @@ def freeze_times(db_url: str) -> None:
         connection.execute(text("UPDATE campaign SET created_at = '2026-11-02 09:00:00', "
                                 "launched_at = CASE WHEN launched_at IS NULL THEN NULL "
                                 "ELSE '2026-11-02 09:30:00' END"))
+
+
+def campaigns_host(db_url: str, acting_user: str | None = None, feed: Any = None) -> Any:
+    """The Campaigns screen for `acting_user`, with the settings the CLI loads (SMS prices included)
+    and, when given, a feed state the test feeds as the engine would."""
+    from ringtui.config import load_settings
+    from ringtui.screens.campaigns import CampaignsScreen
+    from ringtui.screens.context import TuiContext
+    from tests.screens.screens_fixtures import NOW, Host
+
+    shared = TuiContext(settings=load_settings(database_url=db_url), acting_user=acting_user,
+                        feed=feed, options={"now": NOW})
+    return Host(lambda: CampaignsScreen(shared))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -14,8 +15,15 @@ from ringtui.screens.campaigns import CampaignDetailScreen, CampaignsScreen
 from ringtui.screens.feed import LiveState
 from ringtui.screens.registry import visible_screens
 from tests.conftest import ok
-from tests.screens.campaigns_fixtures import AGENT, CAMPAIGNER, PLAIN_SUP, build_campaign_center, set_results
-from tests.screens.screens_fixtures import Host, context, host, rows, select_row, status
+from tests.screens.campaigns_fixtures import (
+    AGENT,
+    CAMPAIGNER,
+    PLAIN_SUP,
+    build_campaign_center,
+    campaigns_host,
+    set_results,
+)
+from tests.screens.screens_fixtures import rows, select_row, status
 
 pytestmark = pytest.mark.anyio
 
@@ -32,12 +40,10 @@ def campaign_center(cli, db_url):
     return cli
 
 
-def live_host(db_url: str, acting_user: str | None = None) -> tuple[Host, LiveState]:
+def live_host(db_url: str, acting_user: str | None = None) -> tuple[Any, LiveState]:
     """The screen on a feed state the test feeds (the engine's campaign events arrive through it)."""
     feed = LiveState()
-    shared = context(db_url, acting_user)
-    shared.feed = feed
-    return Host(lambda: CampaignsScreen(shared)), feed
+    return campaigns_host(db_url, acting_user, feed), feed
 
 
 def facts_text(app) -> str:
@@ -57,7 +63,7 @@ def cells(app, name: str) -> list[str]:
 
 async def test_list_shows_every_campaign_with_progress_and_results(campaign_center, db_url):
     set_results(db_url, "Renewals", {1: ("answered", AGENT), 2: ("busy", AGENT)})
-    app = host(CampaignsScreen, db_url, CAMPAIGNER)
+    app = campaigns_host(db_url, CAMPAIGNER)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         shown = by_name(app)
@@ -98,7 +104,7 @@ async def test_progress_events_update_the_row_in_place(campaign_center, db_url):
 
 
 async def test_launch_pause_resume_and_the_refusals(campaign_center, db_url):
-    app = host(CampaignsScreen, db_url, CAMPAIGNER)
+    app = campaigns_host(db_url, CAMPAIGNER)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         select_row(app, "name", "Renewals")
@@ -162,7 +168,7 @@ async def test_drill_down_shows_details_numbers_and_agents(campaign_center, db_u
 
 
 async def test_export_writes_the_campaign_table(campaign_center, db_url, tmp_path):
-    app = host(CampaignsScreen, db_url, CAMPAIGNER)
+    app = campaigns_host(db_url, CAMPAIGNER)
     target = tmp_path / "campaigns.json"
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
@@ -178,7 +184,7 @@ async def test_export_writes_the_campaign_table(campaign_center, db_url, tmp_pat
 async def test_a_supervisor_without_the_right_is_refused(campaign_center, db_url):
     assert "campaigns" not in {entry.id for entry in visible_screens(["activity", "logs", "statistics"])}
     assert "campaigns" in {entry.id for entry in visible_screens(["campaigns"])}
-    app = host(CampaignsScreen, db_url, PLAIN_SUP)
+    app = campaigns_host(db_url, PLAIN_SUP)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         assert rows(app) == []
