@@ -196,7 +196,7 @@ class CampaignDetailScreen(LifecycleActions, ServiceScreen):
                 Binding("ctrl+r", "reload", "Reload", id="campaigns.detail.reload")]
     DEFAULT_CSS = """
     CampaignDetailScreen .screen-title { text-style: bold; padding: 0 1; }
-    CampaignDetailScreen #facts { height: auto; max-height: 40%; padding: 0 1; overflow-y: auto; }
+    CampaignDetailScreen #facts { height: auto; max-height: 50%; padding: 0 1; overflow-y: auto; }
     CampaignDetailScreen #numbers { height: 1fr; }
     CampaignDetailScreen #agents { height: auto; max-height: 8; }
     CampaignDetailScreen .section { color: $text-muted; padding: 0 1; }

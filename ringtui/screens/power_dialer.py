@@ -46,9 +46,13 @@ class DialerPanel(ModalScreen[None]):
     """One power-dialer call of the acting agent: state, contact, script."""
 
     DEFAULT_CSS = FORM_CSS + """
-    DialerPanel > VerticalScroll { height: auto; max-height: 100%; }
+    DialerPanel { align: center middle; }
+    DialerPanel > VerticalScroll {
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: round $success; padding: 0 1; background: $surface;
+    }
     DialerPanel #dialer-state { text-style: bold; color: $success; }
-    DialerPanel #dialer-script { border-top: solid $primary; padding-top: 0; }
+    DialerPanel #dialer-script { margin-top: 1; }
     """
     BINDINGS = [Binding("escape", "close", "Dismiss", id="dialer.close")]
 
