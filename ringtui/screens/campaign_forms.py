@@ -61,7 +61,8 @@ class CampaignForm(FormScreen):
                 for field in self.fields:
                     with Horizontal(classes="row"):
                         yield Label(field.label)
-                        yield Input(value=field.value, placeholder=field.placeholder, id=f"field-{field.name}")
+                        yield Input(value=field.value, placeholder=field.placeholder,
+                                    id=f"field-{field.name}")
             if self.estimate is not None:
                 yield Static("", id="estimate")
             yield Static(self.hint, classes="form-hint")
@@ -129,9 +130,10 @@ class CampaignForms:
 
         return self.call(account_country) or ""  # type: ignore[attr-defined]
 
-    def _create(self, title: str, fields: list[Field], create: Callable[[Any, dict[str, str]], dict[str, Any]],
-                said: Callable[[dict[str, Any]], str], estimate: Callable[[dict[str, str]], str] | None = None,
-                ) -> None:
+    def _create(self, title: str, fields: list[Field],
+                create: Callable[[Any, dict[str, str]], dict[str, Any]],
+                said: Callable[[dict[str, Any]], str], *,
+                estimate: Callable[[dict[str, str]], str] | None = None) -> None:
         """A creation form; once created the list is read again and the import report shown."""
         screen: Any = self
         created: list[dict[str, Any]] = []
@@ -168,12 +170,13 @@ class CampaignForms:
             return estimate_text(found) if found else ""
 
         self._create("New SMS campaign", [
-            Field("name", "Name"), Field("sender", "Sender", placeholder="number, or a name of 11 characters"),
+            Field("name", "Name"),
+            Field("sender", "Sender", placeholder="number, or a name of 11 characters"),
             Field("country", "Country (ISO)", self._country()), Field("message", "Message"),
             *LIST_FIELDS, *CSV_FIELDS, SKIP_FIELD,
         ], create, lambda r: (f"Campaign {r['name']!r} created: {r['fragments_per_message']} {r['encoding']} "
-                              f"fragment(s) per SMS, estimated cost {r['estimated_cost']:.2f}. Launch it with l."),
-            estimate)
+                              f"fragment(s) per SMS, estimated cost {r['estimated_cost']:.2f}. "
+                              "Launch it with l."), estimate=estimate)
 
     def action_new_calls(self) -> None:
         from ringtui.services.campaigns import calls
@@ -188,7 +191,8 @@ class CampaignForms:
                 dial_order=v["dial_order"], skip_invalid=yes(v["skip_invalid"]))
 
         self._create("New call campaign (power dialer)", [
-            Field("name", "Name"), *LIST_FIELDS, *CSV_FIELDS, Field("country", "Country (ISO)", self._country()),
+            Field("name", "Name"), *LIST_FIELDS, *CSV_FIELDS,
+            Field("country", "Country (ISO)", self._country()),
             Field("attempts", "Attempts per number (1-10)", "1"),
             Field("retry_minutes", "Retry delay (minutes)", "60"),
             Field("dial_order", "Dial order", "agent-first", "agent-first or customer-first"),
@@ -205,9 +209,9 @@ class CampaignForms:
             if not v["message_file"]:
                 raise Invalid("give the recorded message: a .wav or .mp3 file")
             return voice.create_voice_campaign(
-                op, v["name"], from_number=v["from_number"], message_file=Path(v["message_file"]).expanduser(),
-                recipients=path_or_none(v["recipients"]), to=optional(v["to"]), country=optional(v["country"]),
-                skip_invalid=yes(v["skip_invalid"]))
+                op, v["name"], from_number=v["from_number"],
+                message_file=Path(v["message_file"]).expanduser(), recipients=path_or_none(v["recipients"]),
+                to=optional(v["to"]), country=optional(v["country"]), skip_invalid=yes(v["skip_invalid"]))
 
         self._create("New voice-message campaign", [
             Field("name", "Name"), Field("from_number", "From (an account number)"),

@@ -28,7 +28,8 @@ CAMPAIGN_COLUMNS = columns("name", "kind", "status", "progress", "results", "cre
                            launched_at="launched")
 NUMBER_COLUMNS = columns("position", "number", "status", "attempts", "agent", "contact", "last_attempt_at",
                          "detail", position="#", last_attempt_at="last attempt")
-AGENT_COLUMNS = columns("agent", "numbers", "answered", "no_answer", "busy", "invalid", "blacklisted", "failed")
+AGENT_COLUMNS = columns("agent", "numbers", "answered", "no_answer", "busy", "invalid", "blacklisted",
+                        "failed")
 HIDDEN_FACTS = {"by_status", "done", "pending"}
 FRAME_S = 0.1
 DETAIL_FRAME_S = 1.0  # the detail re-reads its campaign (numbers included) at most once a second
@@ -51,8 +52,9 @@ def event_row(row: dict[str, Any], event: dict[str, Any]) -> dict[str, Any] | No
 
     if not all(key in event for key in ("total", "done", "results")):
         return None
-    fresh = {"recipients": int(event["total"]), "done": int(event["done"]),
-             "pending": int(event["total"]) - int(event["done"]), "status": event.get("status") or row["status"]}
+    total, done = int(event["total"]), int(event["done"])
+    fresh = {"recipients": total, "done": done, "pending": total - done,
+             "status": event.get("status") or row["status"]}
     return with_progress({**row, **fresh}, event["results"] or {})
 
 
@@ -286,7 +288,8 @@ def campaign_facts(shown: dict[str, Any]) -> Any:
         if key not in HIDDEN_FACTS:
             grid.add_row(key, cell(value))
         if key == "recipients":
-            grid.add_row("progress", f"{shown['done']:,}/{shown['recipients']:,} done, {shown['pending']:,} pending")
+            grid.add_row("progress",
+                         f"{shown['done']:,}/{shown['recipients']:,} done, {shown['pending']:,} pending")
             grid.add_row("results", results_text(shown.get("by_status") or {}))
     return grid
 

@@ -75,7 +75,8 @@ class DialerPanel(ModalScreen[None]):
 
     def show(self, event: dict[str, Any]) -> None:
         self.event = event
-        self.query_one("#dialer-title", Label).update(f"Power dialer: campaign {event.get('campaign') or '?'}")
+        campaign = event.get("campaign") or "?"
+        self.query_one("#dialer-title", Label).update(f"Power dialer: campaign {campaign}")
         self.query_one("#dialer-state", Static).update(call_state(event))
         self.query_one("#dialer-contact", Static).update(contact_grid(dict(event.get("columns") or {})))
         script = str(event.get("script") or "").strip()

@@ -50,10 +50,12 @@ def set_results(db_url: str, campaign: str, statuses: dict[int, tuple[str, str |
     """Set numbers of a campaign (by list position) to a result, called by an agent (e-mail or None),
     as the engine's runner records them."""
     with engine_for(db_url).begin() as connection:
-        cid = connection.execute(text("SELECT id FROM campaign WHERE name = :n"), {"n": campaign}).scalar_one()
+        def one(sql: str, value: str) -> int:
+            return connection.execute(text(sql), {"v": value}).scalar_one()
+
+        cid = one("SELECT id FROM campaign WHERE name = :v", campaign)
         for position, (status, agent) in statuses.items():
-            uid = (connection.execute(text("SELECT id FROM app_user WHERE email = :e"), {"e": agent}).scalar_one()
-                   if agent else None)
+            uid = one("SELECT id FROM app_user WHERE email = :v", agent) if agent else None
             connection.execute(text("UPDATE campaign_recipient SET status = :s, attempts = 1, user_id = :u "
                                     "WHERE campaign_id = :c AND position = :p"),
                                {"s": status, "u": uid, "c": cid, "p": position})

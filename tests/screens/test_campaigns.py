@@ -94,8 +94,8 @@ async def test_progress_events_update_the_row_in_place(campaign_center, db_url):
         assert not cleared, "rows are updated in place, never cleared and rebuilt"
         # paused (p in the app): nothing is applied until live updates resume
         app.paused = True
-        feed.apply({"type": "campaign_progress", "campaign": "Renewals", "kind": "calls", "status": "finished",
-                    "total": 4, "done": 4, "results": {"answered": 3, "no_answer": 1}})
+        feed.apply({"type": "campaign_progress", "campaign": "Renewals", "kind": "calls",
+                    "status": "finished", "total": 4, "done": 4, "results": {"answered": 3, "no_answer": 1}})
         await pilot.pause(0.3)
         assert cells(app, "Renewals")[2] == "running"
         app.paused = False
@@ -150,7 +150,8 @@ async def test_drill_down_shows_details_numbers_and_agents(campaign_center, db_u
         assert numbers["+33612345601"]["status"] == "answered" and numbers["+33612345601"]["agent"] == AGENT
         assert numbers["+33612345604"]["status"] == "pending"
         agents = rows(app, "agents")
-        assert [(a["agent"], a["numbers"], a["answered"], a["no_answer"]) for a in agents] == [(AGENT, 2, 1, 1)]
+        assert [(a["agent"], a["numbers"], a["answered"], a["no_answer"]) for a in agents] == [
+            (AGENT, 2, 1, 1)]
         # launched from the detail; progress of this campaign re-reads it
         await pilot.press("l")
         await pilot.press("enter")

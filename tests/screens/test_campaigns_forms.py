@@ -56,15 +56,17 @@ async def test_sms_campaign_with_a_live_estimate_and_the_import_report(campaign_
             "13 character(s): 1 gsm7 fragment(s) per SMS; 2 recipient(s), estimated cost 0.10")
         form.query_one("#field-message", Input).value = "☀ Soldes" * 10  # a sun: UCS-2, 80 characters
         await pilot.pause(0.5)
-        assert "80 character(s): 2 ucs2 fragment(s) per SMS; 2 recipient(s), estimated cost 0.20" in text_of(app, "#estimate")
+        assert ("80 character(s): 2 ucs2 fragment(s) per SMS; 2 recipient(s), estimated cost 0.20"
+                in text_of(app, "#estimate"))
         # a list file with a duplicate and an invalid line: refused as the CLI refuses it, nothing written
         values = {"name": "Spring", "sender": "Acme", "to": "", "recipients": str(listing)}
         for name, value in values.items():
             form.query_one(f"#field-{name}", Input).value = value
         await pilot.press("enter")
         await pilot.pause()
-        cli_error = campaign_center("campaign", "sms", "create", "Spring", "--sender", "Acme", "--country", "FR",
-                                    "--message", "☀ Soldes" * 10, "--recipients", str(listing)).stderr.strip()
+        cli_error = campaign_center("campaign", "sms", "create", "Spring", "--sender", "Acme", "--country",
+                                    "FR", "--message", "☀ Soldes" * 10, "--recipients",
+                                    str(listing)).stderr.strip()
         assert form_error(app) == cli_error and "line 4" in cli_error
         assert ok(campaign_center("campaign", "list", "--json")).json() == []
         # skipping the invalid numbers: created, and the import report tells what was left out
@@ -95,7 +97,8 @@ async def test_call_campaign_from_a_csv_with_named_columns(campaign_center, db_u
         assert isinstance(app.screen, DetailScreen), form_error(app)
         await pilot.press("escape")
         await pilot.pause()
-        assert status(app) == "Call campaign 'Renewals' created (3 of at most 1,000 contacts). Launch it with l."
+        assert status(app) == ("Call campaign 'Renewals' created (3 of at most 1,000 contacts). "
+                               "Launch it with l.")
     created = shown(campaign_center, "Renewals")
     assert (created["attempts"], created["retry_delay_s"], created["dial_order"], created["tags"]) == (
         3, 1800, "customer-first", ["Hot"])
@@ -166,8 +169,8 @@ async def test_a_supervisor_without_the_right_may_not_create(campaign_center, db
         await pilot.pause()
         with unchanged():
             await fill(pilot, "c", name="C", to="0612345678", agents=AGENT)
-            expected = campaign_center("campaign", "calls", "create", "C", "--to", "0612345678", "--agent", AGENT,
-                                       as_user=PLAIN_SUP).stderr.strip()
+            expected = campaign_center("campaign", "calls", "create", "C", "--to", "0612345678", "--agent",
+                                       AGENT, as_user=PLAIN_SUP).stderr.strip()
             assert form_error(app) == expected and "without the Campaigns right" in expected
 
 
@@ -186,4 +189,5 @@ async def test_sms_access_is_requested_then_approved_by_the_owner(campaign_cente
         await fill(pilot, "A", user=CAMPAIGNER, decision="approve")
         assert status(owner) == f"{CAMPAIGNER}: SMS campaign access approved."
     requests = ok(campaign_center("campaign", "sms", "requests", "--json")).json()
-    assert [(r["user"], r["status"]) for r in requests if r["user"] == CAMPAIGNER] == [(CAMPAIGNER, "approved")]
+    assert [(r["user"], r["status"]) for r in requests if r["user"] == CAMPAIGNER] == [
+        (CAMPAIGNER, "approved")]

@@ -19,7 +19,13 @@ from ringtui.errors import Invalid
 from ringtui.models import Campaign, CampaignRecipient, User
 from ringtui.services.base import Operation
 from ringtui.services.campaigns.access import require_campaign_reader
-from ringtui.services.campaigns.lifecycle import _progress, campaign_by_name, list_campaigns, show_campaign
+from ringtui.services.campaigns.lifecycle import (
+    LIST_COLUMNS,
+    _progress,
+    campaign_by_name,
+    list_campaigns,
+    show_campaign,
+)
 from ringtui.services.campaigns.recipients import load_list
 from ringtui.services.campaigns.sms import check_message, estimate_cost, money
 from ringtui.services.phones import check_country
@@ -59,8 +65,7 @@ def _counts_by_name(op: Operation) -> dict[str, dict[str, int]]:
 def campaign_row(op: Operation, name: str) -> dict[str, Any]:
     """One campaign's row of `campaign_rows` (after a feed event that did not carry the counts)."""
     shown = show_campaign(op, name)
-    row = {key: shown[key] for key in ("name", "kind", "status", "recipients", "done", "pending", "created_by",
-                                       "created_at", "launched_at", "finished_at")}
+    row = {key: shown[key] for key in LIST_COLUMNS}
     return with_progress(row, shown["by_status"])
 
 
@@ -69,7 +74,8 @@ def recipient_rows(op: Operation, name: str) -> list[dict[str, Any]]:
     named columns."""
     require_campaign_reader(op)
     campaign = campaign_by_name(op, name)
-    query = (select(CampaignRecipient, User.email).join(User, User.id == CampaignRecipient.user_id, isouter=True)
+    query = (select(CampaignRecipient, User.email)
+             .join(User, User.id == CampaignRecipient.user_id, isouter=True)
              .where(CampaignRecipient.campaign_id == campaign.id).order_by(CampaignRecipient.position))
     return [{"position": r.position, "number": r.number, "status": RecipientStatus(r.status),
              "attempts": r.attempts, "last_attempt_at": r.last_attempt_at, "agent": email,
@@ -101,7 +107,8 @@ def sms_estimate(op: Operation, message: str, *, country: str, to: str | None = 
     (invalid numbers skipped here; creation refuses them as the CLI does)."""
     shape = analyse(message)
     result: dict[str, Any] = {"encoding": shape.encoding, "fragments_per_message": shape.fragments,
-                              "characters": len(message), "recipients": 0, "estimated_cost": 0.0, "problem": ""}
+                              "characters": len(message), "recipients": 0, "estimated_cost": 0.0,
+                              "problem": ""}
     if message:
         try:
             check_message(message, None)
