@@ -191,3 +191,32 @@ async def test_a_supervisor_without_the_right_is_refused(campaign_center, db_url
         assert rows(app) == []
         expected = campaign_center("campaign", "list", as_user=PLAIN_SUP).stderr.strip()
         assert status(app) == expected and "without the Campaigns right" in expected
+
+
+async def test_ascii_mode_draws_no_box_or_block_glyph(campaign_center, db_url):
+    from ringtui.config import load_settings
+    from ringtui.screens.context import TuiContext
+    from ringtui.screens.campaign_forms import CampaignForm
+    from ringtui.screens.power_dialer import DialerPanel, PowerDialerWatch
+    from tests.screens.test_ascii_screens import AsciiHost, glyphs
+
+    set_results(db_url, "Renewals", {1: ("answered", AGENT)})
+    shared = TuiContext(settings=load_settings(database_url=db_url), acting_user=CAMPAIGNER,
+                        options={"ascii": True})
+    app = AsciiHost(lambda: CampaignsScreen(shared))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert not glyphs(app), sorted(glyphs(app))
+        for key in ("enter", "escape", "c"):  # the detail, back, a creation form
+            await pilot.press(key)
+            await pilot.pause()
+            assert not glyphs(app), (key, sorted(glyphs(app)))
+        assert isinstance(app.screen, CampaignForm)
+        await pilot.press("escape")
+        feed = LiveState()
+        PowerDialerWatch(app, feed, lambda: AGENT)
+        feed.apply({"type": "campaign_call", "campaign": "Renewals", "agent": AGENT, "number": "+33612345601",
+                    "columns": {"name": "Claire"}, "script": "Hello", "state": "dialing_agent", "result": None})
+        await pilot.pause()
+        assert isinstance(app.screen, DialerPanel)
+        assert not glyphs(app), sorted(glyphs(app))
