@@ -80,3 +80,30 @@ def campaigns_host(db_url: str, acting_user: str | None = None, feed: Any = None
     shared = TuiContext(settings=load_settings(database_url=db_url), acting_user=acting_user,
                         feed=feed, options={"now": NOW})
     return Host(lambda: CampaignsScreen(shared))
+
+
+def cli_on(url: str) -> Any:
+    """`ringtui --db URL [--as USER] ARGS...` in-process, for module-scoped databases (the `cli`
+    fixture is per test)."""
+    from typer.testing import CliRunner
+
+    from ringtui.cli import app as cli_app
+    from tests.conftest import Result
+
+    runner = CliRunner()
+
+    def run(*args: str, as_user: str | None = None) -> Result:
+        prefix = ["--db", url] + (["--as", as_user] if as_user else [])
+        result = runner.invoke(cli_app, [*prefix, *args], catch_exceptions=False)
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+def template_copy(sqlite_template: Path, folder: Path) -> str:
+    """A migrated SQLite database of its own (a copy of the session's template), as a URL."""
+    import shutil
+
+    path = folder / "ringtui.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"

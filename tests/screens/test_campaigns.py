@@ -195,10 +195,11 @@ async def test_a_supervisor_without_the_right_is_refused(campaign_center, db_url
 
 async def test_ascii_mode_draws_no_box_or_block_glyph(campaign_center, db_url):
     from ringtui.config import load_settings
-    from ringtui.screens.context import TuiContext
     from ringtui.screens.campaign_forms import CampaignForm
+    from ringtui.screens.context import TuiContext
     from ringtui.screens.power_dialer import DialerPanel, PowerDialerWatch
     from tests.screens.test_ascii_screens import AsciiHost, glyphs
+    from tests.screens.test_campaigns_dialer import call_event
 
     set_results(db_url, "Renewals", {1: ("answered", AGENT)})
     shared = TuiContext(settings=load_settings(database_url=db_url), acting_user=CAMPAIGNER,
@@ -215,8 +216,7 @@ async def test_ascii_mode_draws_no_box_or_block_glyph(campaign_center, db_url):
         await pilot.press("escape")
         feed = LiveState()
         PowerDialerWatch(app, feed, lambda: AGENT)
-        feed.apply({"type": "campaign_call", "campaign": "Renewals", "agent": AGENT, "number": "+33612345601",
-                    "columns": {"name": "Claire"}, "script": "Hello", "state": "dialing_agent", "result": None})
+        feed.apply(call_event(AGENT, "dialing_agent"))
         await pilot.pause()
         assert isinstance(app.screen, DialerPanel)
         assert not glyphs(app), sorted(glyphs(app))

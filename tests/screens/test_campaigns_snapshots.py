@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from textual.app import App
-from typer.testing import CliRunner
 
-from ringtui.cli import app as cli_app
 from ringtui.screens.feed import LiveState
 from ringtui.screens.power_dialer import PowerDialerWatch
 from tests.conftest import ok
@@ -20,8 +16,10 @@ from tests.screens.campaigns_fixtures import (
     CAMPAIGNER,
     build_campaign_center,
     campaigns_host,
+    cli_on,
     freeze_times,
     set_results,
+    template_copy,
 )
 from tests.screens.test_campaigns_dialer import call_event
 
@@ -31,18 +29,8 @@ SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 @pytest.fixture(scope="module")
 def seeded_url(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Three campaigns in three states with results, on one SQLite database shared by the snapshots."""
-    path = tmp_path_factory.mktemp("campaign-snapshots") / "ringtui.db"
-    shutil.copyfile(sqlite_template, path)
-    url = f"sqlite:///{path}"
-    runner = CliRunner()
-
-    def cli(*args: str, as_user: str | None = None) -> Any:
-        from tests.conftest import Result
-
-        prefix = ["--db", url] + (["--as", as_user] if as_user else [])
-        result = runner.invoke(cli_app, [*prefix, *args], catch_exceptions=False)
-        return Result(result.exit_code, result.stdout, result.stderr)
-
+    url = template_copy(sqlite_template, tmp_path_factory.mktemp("campaign-snapshots"))
+    cli = cli_on(url)
     build_campaign_center(cli, url)
     numbers = ",".join(f"06123456{i:02d}" for i in range(1, 13))
     ok(cli("campaign", "calls", "create", "Renewals", "--to", numbers, "--agent", AGENT, "--group", "Sales",
