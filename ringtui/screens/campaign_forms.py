@@ -17,8 +17,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from ringtui.errors import Invalid
-from ringtui.screens.widgets.forms import DetailScreen, Field, FormScreen, listed, optional, yes
+from ringtui.errors import Invalid, RingtuiError
+from ringtui.screens.widgets.forms import DetailScreen, Field, FormScreen, error_text, listed, optional, yes
 
 FORM_CSS = """
 CampaignForm > Vertical { width: 96; max-width: 100%; height: auto; max-height: 100%; }
@@ -29,7 +29,7 @@ CampaignForm .row > Input { width: 1fr; height: 1; border: none; padding: 0 1; b
 CampaignForm .row > Input:focus { background: $primary 40%; }
 CampaignForm #estimate { color: $text-muted; height: auto; }
 """
-ESTIMATE_DELAY_S = 0.25  # the estimate reads the list: once typing pauses, not on every key
+ESTIMATE_DELAY_S = 0.25  # once typing pauses, not on every key
 
 
 def whole(raw: str, option: str) -> int:
@@ -43,8 +43,17 @@ def path_or_none(raw: str) -> Path | None:
     return Path(raw).expanduser() if raw else None
 
 
+def modified(path: Path | None) -> float | None:
+    """When a file was last written (None: no file), so an edited list is read again."""
+    try:
+        return path.stat().st_mtime if path is not None else None
+    except OSError:
+        return None
+
+
 class CampaignForm(FormScreen):
-    """A FormScreen of many fields, one line each, scrolling at 80x24; the SMS form adds an estimate."""
+    """A FormScreen of many fields, one line each, scrolling at 80x24; the SMS form adds an estimate,
+    worked out in a thread (a 100,000-number list takes seconds to read: typing must not wait)."""
 
     DEFAULT_CSS = FormScreen.DEFAULT_CSS + FORM_CSS
 
@@ -53,6 +62,7 @@ class CampaignForm(FormScreen):
         super().__init__(title, fields, submit, hint="Tab: next field   Enter: create   Esc: cancel")
         self.estimate = estimate
         self._timer: Any = None
+        self._asked = 0  # estimates asked for; only the latest one is shown
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -80,8 +90,16 @@ class CampaignForm(FormScreen):
         self._timer = self.set_timer(ESTIMATE_DELAY_S, self.show_estimate)
 
     def show_estimate(self) -> None:
-        if self.estimate is not None and self.is_mounted:
-            self.query_one("#estimate", Static).update(self.estimate(self.values()))
+        if self.estimate is None or not self.is_mounted:
+            return
+        self._asked += 1
+        asked, values, estimate = self._asked, self.values(), self.estimate
+        self.run_worker(lambda: self.app.call_from_thread(self._shown, asked, estimate(values)),
+                        thread=True, group="estimate", exit_on_error=False)
+
+    def _shown(self, asked: int, text: str) -> None:
+        if asked == self._asked and self.is_mounted:
+            self.query_one("#estimate", Static).update(text)
 
 
 def estimate_text(found: dict[str, Any]) -> str:
@@ -155,6 +173,7 @@ class CampaignForms:
         from ringtui.services.campaigns import progress, sms
 
         screen: Any = self
+        read: dict[str, Any] = {}  # the list last read for the estimate, and what it was read from
 
         def create(op: Any, v: dict[str, str]) -> dict[str, Any]:
             return sms.create_sms_campaign(
@@ -164,10 +183,18 @@ class CampaignForms:
                 skip_invalid=yes(v["skip_invalid"]))
 
         def estimate(v: dict[str, str]) -> str:
-            found = screen.call(lambda op: progress.sms_estimate(
-                op, v["message"], country=v["country"], to=optional(v["to"]),
-                recipients=path_or_none(v["recipients"])))
-            return estimate_text(found) if found else ""
+            """In a worker thread: the list is read again only when its fields or its file changed."""
+            source = (v["country"], v["to"], v["recipients"], modified(path_or_none(v["recipients"])))
+            try:
+                if read.get("source") != source:
+                    with screen.context.operation() as op:
+                        read["list"] = progress.list_for_estimate(
+                            op, country=v["country"], to=optional(v["to"]),
+                            recipients=path_or_none(v["recipients"]))
+                    read["source"] = source
+            except RingtuiError as error:
+                return error_text(error)
+            return estimate_text(progress.sms_estimate(screen.context.settings, v["message"], read["list"]))
 
         self._create("New SMS campaign", [
             Field("name", "Name"),

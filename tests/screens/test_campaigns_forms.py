@@ -19,6 +19,7 @@ from tests.screens.campaigns_fixtures import (
     campaigns_host,
     tone,
 )
+from tests.screens.conftest import until
 from tests.screens.screens_fixtures import fill, form_error, rows, status
 
 pytestmark = pytest.mark.anyio
@@ -51,13 +52,14 @@ async def test_sms_campaign_with_a_live_estimate_and_the_import_report(campaign_
         assert form.query_one("#field-country", Input).value == "FR"  # the account's country
         form.query_one("#field-to", Input).value = "0612345678, 0698765432"
         form.query_one("#field-message", Input).value = "Prix en €uros"  # the euro counts two septets
-        await pilot.pause(0.5)
-        assert text_of(app, "#estimate").startswith(
-            "13 character(s): 1 gsm7 fragment(s) per SMS; 2 recipient(s), estimated cost 0.10")
+        await until(lambda: text_of(app, "#estimate").startswith(
+            "13 character(s): 1 gsm7 fragment(s) per SMS; 2 recipient(s), estimated cost 0.10"), pilot)
         form.query_one("#field-message", Input).value = "☀ Soldes" * 10  # a sun: UCS-2, 80 characters
-        await pilot.pause(0.5)
-        assert ("80 character(s): 2 ucs2 fragment(s) per SMS; 2 recipient(s), estimated cost 0.20"
-                in text_of(app, "#estimate"))
+        await until(lambda: text_of(app, "#estimate").startswith(
+            "80 character(s): 2 ucs2 fragment(s) per SMS; 2 recipient(s), estimated cost 0.20"), pilot)
+        form.query_one("#field-country", Input).value = "XX"
+        await until(lambda: "unknown country 'XX'" in text_of(app, "#estimate"), pilot)
+        form.query_one("#field-country", Input).value = "FR"
         # a list file with a duplicate and an invalid line: refused as the CLI refuses it, nothing written
         values = {"name": "Spring", "sender": "Acme", "to": "", "recipients": str(listing)}
         for name, value in values.items():

@@ -21,6 +21,7 @@ from tests.screens.campaigns_fixtures import (
     set_results,
     template_copy,
 )
+from tests.screens.conftest import until
 from tests.screens.test_campaigns_dialer import call_event
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
@@ -83,7 +84,8 @@ def test_sms_form_snapshot(snap_compare, seeded_url: str, size: str, monkeypatch
         values = {"name": "Winter", "sender": "Acme", "message": "Winter sale: €10 off", "to": "0612345678"}
         for name, value in values.items():
             pilot.app.screen.query_one(f"#field-{name}").value = value
-        await pilot.pause(0.6)  # the estimate follows once typing pauses
+        estimate = pilot.app.screen.query_one("#estimate")
+        await until(lambda: "20 character(s)" in str(estimate.render()), pilot)  # once typing pauses
 
     assert snap_compare(campaigns_host(seeded_url), run_before=type_sms, terminal_size=SIZES[size])
 

@@ -9,12 +9,15 @@ event brings too, so a screen updates a row from either.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import select
 
+from ringtui.config import Settings
 from ringtui.errors import Invalid
 from ringtui.models import Campaign, CampaignRecipient, User
 from ringtui.services.base import Operation
@@ -101,31 +104,39 @@ def agent_results(op: Operation, name: str) -> list[dict[str, Any]]:
     return sorted(agents.values(), key=lambda row: row["agent"])
 
 
-def sms_estimate(op: Operation, message: str, *, country: str, to: str | None = None,
-                 recipients: Path | None = None) -> dict[str, Any]:
-    """The encoding, fragments and cost of an SMS text as typed, for the recipients given so far
-    (invalid numbers skipped here; creation refuses them as the CLI does)."""
+@dataclass(frozen=True)
+class ListForEstimate:
+    """The numbers of a list being typed into a form (invalid ones left out), or why there are none."""
+
+    numbers: tuple[str, ...] = ()
+    problem: str = ""
+
+
+def list_for_estimate(op: Operation, *, country: str, to: str | None = None,
+                      recipients: Path | None = None) -> ListForEstimate:
+    """Read a recipient list as creation will (blacklist and duplicates out), keeping going past invalid
+    numbers: creation refuses them as the CLI does."""
+    if not to and recipients is None:
+        return ListForEstimate()
+    try:
+        checked = load_list(op, file=recipients, typed=to, country=check_country(country), skip_invalid=True)
+    except Invalid as error:
+        return ListForEstimate(problem=str(error))
+    return ListForEstimate(tuple(r.number for r in checked.recipients))
+
+
+def sms_estimate(settings: Settings, message: str, listed: ListForEstimate) -> dict[str, Any]:
+    """The encoding, fragments and estimated cost of an SMS text as typed, for a list read once."""
     shape = analyse(message)
-    result: dict[str, Any] = {"encoding": shape.encoding, "fragments_per_message": shape.fragments,
-                              "characters": len(message), "recipients": 0, "estimated_cost": 0.0,
-                              "problem": ""}
+    problem = listed.problem
     if message:
         try:
             check_message(message, None)
         except Invalid as error:
-            result["problem"] = str(error)
-    if not to and recipients is None:
-        return result
-    try:
-        region = check_country(country)
-        checked = load_list(op, file=recipients, typed=to, country=region, skip_invalid=True)
-    except Invalid as error:
-        result["problem"] = result["problem"] or str(error)
-        return result
-    numbers = [r.number for r in checked.recipients]
-    result["recipients"] = len(numbers)
-    result["estimated_cost"] = money(estimate_cost(op.settings.sms, numbers, shape.fragments))
-    return result
+            problem = str(error)
+    cost = estimate_cost(settings.sms, listed.numbers, shape.fragments) if listed.numbers else 0
+    return {"encoding": shape.encoding, "fragments_per_message": shape.fragments, "characters": len(message),
+            "recipients": len(listed.numbers), "estimated_cost": money(Decimal(cost)), "problem": problem}
 
 
 def account_country(op: Operation) -> str:
