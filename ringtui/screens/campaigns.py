@@ -32,7 +32,8 @@ AGENT_COLUMNS = columns("agent", "numbers", "answered", "no_answer", "busy", "in
                         "failed")
 HIDDEN_FACTS = {"by_status", "done", "pending"}
 FRAME_S = 0.1
-DETAIL_FRAME_S = 1.0  # the detail re-reads its campaign (numbers included) at most once a second
+DETAIL_FRAME_S = 1.0  # the detail re-reads its campaign at most once a second
+NUMBERS_LIVE_MAX = 2000  # longer lists: the numbers are re-read on ctrl+r only, not on every progress
 VERBS = {"launch": "launched; a running engine (`ringtui engine run`) sends it", "pause": "paused",
          "resume": "resumed"}
 
@@ -208,13 +209,14 @@ class CampaignDetailScreen(LifecycleActions, ServiceScreen):
         super().__init__(context)
         self.name_shown = name
         self.kind: str | None = None
+        self.recipients = 0
         self.progress: ProgressListener | None = None
 
     def compose(self) -> ComposeResult:
         yield Label(f"Campaign {self.name_shown}: l launch  P pause  R resume  e export  Esc back",
                     classes="screen-title")
         yield Static("", id="facts")
-        yield Label("Numbers", classes="section")
+        yield Label("Numbers", classes="section", id="numbers-title")
         yield RecordsTable(NUMBER_COLUMNS, row_key="number", export_name=f"campaign-{self.name_shown}",
                            id="numbers")
         yield Label("Agents", classes="section", id="agents-title")
@@ -234,24 +236,28 @@ class CampaignDetailScreen(LifecycleActions, ServiceScreen):
 
     def apply_progress(self, events: dict[str, dict[str, Any]]) -> None:
         if self.name_shown in events:
-            self.reload()
+            self.reload(numbers=self.recipients <= NUMBERS_LIVE_MAX)
 
-    def reload(self) -> None:
+    def reload(self, *, numbers: bool = True) -> None:
+        """Read the campaign again: its facts and agents (counted in SQL), and its numbers when asked."""
         from ringtui.services.campaigns import progress
         from ringtui.services.campaigns.lifecycle import show_campaign
 
-        def read(op: Any) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+        def read(op: Any) -> tuple[dict[str, Any], list[dict[str, Any]] | None, list[dict[str, Any]]]:
             shown = show_campaign(op, self.name_shown)
             agents = progress.agent_results(op, self.name_shown) if shown["kind"] == "calls" else []
-            return shown, progress.recipient_rows(op, self.name_shown), agents
+            return shown, progress.recipient_rows(op, self.name_shown) if numbers else None, agents
 
         found = self.call(read)
         if found is None:
             return
-        shown, numbers, agents = found
-        self.kind = str(shown["kind"])
+        shown, rows, agents = found
+        self.kind, self.recipients = str(shown["kind"]), int(shown["recipients"])
         self.query_one("#facts", Static).update(campaign_facts(shown))
-        self.query_one("#numbers", RecordsTable).set_rows(numbers)
+        if rows is not None:
+            self.query_one("#numbers", RecordsTable).set_rows(rows)
+        live = "" if self.recipients <= NUMBERS_LIVE_MAX else " (a long list: ctrl+r reads them again)"
+        self.query_one("#numbers-title", Label).update(f"Numbers{live}")
         calls = self.kind == "calls"
         self.query_one("#agents-title").display = calls
         self.query_one("#agents", RecordsTable).display = calls

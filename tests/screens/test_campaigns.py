@@ -220,3 +220,23 @@ async def test_ascii_mode_draws_no_box_or_block_glyph(campaign_center, db_url):
         await pilot.pause()
         assert isinstance(app.screen, DialerPanel)
         assert not glyphs(app), sorted(glyphs(app))
+
+
+async def test_a_long_list_is_re_read_on_ctrl_r_only(campaign_center, db_url, monkeypatch):
+    monkeypatch.setattr("ringtui.screens.campaigns.NUMBERS_LIVE_MAX", 3)  # Renewals holds 4 numbers
+    app, feed = live_host(db_url, CAMPAIGNER)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        select_row(app, "name", "Renewals")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "ctrl+r reads them again" in str(app.screen.query_one("#numbers-title").render())
+        set_results(db_url, "Renewals", {1: ("answered", AGENT)})
+        feed.apply({"type": "campaign_progress", "campaign": "Renewals", "kind": "calls", "status": "running",
+                    "total": 4, "done": 1, "results": {"answered": 1}})
+        await pilot.pause(1.3)
+        assert "1/4 done" in facts_text(app)  # the counts follow (SQL), the 4 rows are not read again
+        assert rows(app, "numbers")[0]["status"] == "pending"
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert rows(app, "numbers")[0]["status"] == "answered"

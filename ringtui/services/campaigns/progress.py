@@ -77,14 +77,16 @@ def recipient_rows(op: Operation, name: str) -> list[dict[str, Any]]:
     named columns."""
     require_campaign_reader(op)
     campaign = campaign_by_name(op, name)
-    query = (select(CampaignRecipient, User.email)
-             .join(User, User.id == CampaignRecipient.user_id, isouter=True)
-             .where(CampaignRecipient.campaign_id == campaign.id).order_by(CampaignRecipient.position))
-    return [{"position": r.position, "number": r.number, "status": RecipientStatus(r.status),
-             "attempts": r.attempts, "last_attempt_at": r.last_attempt_at, "agent": email,
-             "contact": ", ".join(f"{k}: {v}" for k, v in (r.columns or {}).items() if v not in (None, "")),
-             "detail": r.detail}
-            for r, email in op.session.exec(query)]
+    r = CampaignRecipient
+    query = (select(r.position, r.number, r.status, r.attempts, r.last_attempt_at, User.email, r.columns,
+                    r.detail)
+             .join(User, User.id == r.user_id, isouter=True)
+             .where(r.campaign_id == campaign.id).order_by(r.position))
+    return [{"position": position, "number": number, "status": status, "attempts": attempts,
+             "last_attempt_at": last, "agent": email,
+             "contact": ", ".join(f"{k}: {v}" for k, v in (columns or {}).items() if v not in (None, "")),
+             "detail": detail}
+            for position, number, status, attempts, last, email, columns, detail in op.session.exec(query)]
 
 
 def agent_results(op: Operation, name: str) -> list[dict[str, Any]]:
