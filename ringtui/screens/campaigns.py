@@ -9,6 +9,7 @@ campaign. Who may do what is the services' decision: a refusal is shown in the C
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from ringtui.formats import cell
 from ringtui.screens.admin._list_screen import ListScreen
 from ringtui.screens.campaign_forms import CampaignForms
 from ringtui.screens.context import TuiContext
-from ringtui.screens.widgets.forms import ServiceScreen
+from ringtui.screens.widgets.forms import FormScreen, ServiceScreen
 from ringtui.screens.widgets.records_table import RecordsTable, columns
 
 CAMPAIGN_COLUMNS = columns("name", "kind", "status", "progress", "results", "created_by", "launched_at",
@@ -33,6 +34,7 @@ AGENT_COLUMNS = columns("agent", "numbers", "answered", "no_answer", "busy", "in
 HIDDEN_FACTS = {"by_status", "done", "pending"}
 FRAME_S = 0.1
 DETAIL_FRAME_S = 1.0  # the detail re-reads its campaign at most once a second
+REREAD_S = 1.0  # a campaign's row is read from the database at most this often
 NUMBERS_LIVE_MAX = 2000  # longer lists: the numbers are re-read on ctrl+r only, not on every progress
 VERBS = {"launch": "launched; a running engine (`ringtui engine run`) sends it", "pause": "paused",
          "resume": "resumed"}
@@ -130,9 +132,7 @@ class LifecycleActions:
         self.change("resume")
 
 
-def _confirm(question: str, hint: str) -> Any:
-    from ringtui.screens.widgets.forms import FormScreen
-
+def _confirm(question: str, hint: str) -> FormScreen:
     return FormScreen(question, [], lambda _values: "yes", hint=hint)
 
 
@@ -148,6 +148,7 @@ class CampaignsScreen(LifecycleActions, CampaignForms, ListScreen):
     def __init__(self, context: TuiContext) -> None:
         super().__init__(context)
         self.progress: ProgressListener | None = None
+        self._read_at: dict[str, float] = {}  # campaign -> when its row was last read (monotonic)
 
     def on_mount(self) -> None:
         self.progress = ProgressListener(self, self.apply_progress, FRAME_S)
@@ -167,9 +168,20 @@ class CampaignsScreen(LifecycleActions, CampaignForms, ListScreen):
             self.reload()
             return
         for name, event in events.items():
-            fresh = event_row(rows[name], event) or self.call(lambda op, n=name: _read_row(op, n))
+            fresh = event_row(rows[name], event) or self.read_row(name, event)
             if fresh is not None:
                 update_row(self.table, name, rows[name], fresh)
+
+    def read_row(self, name: str, event: dict[str, Any]) -> dict[str, Any] | None:
+        """A campaign's row from the database, at most once a second each: the SMS runner tells every
+        batch, and counting a large list ten times a second would cost more than the sending."""
+        now = time.monotonic()
+        if now - self._read_at.get(name, 0.0) < REREAD_S:
+            if self.progress is not None:
+                self.progress.pending.setdefault(name, event)  # applied on a later frame
+            return None
+        self._read_at[name] = now
+        return self.call(lambda op: _read_row(op, name))
 
     def campaign_name(self) -> str | None:
         row = self.chosen("campaign")

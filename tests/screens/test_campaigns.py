@@ -23,6 +23,7 @@ from tests.screens.campaigns_fixtures import (
     campaigns_host,
     set_results,
 )
+from tests.screens.conftest import until
 from tests.screens.screens_fixtures import rows, select_row, status
 
 pytestmark = pytest.mark.anyio
@@ -91,6 +92,10 @@ async def test_progress_events_update_the_row_in_place(campaign_center, db_url):
         feed.apply({"type": "campaign_progress", "campaign": "Promo", "sent": 1})
         await pilot.pause(0.3)
         assert cells(app, "Promo")[3:5] == ["1/2", "sent 1"]
+        # the next batch at once: read again a second later at most, but never lost
+        set_results(db_url, "Promo", {2: ("sent", None)})
+        feed.apply({"type": "campaign_progress", "campaign": "Promo", "sent": 1})
+        await until(lambda: cells(app, "Promo")[3:5] == ["2/2", "sent 2"], pilot)
         assert not cleared, "rows are updated in place, never cleared and rebuilt"
         # paused (p in the app): nothing is applied until live updates resume
         app.paused = True
