@@ -33,8 +33,8 @@ def seed(folder: Path, count: int) -> str:
     ringtui(url, "campaign", "sms", "approve", "boss@bench.test")
     listing = folder / "list.txt"
     listing.write_text("".join(f"+336{i:08d}\n" for i in range(count)))
-    ringtui(url, "campaign", "sms", "create", "Big", "--sender", "Bench", "--country", "FR", "--message", "Hi",
-            "--recipients", str(listing))
+    ringtui(url, "campaign", "sms", "create", "Big", "--sender", "Bench", "--country", "FR",
+            "--message", "Hi", "--recipients", str(listing))
     return url
 
 
