@@ -19,6 +19,7 @@ from textual.widgets import Input, Label, Static
 
 from ringtui.errors import Invalid, RingtuiError
 from ringtui.screens.widgets.forms import DetailScreen, Field, FormScreen, error_text, listed, optional, yes
+from ringtui.screens.widgets.latest_worker import LatestInThread
 
 FORM_CSS = """
 CampaignForm > Vertical { width: 96; max-width: 100%; height: auto; max-height: 100%; }
@@ -62,7 +63,7 @@ class CampaignForm(FormScreen):
         super().__init__(title, fields, submit, hint="Tab: next field   Enter: create   Esc: cancel")
         self.estimate = estimate
         self._timer: Any = None
-        self._asked = 0  # estimates asked for; only the latest one is shown
+        self._estimates: LatestInThread[str] = LatestInThread(self)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -92,14 +93,8 @@ class CampaignForm(FormScreen):
     def show_estimate(self) -> None:
         if self.estimate is None or not self.is_mounted:
             return
-        self._asked += 1
-        asked, values, estimate = self._asked, self.values(), self.estimate
-        self.run_worker(lambda: self.app.call_from_thread(self._shown, asked, estimate(values)),
-                        thread=True, group="estimate", exit_on_error=False)
-
-    def _shown(self, asked: int, text: str) -> None:
-        if asked == self._asked and self.is_mounted:
-            self.query_one("#estimate", Static).update(text)
+        values, estimate = self.values(), self.estimate
+        self._estimates.run(lambda: estimate(values), self.query_one("#estimate", Static).update)
 
 
 def estimate_text(found: dict[str, Any]) -> str:

@@ -18,11 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Label, Static
 
+from ringtui.errors import RingtuiError
 from ringtui.formats import cell
 from ringtui.screens.admin._list_screen import ListScreen
 from ringtui.screens.campaign_forms import CampaignForms
 from ringtui.screens.context import TuiContext
 from ringtui.screens.widgets.forms import FormScreen, ServiceScreen
+from ringtui.screens.widgets.latest_worker import LatestInThread
 from ringtui.screens.widgets.records_table import RecordsTable, columns
 
 CAMPAIGN_COLUMNS = columns("name", "kind", "status", "progress", "results", "created_by", "launched_at",
@@ -222,6 +224,7 @@ class CampaignDetailScreen(LifecycleActions, ServiceScreen):
         self.name_shown = name
         self.kind: str | None = None
         self.recipients = 0
+        self._numbers: LatestInThread[list[dict[str, Any]] | RingtuiError] = LatestInThread(self)
         self.progress: ProgressListener | None = None
 
     def compose(self) -> ComposeResult:
@@ -255,19 +258,19 @@ class CampaignDetailScreen(LifecycleActions, ServiceScreen):
         from ringtui.services.campaigns import progress
         from ringtui.services.campaigns.lifecycle import show_campaign
 
-        def read(op: Any) -> tuple[dict[str, Any], list[dict[str, Any]] | None, list[dict[str, Any]]]:
+        def read(op: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             shown = show_campaign(op, self.name_shown)
             agents = progress.agent_results(op, self.name_shown) if shown["kind"] == "calls" else []
-            return shown, progress.recipient_rows(op, self.name_shown) if numbers else None, agents
+            return shown, agents
 
         found = self.call(read)
         if found is None:
             return
-        shown, rows, agents = found
+        shown, agents = found
         self.kind, self.recipients = str(shown["kind"]), int(shown["recipients"])
         self.query_one("#facts", Static).update(campaign_facts(shown))
-        if rows is not None:
-            self.query_one("#numbers", RecordsTable).set_rows(rows)
+        if numbers:
+            self.read_numbers()
         live = "" if self.recipients <= NUMBERS_LIVE_MAX else " (a long list: ctrl+r reads them again)"
         self.query_one("#numbers-title", Label).update(f"Numbers{live}")
         calls = self.kind == "calls"
@@ -276,6 +279,25 @@ class CampaignDetailScreen(LifecycleActions, ServiceScreen):
         if calls:
             self.query_one("#agents", RecordsTable).set_rows(agents)
         self.show_info(f"{shown['status']}: {shown['done']:,} of {shown['recipients']:,} done")
+
+    def read_numbers(self) -> None:
+        """Every number of the campaign, read in a thread (100,000 take seconds: Esc still works)."""
+        from ringtui.services.campaigns.progress import recipient_rows
+
+        def read() -> list[dict[str, Any]] | RingtuiError:
+            try:
+                with self.context.operation() as op:
+                    return recipient_rows(op, self.name_shown)
+            except RingtuiError as error:
+                return error
+
+        def show(found: list[dict[str, Any]] | RingtuiError) -> None:
+            if isinstance(found, RingtuiError):
+                self.show_error(found)
+            else:
+                self.query_one("#numbers", RecordsTable).set_rows(found)
+
+        self._numbers.run(read, show)
 
     def action_reload(self) -> None:
         self.reload()

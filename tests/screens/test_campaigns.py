@@ -147,6 +147,7 @@ async def test_drill_down_shows_details_numbers_and_agents(campaign_center, db_u
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, CampaignDetailScreen)
+        await until(lambda: rows(app, "numbers"), pilot)  # read in a thread
         facts = facts_text(app)
         for fragment in ("Hello, this is Acme.", "agent-first", AGENT, "3/4 done, 1 pending",
                          "answered 1, no_answer 1, busy 1"):
@@ -236,6 +237,7 @@ async def test_a_long_list_is_re_read_on_ctrl_r_only(campaign_center, db_url, mo
         await pilot.press("enter")
         await pilot.pause()
         assert "ctrl+r reads them again" in str(app.screen.query_one("#numbers-title").render())
+        await until(lambda: rows(app, "numbers"), pilot)
         set_results(db_url, "Renewals", {1: ("answered", AGENT)})
         feed.apply({"type": "campaign_progress", "campaign": "Renewals", "kind": "calls", "status": "running",
                     "total": 4, "done": 1, "results": {"answered": 1}})
@@ -243,5 +245,4 @@ async def test_a_long_list_is_re_read_on_ctrl_r_only(campaign_center, db_url, mo
         assert "1/4 done" in facts_text(app)  # the counts follow (SQL), the 4 rows are not read again
         assert rows(app, "numbers")[0]["status"] == "pending"
         await pilot.press("ctrl+r")
-        await pilot.pause()
-        assert rows(app, "numbers")[0]["status"] == "answered"
+        await until(lambda: rows(app, "numbers")[0]["status"] == "answered", pilot)
