@@ -266,7 +266,10 @@ class CampaignForms:
             result = access.decide_sms_access(op, v["user"], approve=decision == "approve")
             return f"{result['user']}: SMS campaign access {result['status']}."
 
+        requests = screen.call(access.list_sms_requests) or []
+        waiting = [r["user"] for r in requests if r["status"] == "pending"]
         screen.open_form("Decide an SMS campaign access request (account owner)", [
-            Field("user", "The user who asked (e-mail)"),
+            Field("user", "The user who asked (e-mail)", waiting[0] if waiting else "",
+                  f"waiting: {', '.join(waiting)}" if waiting else "nobody is waiting"),
             Field("decision", "approve or refuse", "approve"),
         ], submit)
