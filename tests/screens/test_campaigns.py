@@ -53,6 +53,16 @@ def facts_text(app) -> str:
     return console.export_text()
 
 
+async def open_detail(pilot, name: str) -> None:
+    """Enter on a campaign of the list, and wait for its numbers (read in a thread)."""
+    await pilot.pause()
+    select_row(pilot.app, "name", name)
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, CampaignDetailScreen)
+    await until(lambda: rows(pilot.app, "numbers"), pilot)
+
+
 def by_name(app) -> dict[str, dict]:
     return {row["name"]: row for row in rows(app)}
 
@@ -142,12 +152,7 @@ async def test_drill_down_shows_details_numbers_and_agents(campaign_center, db_u
     set_results(db_url, "Renewals", {1: ("answered", AGENT), 2: ("no_answer", AGENT), 3: ("busy", None)})
     app, feed = live_host(db_url, CAMPAIGNER)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
-        select_row(app, "name", "Renewals")
-        await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, CampaignDetailScreen)
-        await until(lambda: rows(app, "numbers"), pilot)  # read in a thread
+        await open_detail(pilot, "Renewals")
         facts = facts_text(app)
         for fragment in ("Hello, this is Acme.", "agent-first", AGENT, "3/4 done, 1 pending",
                          "answered 1, no_answer 1, busy 1"):
@@ -232,12 +237,8 @@ async def test_a_long_list_is_re_read_on_ctrl_r_only(campaign_center, db_url, mo
     monkeypatch.setattr("ringtui.screens.campaigns.NUMBERS_LIVE_MAX", 3)  # Renewals holds 4 numbers
     app, feed = live_host(db_url, CAMPAIGNER)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
-        select_row(app, "name", "Renewals")
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_detail(pilot, "Renewals")
         assert "ctrl+r reads them again" in str(app.screen.query_one("#numbers-title").render())
-        await until(lambda: rows(app, "numbers"), pilot)
         set_results(db_url, "Renewals", {1: ("answered", AGENT)})
         feed.apply({"type": "campaign_progress", "campaign": "Renewals", "kind": "calls", "status": "running",
                     "total": 4, "done": 1, "results": {"answered": 1}})
