@@ -8,8 +8,12 @@ from __future__ import annotations
 import asyncio
 import math
 import shutil
+import signal
 import struct
+import subprocess
+import sys
 import wave
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,7 @@ pytestmark = [pytest.mark.e2e,
 ANA = "ana@acme.test"
 ANSWERS, BUSY, SILENT = "+33612345671", "+33612345672", "+33612345673"
 OURS = "+33140506070"
+RINGTUI = Path(sys.executable).with_name("ringtui")
 
 
 @pytest.fixture
@@ -230,8 +235,71 @@ def test_a_voice_campaign_plays_the_message_in_pcmu_to_those_who_answer(center, 
     assert abs(len(headers) * 0.02 - created["audio_seconds"]) <= 0.02  # the message's length, one packet
     assert b"".join(packet[12:] for packet in received)[:8000] == message_of(created["audio"])[:8000]
     with engine_for(db_url).connect() as connection:
-        rows = connection.execute(text("SELECT direction, from_number, ended_by, talk_s > 0.9 FROM call_record "
-                                       "WHERE to_number = :n"), {"n": ANSWERS}).all()
+        rows = connection.execute(text("SELECT direction, from_number, ended_by, talk_s > 0.9 "
+                                       "FROM call_record WHERE to_number = :n"), {"n": ANSWERS}).all()
     assert [tuple(row) for row in rows] == [("out", OURS, "system", True)]
     last = [e for e in events if e["type"] == "campaign_progress"][-1]
     assert (last["kind"], last["status"], last["done"]) == ("voice", "finished", 3)
+
+
+# ---------------------------------------------------------------- kill and restart
+
+
+def engine_process(db_url: str, sip_port: int) -> subprocess.Popen:
+    return subprocess.Popen([str(RINGTUI), "--db", db_url, "engine", "run", "--ws", "127.0.0.1:0", "--sip",
+                             f"127.0.0.1:{sip_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def statuses(db_url: str) -> list[str]:
+    return [row[0] for row in recipients(db_url).values()]
+
+
+def test_a_call_campaign_killed_mid_call_and_restarted_calls_nobody_twice_and_skips_nobody(
+        center, db_url, tmp_path):
+    cli, numbers = center["cli"], ["0612345671", "0612345681", "0612345691", "0612345601"]
+    ok(cli("campaign", "calls", "create", "Resume", "--to", ",".join(numbers), "--agent", ANA))
+    ok(cli("campaign", "launch", "Resume"))
+    sip_port, phone = free_udp_port(), center["phone"]
+
+    async def scenario() -> None:
+        carrier = asyncio.create_task(sipp(customers(tmp_path, hang_up=True), tmp_path / "carrier",
+                                           "-p", str(center["trunk"]), "-set", "rtpport", "7000",
+                                           calls=4, check=False))
+        first = engine_process(db_url, sip_port)
+        try:
+            await asyncio.sleep(2)  # the engine listens
+            port = free_udp_port()
+            await sipp("register.xml", tmp_path / "register", f"127.0.0.1:{sip_port}", "-p", str(port),
+                       "-au", phone["username"], "-ap", phone["password"], "-set", "user", phone["username"],
+                       "-set", "expires", "3600", calls=1)
+            agent = asyncio.create_task(sipp("campaign_agent.xml", tmp_path / "agent", "-p", str(port),
+                                             calls=4, check=False))
+            await until(lambda: "answered" in statuses(db_url) and "in_progress" in statuses(db_url),
+                        "one number answered and the next one being called")
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        second = engine_process(db_url, sip_port)
+        try:
+            await until(lambda: all(s not in ("pending", "in_progress") for s in statuses(db_url)),
+                        "the campaign's end after the restart", timeout=40)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=15)
+        await asyncio.gather(carrier, agent)
+
+    asyncio.run(scenario())
+    called = [line.split()[1] for line in logs(tmp_path / "carrier").splitlines()
+              if line.startswith("INVITE sip:")]
+    assert Counter(uri.split("@")[0][4:] for uri in called) == Counter(
+        "+33" + number[1:] for number in numbers)  # each number called once: none twice, none skipped
+    rows = recipients(db_url)
+    assert {row[1] for row in rows.values()} == {1}
+    with engine_for(db_url).connect() as connection:
+        interrupted = connection.execute(text(
+            "SELECT count(*) FROM campaign_recipient WHERE detail LIKE 'interrupted%'")).scalar_one()
+        status = connection.execute(text("SELECT status FROM campaign")).scalar_one()
+    assert interrupted == 1 and status == "finished"
+    assert sum(row[0] == "answered" for row in rows.values()) >= 3
