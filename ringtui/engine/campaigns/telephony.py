@@ -172,31 +172,35 @@ class SipTelephony:
 class SimulatedTelephony:
     """`ringtui demo`: people who answer, are busy or never pick up, in seconds of real time."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, *, pace: float = 1.0) -> None:
         self.rng = rng
+        self.pace = pace  # seconds of real time per simulated second (tests go faster)
+
+    async def _wait(self, low: float, high: float) -> None:
+        await asyncio.sleep(self.rng.uniform(low, high) * self.pace)
 
     async def power_call(self, call: PowerCall, report: Callable[[str], None]) -> Outcome:
         first, second = (CUSTOMER, AGENT) if call.customer_first else (AGENT, CUSTOMER)
         report(f"dialing_{first}")
-        await asyncio.sleep(self.rng.uniform(1, 3))
+        await self._wait(1, 3)
         report(f"dialing_{second}")
         result = self._customer()
-        await asyncio.sleep(self.rng.uniform(2, 6))
+        await self._wait(2, 6)
         if result != RecipientStatus.ANSWERED:
             return Outcome(result, f"simulated: {result.value}")
         answered = utcnow()
         report("connected")
-        await asyncio.sleep(self.rng.uniform(8, 30))
+        await self._wait(8, 30)
         by = self.rng.choice((AGENT, CUSTOMER))
         return Outcome(result, f"simulated: {by} hung up", answered_at=answered, ended_by=by)
 
     async def voice_call(self, number: str, caller_id: str, message: bytes, ring_s: float) -> Outcome:
         result = self._customer()
-        await asyncio.sleep(self.rng.uniform(2, 6))
+        await self._wait(2, 6)
         if result != RecipientStatus.ANSWERED:
             return Outcome(result, f"simulated: {result.value}")
         answered = utcnow()
-        await asyncio.sleep(len(message) / 8000)
+        await asyncio.sleep(len(message) / 8000 * self.pace)
         return Outcome(result, "simulated: message played", answered_at=answered, ended_by="system")
 
     def _customer(self) -> RecipientStatus:
