@@ -178,6 +178,31 @@ def test_the_power_dialer_calls_the_agent_then_each_customer_and_bridges_those_w
         "calls", 3, 3, {"answered": 1, "busy": 1, "no_answer": 1})
 
 
+def test_customer_first_calls_the_customer_then_offers_the_customer_s_media_to_the_agent(
+        center, db_url, tmp_path, events):
+    cli = center["cli"]
+    ok(cli("campaign", "calls", "create", "Callbacks", "--to", "0612345671", "--agent", ANA,
+           "--dial-order", "customer-first"))
+    ok(cli("campaign", "launch", "Callbacks"))
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        port = await register(gateway, runtime, center["phone"], tmp_path, ANA)
+        agent = asyncio.create_task(sipp("agent_answer.xml", tmp_path / "agent", "-p", str(port), calls=1))
+        await sipp("campaign_customer_first.xml", tmp_path / "carrier", "-p", str(center["trunk"]), calls=1)
+        await agent
+        await until(lambda: finished_and_linked(db_url), "the number's result")
+        await settled(runtime)
+
+    with_engine(db_url, body)
+    assert recipients(db_url) == {ANSWERS: ("answered", 1, ANA, ANSWERS, "answered")}
+    carrier, agent = logs(tmp_path / "carrier"), logs(tmp_path / "agent")
+    invites = carrier.split("INVITE sip:")[1:]
+    assert "a=inactive" in invites[0] and "o=agent" in invites[1]  # the engine's offer, then the agent's
+    assert "o=customer" in agent.split("INVITE sip:")[1]  # the agent was offered the customer's media
+    states = [e["state"] for e in events if e["type"] == "campaign_call"]
+    assert states == ["dialing_customer", "dialing_agent", "connected", "ended"]
+
+
 # ---------------------------------------------------------------- voice messages
 
 
