@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
@@ -44,6 +44,22 @@ def publish_progress(database: Any, publish: Publish, campaign: Any, kind: str) 
              **call_store.progress(database, campaign.id)})
 
 
+async def poll(step: Callable[[], Awaitable[Any]], what: str,
+               calls: Callable[[], Iterable[asyncio.Task[None]]]) -> None:
+    """Run `step` every POLL_S until cancelled (a failed step is logged, not fatal); then the calls
+    in progress are cancelled, their numbers left in progress for the next start to settle."""
+    try:
+        while True:
+            try:
+                await step()
+            except Exception:
+                log.exception("%s step failed", what)
+            await asyncio.sleep(POLL_S)
+    finally:
+        for task in list(calls()):
+            task.cancel()
+
+
 class PowerDialer:
     def __init__(self, runtime: EngineRuntime, telephony: Telephony, publish: Publish) -> None:
         self.runtime = runtime
@@ -54,16 +70,7 @@ class PowerDialer:
         self.resting: dict[str, float] = {}  # agent e-mail -> loop time they may be called again
 
     async def run(self) -> None:
-        try:
-            while True:
-                try:
-                    await self.step()
-                except Exception:
-                    log.exception("power dialer step failed")
-                await asyncio.sleep(POLL_S)
-        finally:
-            for task in self.calls.values():
-                task.cancel()
+        await poll(self.step, "power dialer", lambda: self.calls.values())
 
     async def step(self) -> int:
         """Give each free agent of the running call campaigns a number; how many calls started."""

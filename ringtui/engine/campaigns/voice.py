@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ringtui.engine.campaigns import call_store
 from ringtui.engine.campaigns.call_store import CallCampaign, Claimed
-from ringtui.engine.campaigns.dialer import POLL_S, Publish, publish_progress
+from ringtui.engine.campaigns.dialer import Publish, poll, publish_progress
 from ringtui.engine.campaigns.telephony import Outcome, Telephony
 from ringtui.engine.sip.rtp import SAMPLE_RATE, pcmu
 from ringtui.models.types import utcnow
@@ -51,16 +51,7 @@ class VoiceRunner:
         self.unplayable: set[int] = set()
 
     async def run(self) -> None:
-        try:
-            while True:
-                try:
-                    await self.step()
-                except Exception:
-                    log.exception("voice campaign step failed")
-                await asyncio.sleep(POLL_S)
-        finally:
-            for task in self.calls:
-                task.cancel()
+        await poll(self.step, "voice campaign", lambda: self.calls)
 
     async def step(self) -> int:
         """Start calls while channels are free; how many started."""
