@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from aiovoip.message import Response
 
 from ringtui.config import TrunkSettings
-from ringtui.engine.sip.calls import T1_S, TIMER_B_S
+from ringtui.engine.sip.calls import T1_S, T2_S, TIMER_B_S
 from ringtui.engine.sip.digest import Malformed, authorization, parse_challenge
 from ringtui.engine.sip.message import (
     SERVER,
@@ -120,6 +120,7 @@ class Originator:
         self.send = send
         self.local: tuple[str, int] = ("127.0.0.1", 5060)
         self.legs: dict[str, Leg] = {}
+        self.unanswered: dict[tuple[str, str], asyncio.TimerHandle] = {}  # our BYE/CANCEL, resent
 
     # ------------------------------------------------------------ placing a call
 
@@ -164,16 +165,30 @@ class Originator:
     def hang_up(self, leg: Leg) -> None:
         """CANCEL while it rings (or as soon as it may), BYE when answered."""
         if leg.state == "answered":
-            self.send(self._request("BYE", leg.remote_target or leg.target.uri, leg, leg.to_header,
-                                    leg.cseq + 1, routes=leg.routes), leg.target.destination)
             leg.cseq += 1
+            self._until_answered(leg, "BYE", self._request("BYE", leg.remote_target or leg.target.uri, leg,
+                                                           leg.to_header, leg.cseq, routes=leg.routes))
             leg.end("local")
         elif leg.state == "proceeding":
             cancel = self._request("CANCEL", leg.target.uri, leg, leg.to_header, leg.cseq, branch=leg.branch)
-            self.send(cancel, leg.target.destination)
+            self._until_answered(leg, "CANCEL", cancel)
             leg.cancel_wanted = True
         elif leg.state == "calling":
             leg.cancel_wanted = True
+
+    def _until_answered(self, leg: Leg, method: str, data: bytes) -> None:
+        """Send a BYE or CANCEL, again (Timer E: T1 doubling to T2) until its response or Timer F."""
+        loop, key = asyncio.get_running_loop(), (leg.dialog, method)
+        deadline = loop.time() + TIMER_B_S
+
+        def again(interval: float) -> None:
+            self.send(data, leg.target.destination)
+            if loop.time() + interval < deadline:
+                self.unanswered[key] = loop.call_later(interval, again, min(interval * 2, T2_S))
+            else:
+                self.unanswered.pop(key, None)
+
+        again(T1_S)
 
     def reoffer(self, leg: Leg, sdp: str) -> asyncio.Future[str]:
         """Offer `sdp` to an answered leg (re-INVITE); the future holds its answer ('' if refused)."""
@@ -205,8 +220,11 @@ class Originator:
         leg = self.legs.get(str(response.headers["Call-ID"]))
         if leg is None:
             return False
-        if response.method != "INVITE":
-            return True  # the answer to our BYE or CANCEL
+        if response.method != "INVITE":  # the answer to our BYE or CANCEL
+            timer = self.unanswered.pop((leg.dialog, response.method), None)
+            if timer is not None:
+                timer.cancel()
+            return True
         status = response.status_code
         branch = parse_via(header_values(response.headers, "Via")[0]).params.get("branch")
         if branch != leg.branch:
@@ -334,6 +352,9 @@ class Originator:
                 self.hang_up(leg)
                 leg.end("local")
         self.legs.clear()
+        for timer in self.unanswered.values():
+            timer.cancel()
+        self.unanswered.clear()
 
     def _contact(self) -> str:
         return f"<sip:ringtui@{self.local[0]}:{self.local[1]}>"
