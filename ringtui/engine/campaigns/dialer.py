@@ -38,10 +38,19 @@ AGENT_PAUSE_S = 30.0
 Publish = Callable[[dict[str, Any]], None]
 
 
-def publish_progress(database: Any, publish: Publish, campaign: Any, kind: str) -> None:
-    """The campaign_progress event of the live feed (every campaign kind)."""
-    publish({"type": "campaign_progress", "campaign": campaign.name, "kind": kind,
-             **call_store.progress(database, campaign.id)})
+class Progress:
+    """The campaign_progress events of the live feed: figures read in a worker thread, published from the
+    event loop one at a time, so the last event of a campaign always follows its last result."""
+
+    def __init__(self, database: Any, publish: Publish, kind: str) -> None:
+        self.database, self.publish, self.kind = database, publish, kind
+        self.lock = asyncio.Lock()
+
+    async def tell(self, campaign: CallCampaign) -> None:
+        async with self.lock:
+            figures = await asyncio.to_thread(call_store.progress, self.database, campaign.id)
+            self.publish({"type": "campaign_progress", "campaign": campaign.name, "kind": self.kind,
+                          **figures})
 
 
 async def poll(step: Callable[[], Awaitable[Any]], what: str,
@@ -66,6 +75,7 @@ class PowerDialer:
         self.database = runtime.database
         self.telephony = telephony
         self.publish = publish
+        self.progress = Progress(self.database, publish, CampaignKind.CALLS.value)
         self.calls: dict[str, asyncio.Task[None]] = {}  # agent e-mail -> the call they are on
         self.resting: dict[str, float] = {}  # agent e-mail -> loop time they may be called again
 
@@ -122,7 +132,7 @@ class PowerDialer:
         finally:
             self.calls.pop(email, None)
         self.publish({**shown, "state": "ended"})
-        await asyncio.to_thread(publish_progress, self.database, self.publish, campaign, "calls")
+        await self.progress.tell(campaign)
 
     async def _converse(self, campaign: CallCampaign, claimed: Claimed, email: str,
                         shown: dict[str, Any]) -> Outcome:

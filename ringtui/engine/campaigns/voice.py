@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ringtui.engine.campaigns import call_store
 from ringtui.engine.campaigns.call_store import CallCampaign, Claimed
-from ringtui.engine.campaigns.dialer import Publish, poll, publish_progress
+from ringtui.engine.campaigns.dialer import Progress, Publish, poll
 from ringtui.engine.campaigns.telephony import Outcome, Telephony
 from ringtui.engine.sip.rtp import SAMPLE_RATE, pcmu
 from ringtui.models.types import utcnow
@@ -44,7 +44,7 @@ class VoiceRunner:
         self.runtime = runtime
         self.database = runtime.database
         self.telephony = telephony
-        self.publish = publish
+        self.progress = Progress(self.database, publish, CampaignKind.VOICE.value)
         self.channels = runtime.settings.campaigns.voice_channels
         self.calls: set[asyncio.Task[None]] = set()
         self.messages: dict[int, bytes] = {}
@@ -95,4 +95,4 @@ class VoiceRunner:
                                 ended_by=ENDED_BY.get(outcome.ended_by, EndedBy.SYSTEM))
         await asyncio.to_thread(call_store.settle, self.database, campaign, claimed,
                                 outcome.result or RecipientStatus.FAILED, outcome.detail)
-        await asyncio.to_thread(publish_progress, self.database, self.publish, campaign, "voice")
+        await self.progress.tell(campaign)
