@@ -127,6 +127,11 @@ def finished_and_linked(db_url: str) -> bool:
     return bool(rows) and all(row[0] not in ("pending", "in_progress") and row[3] is not None for row in rows)
 
 
+def told_done(events: list[dict[str, Any]], total: int) -> bool:
+    """The feed got the campaign's last figures (published just after the last result is written)."""
+    return any(e["type"] == "campaign_progress" and e["done"] == total for e in events)
+
+
 def logs(directory: Path) -> str:
     return "".join(log.read_text(errors="replace") for log in directory.glob("*_messages.log"))
 
@@ -148,7 +153,8 @@ def test_the_power_dialer_calls_the_agent_then_each_customer_and_bridges_those_w
         port = await register(gateway, runtime, center["phone"], tmp_path, ANA)
         await sipp("campaign_agent.xml", tmp_path / "agent", "-p", str(port))
         await carrier
-        await until(lambda: finished_and_linked(db_url), "every number's result and record")
+        await until(lambda: finished_and_linked(db_url) and told_done(events, 3),
+                    "every number's result and record")
         await settled(runtime)
         assert runtime.center.agent_state(ANA).value == "free"
 
@@ -242,7 +248,7 @@ def test_a_voice_campaign_plays_the_message_in_pcmu_to_those_who_answer(center, 
         try:
             await sipp(customers(tmp_path), tmp_path / "carrier", "-p", str(center["trunk"]),
                        "-set", "rtpport", str(rtp_port))
-            await until(lambda: finished_and_linked(db_url), "every number's result")
+            await until(lambda: finished_and_linked(db_url) and told_done(events, 3), "every number's result")
         finally:
             transport.close()
         return sink.packets
