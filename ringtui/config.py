@@ -71,6 +71,14 @@ class SmsSettings:
 
 
 @dataclass(frozen=True)
+class CampaignSettings:
+    """[campaigns]: how the engine places the calls of call and voice campaigns (K2, K3)."""
+
+    voice_channels: int = 10  # voice-message calls at once, all campaigns together
+    ring_s: float = 30.0  # how long a customer's phone rings before the call is given up (no answer)
+
+
+@dataclass(frozen=True)
 class SmtpSettings:
     """[smtp]: the server `reports run-due` sends report e-mails through."""
 
@@ -108,6 +116,7 @@ class Settings:
     tui_keys: dict[str, str] = field(default_factory=dict)
     sip_trunk: TrunkSettings | None = None  # None: no trunk, outbound SIP calls get 503
     sms: SmsSettings = field(default_factory=SmsSettings)
+    campaigns: CampaignSettings = field(default_factory=CampaignSettings)
 
     @property
     def token_file(self) -> Path:
@@ -151,6 +160,8 @@ _KEYS: dict[tuple[str, str], tuple[str | None, Any]] = {
     ("sms", "prices"): (None, {"FR": "0.05", "BE": "0.06", "ES": "0.05", "GB": "0.04", "US": "0.01"}),
     ("sms", "carrier_rate"): (None, 50),
     ("sms", "outbox_file"): (None, ""),
+    ("campaigns", "voice_channels"): (None, 10),
+    ("campaigns", "ring_s"): (None, 30),
     ("sms", "smpp"): (None, {"host": "127.0.0.1", "port": 2775, "system_id": "", "password": ""}),
 }
 
@@ -240,6 +251,7 @@ def load_settings(
         tui_refresh_hz=float(value("tui", "refresh_hz")),
         tui_keys=dict(value("tui", "keys")),
         sms=_sms(value),
+        campaigns=_campaigns(value),
     )
 
 
@@ -283,6 +295,19 @@ def _sms(value: Any) -> SmsSettings:
         smpp_system_id=str(smpp.get("system_id", "")),
         smpp_password=str(smpp.get("password", "")),
     )
+
+
+def _campaigns(value: Any) -> CampaignSettings:
+    channels, ring = value("campaigns", "voice_channels"), value("campaigns", "ring_s")
+    if not str(channels).isdigit() or int(channels) < 1:
+        raise Invalid(f"[campaigns] voice_channels = {channels!r}: expected a whole number >= 1")
+    try:
+        ring_s = float(ring)
+    except (TypeError, ValueError):
+        ring_s = -1.0
+    if not 1 <= ring_s <= 300:
+        raise Invalid(f"[campaigns] ring_s = {ring!r}: expected seconds from 1 to 300")
+    return CampaignSettings(voice_channels=int(channels), ring_s=ring_s)
 
 
 def _flag(raw: Any) -> bool:

@@ -46,6 +46,9 @@ def _simulation(runtime: EngineRuntime, seed: int | None) -> Callable[[], Awaita
         simulator = simulator_for(runtime.center, config, random.Random(seed), sink=runtime.apply,
                                   id_prefix=f"live{int(runtime.clock.now().timestamp())}", responds=False)
         runtime.action_sinks.append(simulator.respond)
+        from ringtui.engine.campaigns.telephony import SimulatedTelephony
+
+        runtime.campaign_telephony = SimulatedTelephony(random.Random(seed))  # the demo's campaigns call too
         await simulator.run_live()
 
     return simulate

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from ringtui.config import Settings
 from ringtui.db import engine_for
-from ringtui.engine.campaigns.runner import campaign_task
+from ringtui.engine.campaigns.runner import call_campaigns_task, campaign_task
 from ringtui.engine.config import CenterConfig, config_version, load_config
 from ringtui.engine.core.actions import Action
 from ringtui.engine.core.center import CallCenter, Reaction
@@ -78,6 +78,7 @@ class EngineRuntime:
         self._token = ""
         self._webhooks: Any = None
         self._writing: asyncio.Future[int] | None = None  # the recorder's batch being written
+        self.campaign_telephony: Any = None  # how campaigns call: set by the SIP gateway or the demo
 
     # ------------------------------------------------------------ reactions
 
@@ -172,7 +173,8 @@ class EngineRuntime:
     async def run(self, stop: asyncio.Event, *extra: Callable[[], Any]) -> None:
         """Run until `stop` is set; `extra` are coroutine functions run beside the loops."""
         await self.start()
-        extra = (*extra, campaign_task(self.database, self.settings.sms, self.feed.publish))
+        extra = (*extra, campaign_task(self.database, self.settings.sms, self.feed.publish),
+                 call_campaigns_task(self))
         loops = [self._every(TICK_S, self._tick), self._every(FLUSH_S, self.flush),
                  self._every(RELOAD_S, self.reload_if_changed), self._every(KPI_S, self._publish_kpis)]
         tasks = [asyncio.create_task(coroutine) for coroutine in (*loops, *(f() for f in extra))]

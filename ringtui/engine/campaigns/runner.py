@@ -1,4 +1,6 @@
-"""The campaign runner: a task of the engine that sends the running SMS campaigns.
+"""The campaign runners: tasks of the engine that send the running SMS campaigns, and
+call those of call and voice campaigns (dialer.py, voice.py) through whatever telephony
+the engine has (its SIP gateway, or the demo's simulator).
 
 It looks for running campaigns every half second, so a launch, pause or resume
 made from the CLI takes effect within a second; a busy campaign is sent batch
@@ -10,16 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
 
 from ringtui.config import SmsSettings
-from ringtui.engine.campaigns import store
+from ringtui.engine.campaigns import call_store, store
+
+if TYPE_CHECKING:
+    from ringtui.engine.runtime import EngineRuntime
 
 log = logging.getLogger("ringtui.engine.campaigns")
 
 POLL_S = 0.5
+PROGRESS_EVERY_S = 1.0  # an SMS campaign's figures go to the feed at most this often (and at its end)
 
 
 class CarrierAdapter(Protocol):
@@ -50,17 +56,27 @@ class SmsCampaignRunner:
         self.adapter = adapter
         self.on_progress = on_progress
         self.sent = 0
+        self._shown: dict[int, float] = {}  # campaign id -> loop time of its last progress event
 
     async def step(self) -> int:
         """One turn over the running campaigns; how many SMS went out."""
         sent = 0
         for campaign in await asyncio.to_thread(store.running_sms_campaigns, self.database):
             count = await self.adapter.send(campaign)
-            if count and self.on_progress is not None:
-                self.on_progress({"type": "campaign_progress", "campaign": campaign.name, "sent": count})
+            if count:
+                await self._progress(campaign, count)
             sent += count
         self.sent += sent
         return sent
+
+    async def _progress(self, campaign: store.SmsCampaign, count: int) -> None:
+        now = asyncio.get_running_loop().time()
+        if self.on_progress is None or now - self._shown.get(campaign.id, -1e9) < PROGRESS_EVERY_S:
+            return
+        self._shown[campaign.id] = now
+        figures = await asyncio.to_thread(call_store.progress, self.database, campaign.id)
+        self.on_progress({"type": "campaign_progress", "campaign": campaign.name, "kind": "sms", **figures,
+                          "sent": count})
 
     async def run(self) -> None:
         await asyncio.to_thread(store.reconcile, self.database,
@@ -89,5 +105,24 @@ def campaign_task(database: Engine, settings: SmsSettings,
         except Exception:  # the engine goes on with its calls; say why campaigns stopped
             log.exception("the SMS campaign runner stopped; campaigns are not sent until the engine restarts")
             raise
+
+    return run
+
+
+def call_campaigns_task(runtime: EngineRuntime) -> Callable[[], Awaitable[None]]:
+    """The power dialer and the voice runner, once the engine has a telephony (`campaign_telephony`,
+    set by the SIP gateway or the demo's simulator); numbers a killed engine left in progress are
+    settled first (call_store.reconcile)."""
+
+    async def run() -> None:
+        from ringtui.engine.campaigns.dialer import PowerDialer
+        from ringtui.engine.campaigns.voice import VoiceRunner
+
+        await asyncio.to_thread(call_store.reconcile, runtime.database)
+        while runtime.campaign_telephony is None:
+            await asyncio.sleep(POLL_S)
+        telephony = runtime.campaign_telephony
+        await asyncio.gather(PowerDialer(runtime, telephony, runtime.feed.publish).run(),
+                             VoiceRunner(runtime, telephony, runtime.feed.publish).run())
 
     return run

@@ -221,7 +221,8 @@ def sms_id_of_carrier(database: Engine, carrier_id: str) -> int | None:
 
 
 def reconcile(database: Engine, *, acknowledged_only: bool) -> dict[str, int]:
-    """After a restart, settle the recipients a stopped engine had claimed.
+    """After a restart, settle the recipients of SMS campaigns a stopped engine had claimed
+    (call and voice campaigns: call_store.reconcile).
 
     - An SMS the carrier acknowledged (SENT, DELIVERED or FAILED): the recipient takes its status.
     - No SMS recorded: it was never sent; back to PENDING, sent after the restart.
@@ -233,8 +234,8 @@ def reconcile(database: Engine, *, acknowledged_only: bool) -> dict[str, int]:
     counts = {"sent": 0, "pending": 0, "unknown": 0}
     with database.begin() as connection:
         rows = connection.execute(select(R.c.id, R.c.sms_message_id, M.c.status).select_from(
-            R.outerjoin(M, M.c.id == R.c.sms_message_id)).where(
-            R.c.status == RecipientStatus.IN_PROGRESS.value)).all()
+            R.join(C, C.c.id == R.c.campaign_id).outerjoin(M, M.c.id == R.c.sms_message_id)).where(
+            R.c.status == RecipientStatus.IN_PROGRESS.value, C.c.kind == CampaignKind.SMS.value)).all()
         for row in rows:
             if row.sms_message_id is None:
                 connection.execute(update(R).where(R.c.id == row.id).values(

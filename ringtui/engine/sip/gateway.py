@@ -16,6 +16,7 @@ from ringtui.engine.core.errors import CoreError
 from ringtui.engine.sip.calls import SipCalls
 from ringtui.engine.sip.edge import EdgeLimits, SourceGuard
 from ringtui.engine.sip.message import SipRequest, reply
+from ringtui.engine.sip.originate import Originator
 from ringtui.engine.sip.outbound import Outbound
 from ringtui.engine.sip.registrar import Registrar, RegistrarOptions
 from ringtui.engine.sip.transport import SipEndpoint
@@ -71,6 +72,7 @@ class SipGateway:
         self.outbound = Outbound(runtime, self.endpoint, self.registrar, runtime.settings.sip_trunk,
                                  on_auth_failure=self.guard.auth_failed)
         runtime.action_sinks.append(self.outbound.act)
+        self.originate = Originator(self.endpoint.send)  # the engine's own calls (campaigns)
         self.address: tuple[str, int] | None = None
 
     async def handle(self, request: SipRequest) -> bytes | None:
@@ -83,6 +85,8 @@ class SipGateway:
                 return self.calls.invite(request)
             if self.outbound.owns(request):
                 return reply(request, 488, "Not Acceptable Here")  # a re-INVITE: not supported yet
+            if self.originate.owns(request):
+                return self.originate.invite(request)
             account = await self.outbound.caller(request)
             if account is not None:
                 return await self.outbound.invite(request, account)
@@ -90,15 +94,15 @@ class SipGateway:
         if request.method == "CANCEL":
             return self.outbound.cancel(request) or self.calls.cancel(request)
         if request.method == "BYE":
-            return self.outbound.bye(request) or self.calls.bye(request)
+            return self.outbound.bye(request) or self.originate.bye(request) or self.calls.bye(request)
         return reply(request, 501, "Not Implemented", extra=[("Allow", ALLOW)])
 
     def _response(self, response: Response) -> None:
-        if not self.outbound.response(response):
+        if not self.outbound.response(response) and not self.originate.response(response):
             self.calls.response(response)
 
     def _ack(self, request: SipRequest) -> None:
-        if not self.outbound.ack(request):
+        if not self.outbound.ack(request) and not self.originate.ack(request):
             self.calls.ack(request)
 
     async def run(self) -> None:
@@ -108,7 +112,7 @@ class SipGateway:
                                                            local_addr=(self.host, self.port))
         try:
             address = transport.get_extra_info("sockname")[:2]
-            self.calls.local = self.outbound.local = address
+            self.calls.local = self.outbound.local = self.originate.local = address
             restored = await self.registrar.restore()
             log.info("SIP on udp:%s:%d; %d stored binding(s) restored", *address, restored)
             await self.outbound.resolve()
@@ -119,6 +123,9 @@ class SipGateway:
                 log.info("agents' outbound calls go through the SIP trunk udp:%s:%d (%s)", trunk.host,
                          trunk.port, self.outbound.trunk_address[0])
             self.address = address  # ready: the stored bindings are back, the trunk resolved
+            from ringtui.engine.campaigns.telephony import SipTelephony
+
+            self.runtime.campaign_telephony = SipTelephony(self)
             while True:
                 await asyncio.sleep(SWEEP_S)
                 self.endpoint.sweep()
@@ -129,4 +136,5 @@ class SipGateway:
         finally:
             self.calls.close()
             self.outbound.close()
+            self.originate.close()
             self.endpoint.close()

@@ -1,7 +1,9 @@
 """Call campaigns (K2, power dialer): the list with its named columns, who calls, attempts, script, tags.
 
-Creation only: the engine's power dialer that chains the calls is not built yet,
-so a launched call campaign waits for it (`campaign show` tells its progress).
+Created here; once launched, the engine's power dialer (engine/campaigns/dialer.py)
+gives each free agent of the campaign the next number, calls the agent and the
+customer over SIP and bridges them (simulated in `ringtui demo`); `campaign show`
+and the live feed tell its progress.
 A call list holds at most CALL_CAMPAIGN_BASE_CONTACTS numbers, plus 1,000 per
 user covered by the call-campaign extension add-on (M2).
 """

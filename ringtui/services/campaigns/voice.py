@@ -2,7 +2,8 @@
 
 The message (WAV or MP3) is converted once, at creation, to what the phone network
 plays: 8 kHz mono 16-bit PCM (G.711 is encoded from it per call), and kept as a WAV
-file in the user data directory. The engine's calls that play it are not built yet.
+file in the user data directory. The engine (engine/campaigns/voice.py) calls each
+number from the outgoing number and plays it on answer as PCMU over RTP.
 """
 
 from __future__ import annotations
