@@ -486,12 +486,22 @@ class CallCenter:
         return STAY
 
     def _ring_step(self, call: Call, step: Step) -> Step | _Stay | None:
-        skipped, reachable = self._offer_step(call, step)
-        if skipped or not reachable:
+        """Ring the step's agents in the strategy's order.
+
+        Refusals (INCALL, SNOOZE ...) are recorded as the hunt reaches each agent, so a hunt
+        strategy records them only for the agents it would have rung before the one it rings,
+        not for every busy agent of a large group on every call (S5: "arrived while the agent
+        was on another call"). Ring-all would ring them all: all of them are recorded.
+        """
+        line, _ = self._line(call, step)
+        if step.skip_if and line and all(self._skips(email, step.skip_if) for email in line):
+            self._offer_step(call, step)  # skipped: the agents' refusals are recorded all the same
             return self._next(call)
+        known = [email for email in line if email in self.agents]
         call.phase = Phase.RINGING
-        call.hunt = preference(step.strategy, reachable, self.agents, step_key=self._step_key(call),
+        call.hunt = preference(step.strategy, known, self.agents, step_key=self._step_key(call),
                                memory=self._memory, rng=self.rng, weights=step.weights)
+        call.hunt += [email for email in line if email not in self.agents]
         return STAY if self._ring_hunt(call) else self._next(call)
 
     def _queue_step(self, call: Call, step: Step) -> Step | _Stay | None:
@@ -571,9 +581,9 @@ class CallCenter:
         return bool(call.live_attempts())
 
     def _ring_if_reachable(self, call: Call, email: str, step: Step) -> bool:
-        agent = self.agents[email]
-        refusal = agent.refusal(self._now, self.zone)
-        if refusal is not None:
+        agent = self.agents.get(email)
+        refusal = Outcome.NOTCONNECTED if agent is None else agent.refusal(self._now, self.zone)
+        if agent is None or refusal is not None:
             call.attempts.append(RingAttempt(agent=email, started_at=self._now, ended_at=self._now,
                                              outcome=refusal))
             return False

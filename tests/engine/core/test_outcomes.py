@@ -179,3 +179,32 @@ def test_every_attempt_has_exactly_one_outcome_and_an_end(clock):
     center.caller_hung_up(call)
     for attempt in center.summary(call).attempts:
         assert attempt.outcome in set(Outcome) and attempt.ended_at >= attempt.started_at
+
+
+def test_a_hunt_records_refusals_only_for_the_agents_it_passed_over(clock):
+    """150 agents, most of them on a call: a longest-idle call rings a free one and does not
+    record an INCALL attempt for every busy agent of the group (S5: the agents it would have rung)."""
+    emails = [f"agent{i:03d}@acme.test" for i in range(150)]
+    agents = [AgentConfig(email=email, groups=("Sales",)) for email in emails]
+    scenario = ivr(step("ring", "ring", groups=("Sales",), strategy=Strategy.LONGEST_IDLE, ring_s=20),
+                   step("vm", "voicemail", text="leave a message"))
+    center = make_center(clock, agents=agents, scenarios=[scenario])
+    for email in emails[:140]:
+        busy, arrived = center.call()
+        assert len(rung(arrived)) == 1
+        center.agent_answered(busy, rung(arrived)[0])
+    call, arrived = center.call()
+    assert len(rung(arrived)) == 1 and rung(arrived)[0] in emails[140:]
+    center.talk(call, rung(arrived)[0])
+    assert center.outcomes(call) == [(rung(arrived)[0], Outcome.ANSWERED)]
+
+
+def test_a_linear_hunt_records_the_busy_agents_ahead_of_the_one_rung(clock):
+    center = make_center(clock, agents=[AgentConfig(email=e) for e in (ANN, BOB, CID)],
+                         scenarios=[ivr(step("ring", "ring", agents=(ANN, BOB, CID), strategy=Strategy.LINEAR))])
+    first, _ = center.call()
+    center.agent_answered(first, ANN)
+    second, arrived = center.call()
+    assert rung(arrived) == [BOB]
+    center.talk(second, BOB)
+    assert center.outcomes(second) == [(ANN, Outcome.INCALL), (BOB, Outcome.ANSWERED)]
