@@ -73,7 +73,7 @@ SURVEY_WAIT_S = 10.0
 ENDED_CALLS_KEPT = 10_000  # ended calls remembered to classify late answers as TOOLATE
 # what a ring attempt that really rang may have come to before a late answer turns it into TOOLATE
 RANG = frozenset({None, Outcome.NO_ANSWER, Outcome.CALL_ANSWERED, Outcome.TOOLATE})
-DECLINED, CLOSED, NOT_FOUND, NORMAL = 603, 480, 404, 200
+DECLINED, CLOSED, NOT_FOUND, NORMAL, FORBIDDEN, BUSY = 603, 480, 404, 200, 403, 486
 
 Blacklist = Callable[[str, Direction, str | None], bool]
 
@@ -297,8 +297,11 @@ class CallCenter:
         self._end_call(call, ended_by, None)
         return self._end()
 
-    def outbound_call(self, call_id: str, email: str, to_number: str, from_number: str = "") -> Reaction:
-        """An agent dials out: an OUT attempt, blacklist OUT applied (603)."""
+    def outbound_call(self, call_id: str, email: str, to_number: str, from_number: str = "", *,
+                      refused: str | None = None) -> Reaction:
+        """An agent dials out: an OUT attempt. Refused, and recorded all the same: `refused` (the
+        dialling rules' reason, 403), a number blacklisted OUT (603), an agent whose channels are
+        all taken (486)."""
         now = self._begin()
         agent = self._agent(email)
         if call_id in self.calls:
@@ -310,14 +313,25 @@ class CallCenter:
         self.calls[call_id] = call
         self._emit(CallStarted(at=now, call_id=call_id, direction=Direction.OUT, kind=CallKind.DIRECT,
                                from_number=from_number, to_number=to_number, agent=email))
-        if self._is_blocked(to_number, Direction.OUT, email):
+        refusal = self._outbound_refusal(agent, call, refused)
+        if refusal is not None:
             call.agent = None
-            self._end_call(call, EndedBy.SYSTEM, act.HangUp(call_id, DECLINED, f"{to_number} is blacklisted"))
+            self._end_call(call, EndedBy.SYSTEM, refusal)
             return self._end()
         agent.in_calls.add(call_id)
         self._touch(email)
         self._do(act.Dial(call_id, email, to_number))
         return self._end()
+
+    def _outbound_refusal(self, agent: Agent, call: Call, refused: str | None) -> act.HangUp | None:
+        if refused is not None:
+            return act.HangUp(call.call_id, FORBIDDEN, refused)
+        if self._is_blocked(call.to_number, Direction.OUT, agent.email):
+            return act.HangUp(call.call_id, DECLINED, f"{call.to_number} is blacklisted")
+        if len(agent.in_calls) >= agent.config.max_channels:
+            return act.HangUp(call.call_id, BUSY, f"{agent.email} already has {len(agent.in_calls)} call(s) "
+                              f"of max_channels={agent.config.max_channels}")
+        return None
 
     def tag_call(self, call_id: str, tags: Iterable[str]) -> Reaction:
         """The agent tags the call in progress (T1); the tags go into its record."""

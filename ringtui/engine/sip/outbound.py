@@ -36,7 +36,7 @@ from ringtui.engine.core import actions as act
 from ringtui.engine.core.center import Reaction
 from ringtui.engine.core.errors import CoreError
 from ringtui.engine.sip.bindings import SipAccount, sip_account
-from ringtui.engine.sip.calls import T1_S, T2_S, TIMER_B_S
+from ringtui.engine.sip.calls import T1_S, T2_S, TIMER_B_S, in_e164
 from ringtui.engine.sip.digest import (
     Malformed,
     NonceCheck,
@@ -67,6 +67,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ringtui.engine.sip")
 
 _CHALLENGE_START = re.compile(r",\s*(?=digest\s)", re.IGNORECASE)
+# the core's refusal of an outbound call -> the agent's phone hears: blacklisted (603) is the account's
+# rule, 403; the agent's channels all taken, 486
+REFUSALS = {603: (403, "Forbidden"), 486: (486, "Busy Here")}
 CHALLENGED = {401: ("WWW-Authenticate", "Authorization"), 407: ("Proxy-Authenticate", "Proxy-Authorization")}
 
 
@@ -178,6 +181,7 @@ class Outbound:
             return _refuse(request, 484, "Address Incomplete", str(error), to_tag)
         except PermissionDenied as error:
             log.info("outbound call from %s to %r refused: %s", account.email, dialled, error)
+            self._record_refused(account.email, who, dialled, str(error))
             return _refuse(request, 403, "Forbidden", str(error), to_tag)
         if self.trunk is None:
             log.warning("outbound call from %s to %s refused 503: no SIP trunk is configured "
@@ -191,6 +195,12 @@ class Outbound:
         call = self._open(request, account.email, number, who.caller_id or "", to_tag)
         asyncio.get_running_loop().call_soon(self._start, call)
         return reply(request, 100, "Trying")
+
+    def _record_refused(self, email: str, who: Dialler, dialled: str, why: str) -> None:
+        """A call the dialling rules refused still leaves its record (direction out, ended by the system)."""
+        call_id = f"sip-out-{secrets.token_hex(8)}"
+        self._apply(lambda: self.runtime.center.outbound_call(
+            call_id, email, in_e164(dialled, who.country), who.caller_id or "", refused=why))
 
     def _dialler(self, email: str) -> Dialler:
         with Session(self.runtime.database) as db:
@@ -263,11 +273,10 @@ class Outbound:
     def _hang_up(self, call: OutboundCall, action: act.HangUp) -> None:
         """The core ended the call: the blacklist refused it (603, answered 403), or the agent hung up."""
         if not call.final:
-            status = 403 if action.cause == 603 else 480
+            status, reason = REFUSALS.get(action.cause, (480, "Temporarily Unavailable"))
             log.info("outbound call %s from %s to %s refused %d: %s", call.call_id, call.email, call.number,
                      status, action.reason)
-            self._final(call, status, "Forbidden" if status == 403 else "Temporarily Unavailable",
-                        warning=action.reason)
+            self._final(call, status, reason, warning=action.reason)
         elif call.final < 300 and not call.agent_gone:
             self._bye_agent(call)
         self._end_trunk(call)

@@ -172,6 +172,26 @@ def test_outbound_call_not_answered_is_missed_and_still_out(clock):
     assert center.summary("o1").type == CallType.MISSED
 
 
+def test_an_outbound_call_over_the_agents_channels_is_refused_486_and_recorded(clock):
+    center = make_center(clock, agents=[AgentConfig(email=ANN, max_channels=1)])
+    center.outbound_call("o1", ANN, "+33699999999")
+    refused = center.outbound_call("o2", ANN, "+33699999998")
+    assert refused.of(Dial) == [] and [h.cause for h in refused.of(HangUp)] == [486]
+    assert "max_channels=1" in refused.of(HangUp)[0].reason
+    assert center.outcomes("o2") == [(ANN, Outcome.OUT)]
+    summary = center.summary("o2")
+    assert (summary.direction, summary.type, summary.ended_by) == (
+        Direction.OUT, CallType.MISSED, EndedBy.SYSTEM)
+    assert center.state(ANN) == "in_call" and "o1" in center.center.calls
+
+
+def test_an_outbound_call_refused_by_the_dialling_rules_is_recorded(clock):
+    center = make_center(clock)
+    refused = center.outbound_call("o1", ANN, "+34612345678", refused="off-plan")
+    assert refused.of(Dial) == [] and refused.of(HangUp) == [HangUp("o1", 403, "off-plan")]
+    assert center.outcomes("o1") == [(ANN, Outcome.OUT)] and center.state(ANN) == "free"
+
+
 def test_every_attempt_has_exactly_one_outcome_and_an_end(clock):
     center = make_center(clock, scenarios=[ring_then_voicemail()])
     call, _ = center.call()
@@ -189,7 +209,7 @@ def test_a_hunt_records_refusals_only_for_the_agents_it_passed_over(clock):
     scenario = ivr(step("ring", "ring", groups=("Sales",), strategy=Strategy.LONGEST_IDLE, ring_s=20),
                    step("vm", "voicemail", text="leave a message"))
     center = make_center(clock, agents=agents, scenarios=[scenario])
-    for email in emails[:140]:
+    for _ in range(140):
         busy, arrived = center.call()
         assert len(rung(arrived)) == 1
         center.agent_answered(busy, rung(arrived)[0])
@@ -201,7 +221,8 @@ def test_a_hunt_records_refusals_only_for_the_agents_it_passed_over(clock):
 
 def test_a_linear_hunt_records_the_busy_agents_ahead_of_the_one_rung(clock):
     center = make_center(clock, agents=[AgentConfig(email=e) for e in (ANN, BOB, CID)],
-                         scenarios=[ivr(step("ring", "ring", agents=(ANN, BOB, CID), strategy=Strategy.LINEAR))])
+                         scenarios=[ivr(step("ring", "ring", agents=(ANN, BOB, CID),
+                                             strategy=Strategy.LINEAR))])
     first, _ = center.call()
     center.agent_answered(first, ANN)
     second, arrived = center.call()
