@@ -19,7 +19,7 @@ rate with a failure. In the same run, the same ladder against:
     .venv/bin/python bench/sip_load.py [--seconds 5] [--rates 100,200,...] [--targets engine,b2bua,kamailio]
     .venv/bin/python bench/sip_load.py --soak 600 --rate 100     # memory, tasks and legs over 10 minutes
     .venv/bin/python bench/sip_load.py --soak 300 --rate 100 --tracemalloc   # ... and what grew
-    .venv/bin/python bench/sip_load.py --profile --rate 300       # py-spy record of the engine at one rate
+    .venv/bin/python bench/sip_load.py --profile --rate 400 --seconds 10   # cProfile of the engine's loop
 
 Only 127.0.0.1 and free ports are used; every process started is stopped by its PID.
 """
@@ -218,7 +218,7 @@ class Engine:
     """`ringtui engine run --sip` (through the probe) on the bench account, agents registered."""
 
     def __init__(self, workdir: Path, database: Path, credentials: list[tuple[str, str]],
-                 uas_port: int, *, tracemalloc: bool = False) -> None:
+                 uas_port: int, *, tracemalloc: bool = False, cprofile: Path | None = None) -> None:
         self.workdir, self.database, self.port = workdir, database, free_udp_port()
         config = workdir / "config.toml"
         # the callers and the agents all come from 127.0.0.1: limits far above the load, so the
@@ -231,6 +231,8 @@ class Engine:
         self.growth = workdir / "growth.txt"
         if tracemalloc:
             env["RINGTUI_BENCH_TRACEMALLOC"] = str(self.growth)
+        if cprofile is not None:
+            env["RINGTUI_BENCH_CPROFILE"] = str(cprofile)
         self.process = subprocess.Popen(
             [PYTHON, str(HERE / "engine_probe.py"), "engine", "run", "--ws", "127.0.0.1:0", "--sip",
              f"127.0.0.1:{self.port}"], env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
@@ -435,50 +437,25 @@ def soak(options: argparse.Namespace, workdir: Path) -> None:
 
 
 def profile(options: argparse.Namespace, workdir: Path) -> None:
-    if shutil.which("py-spy") is None and not Path(PYTHON).with_name("py-spy").exists():
-        sys.exit("py-spy is not installed (.venv/bin/pip install py-spy)")
-    spy = shutil.which("py-spy") or str(Path(PYTHON).with_name("py-spy"))
+    """The engine's event loop under cProfile for one rate; the functions that cost most."""
+    import pstats
+
     database, number, credentials = build_account(workdir, options.agents)
     uas_port = free_udp_port()
-    engine = Engine(workdir, database, credentials, uas_port)
+    output = Path(tempfile.gettempdir()) / f"ringtui_sip_profile_{options.rate}.pstats"
+    engine = Engine(workdir, database, credentials, uas_port, cprofile=output)
     uas = sipp("-sn", "uas", "-p", str(uas_port), cwd=workdir / "uas", wait=False)
-    output = Path(tempfile.gettempdir()) / f"ringtui_sip_profile_{options.rate}.txt"
-    recorder = subprocess.Popen([spy, "record", "--pid", str(engine.process.pid), "--format", "raw",
-                                 "--output", str(output), "--rate", "200", "--nonblocking"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(1)
-        result = callers(engine.port, number, options.rate, options.seconds, workdir / "profiled",
-                         engine.process.pid)
-        print(result)
+        print(callers(engine.port, number, options.rate, options.seconds, workdir / "profiled",
+                      engine.process.pid))
     finally:
-        recorder.send_signal(2)
-        recorder.wait(timeout=30)
         engine.close()
         stop(uas)
-    print(f"folded stacks in {output} (flamegraph.pl or speedscope read them)")
-    summarize(output)
-
-
-def summarize(folded: Path, top: int = 25) -> None:
-    """Where the engine's samples went: by leaf function (self) and by any frame on the stack (total)."""
-    own: dict[str, int] = {}
-    total: dict[str, int] = {}
-    samples = 0
-    for line in folded.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        frames = [frame.split(" (")[0] + " " + frame.rsplit("/", 1)[-1].rstrip(")")
-                  for frame in stack.split(";")]
-        samples += int(count)
-        own[frames[-1]] = own.get(frames[-1], 0) + int(count)
-        for frame in set(frames):
-            total[frame] = total.get(frame, 0) + int(count)
-    for title, table in (("self", own), ("total", total)):
-        print(f"\n{title}:")
-        for frame, count in sorted(table.items(), key=lambda item: -item[1])[:top]:
-            print(f"  {100 * count / samples:5.1f} %  {frame}")
+    stats = pstats.Stats(str(output))
+    for order in ("tottime", "cumulative"):
+        stats.sort_stats(order).print_stats(30)
+    print(f"profile in {output} (python -m pstats, snakeviz)")
 
 
 def main() -> None:
@@ -493,7 +470,7 @@ def main() -> None:
                         help="soak for this many seconds at --rate instead of the ladder")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="soak: trace allocations in the engine (slower) and show what grew")
-    parser.add_argument("--profile", action="store_true", help="py-spy record of the engine at --rate")
+    parser.add_argument("--profile", action="store_true", help="cProfile the engine's event loop at --rate")
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     options = parser.parse_args()

@@ -2,7 +2,9 @@
 every second the SIP gateway's counts (asyncio tasks, server transactions, call legs, calls in
 the core, edge drops) are appended as one JSON line to $RINGTUI_BENCH_PROBE. With
 $RINGTUI_BENCH_TRACEMALLOC=FILE, tracemalloc runs and every 30 s FILE gets the 15 source lines
-whose allocations grew most since the first minute (where a leak would be).
+whose allocations grew most since the first minute (where a leak would be). With
+$RINGTUI_BENCH_CPROFILE=FILE, the event loop's thread runs under cProfile and FILE gets its
+stats when the engine stops.
 
     RINGTUI_BENCH_PROBE=probe.jsonl python bench/sip/engine_probe.py engine run --sip 127.0.0.1:5060
 """
@@ -65,9 +67,26 @@ async def growth(path: Path) -> None:
                         + "\n".join(str(stat) for stat in top) + "\n")
 
 
+def profiled(path: str) -> None:
+    """cProfile the event loop's thread (where the gateway and the core run) until the engine stops."""
+    import atexit
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+
+    def dump() -> None:
+        profiler.disable()
+        profiler.dump_stats(path)
+
+    atexit.register(dump)
+
+
 if __name__ == "__main__":
     gateway.SipGateway.run = probed(gateway.SipGateway.run)  # type: ignore[method-assign]
     from ringtui.cli import main
 
+    if os.environ.get("RINGTUI_BENCH_CPROFILE"):
+        profiled(os.environ["RINGTUI_BENCH_CPROFILE"])
     sys.argv = ["ringtui", *sys.argv[1:]]
     main()
