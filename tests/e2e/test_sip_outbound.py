@@ -149,6 +149,16 @@ def test_an_agent_calls_out_through_the_trunk_with_her_outgoing_number_and_hangs
     assert "s=early" in early.split("SIP/2.0 180")[0]  # the carrier's early media offer reached the phone
 
 
+def test_the_agent_puts_an_outbound_call_on_hold_and_the_reinvite_is_answered(ana, trunk, db_url, tmp_path):
+    """A re-INVITE from the agent's phone mid-call (hold) gets 200 with the session as agreed, now
+    a=recvonly (was 488); its ACK is absorbed, the call goes on and ends with the phone's BYE."""
+    logs = run_outbound(db_url, ana, tmp_path, "trunk_agent_holds.xml", "trunk_carrier_answers.xml", trunk)
+    held = logs["agent"].split("CSeq: 3 INVITE")[-1]
+    assert "SIP/2.0 200" in logs["agent"] and "a=recvonly" in held
+    assert "488" not in logs["agent"]
+    assert records(db_url) == [("out", "answered", "agent", ana["outgoing"], CALLED, ANA, True, True)]
+
+
 def test_the_called_party_hangs_up_and_the_agents_phone_gets_the_bye(ana, trunk, db_url, tmp_path):
     run_outbound(db_url, ana, tmp_path, "trunk_agent_hung_up_on.xml", "trunk_carrier_hangs_up.xml", trunk)
     assert records(db_url) == [("out", "answered", "customer", ana["outgoing"], CALLED, ANA, True, True)]
@@ -236,7 +246,8 @@ def test_an_outbound_call_beyond_the_agents_channels_is_refused_486_and_recorded
 
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> str:
         await register(gateway, runtime, ana, tmp_path)
-        carrier = asyncio.create_task(sipp("trunk_carrier_answers.xml", tmp_path / "carrier", "-p", str(trunk)))
+        carrier = asyncio.create_task(sipp("trunk_carrier_answers.xml", tmp_path / "carrier",
+                                           "-p", str(trunk)))
         await asyncio.sleep(0.5)
         first = asyncio.create_task(dial(gateway, ana, tmp_path / "first", talks))
         async with asyncio.timeout(10):

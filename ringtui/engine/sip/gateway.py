@@ -81,11 +81,10 @@ class SipGateway:
         if request.method == "INVITE":
             if self.calls.owns(request):  # a re-INVITE in an inbound call's dialog (a caller's or a phone's)
                 return self.calls.invite(request)
-            if self.outbound.owns(request):
-                return reply(request, 488, "Not Acceptable Here")  # a re-INVITE: not supported yet
-            account = await self.outbound.caller(request)
-            if account is not None:
-                return await self.outbound.invite(request, account)
+            if self.outbound.owns(request):  # a re-INVITE in an outbound call's dialog
+                return self.outbound.reinvite(request)
+            if self.outbound.places(request):
+                return await self.outbound.invite(request)
             return self.calls.invite(request)
         if request.method == "CANCEL":
             return self.outbound.cancel(request) or self.calls.cancel(request)
