@@ -31,6 +31,7 @@ import csv
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import sqlite3
@@ -300,7 +301,7 @@ def callers(port: int, number: str, rate: int, seconds: float, cwd: Path,
     done = sipp(f"127.0.0.1:{port}", "-sn", "uac", "-s", number, "-p", str(free_udp_port()), "-r", str(rate),
                 "-m", str(calls), "-l", "20000", "-timeout", f"{int(seconds) + 40}s", "-timeout_error",
                 "-recv_timeout", "10000", "-trace_stat", "-stf", "stats.csv", "-fd", "1",
-                "-trace_rtt", "-rtt_freq", "1", cwd=cwd, timeout=seconds + 60)
+                "-trace_rtt", "-rtt_freq", "1", "-trace_err", cwd=cwd, timeout=seconds + 60)
     wall = time.monotonic() - started
     cpu = cpu_seconds(measured_pid) - cpu_before
     with (cwd / "stats.csv").open(newline="") as stats:
@@ -310,10 +311,24 @@ def callers(port: int, number: str, rate: int, seconds: float, cwd: Path,
         with path.open(newline="") as rows:
             rtts += [float(row["response_time_ms"]) for row in csv.DictReader(rows, delimiter=";")]
     successful, failed = int(last["SuccessfulCall(C)"]), int(last["FailedCall(C)"])
+    if failed:
+        print(sipp_errors(cwd), end="")
     unfinished = calls - successful - failed  # calls SIPp never completed count as failed
     return {"rate": rate, "calls": calls, "successful": successful, "failed": failed + unfinished,
             "exit": done.returncode, "p50_ms": percentile(rtts, 0.5), "p99_ms": percentile(rtts, 0.99),
             "cpu_pct": 100 * cpu / wall, "wall_s": wall}
+
+
+def sipp_errors(cwd: Path, shown: int = 6) -> str:
+    """Why SIPp counted calls as failed: the kinds of error in its -trace_err log, and a few of them."""
+    lines = [line for path in cwd.glob("*_errors.log")
+             for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    kinds: dict[str, int] = {}
+    for line in lines:
+        kind = re.sub(r"'[^']*'", "'...'", line.split(": ", 1)[-1])[:100]  # call ids apart
+        kinds[kind] = kinds.get(kind, 0) + 1
+    top = sorted(kinds.items(), key=lambda item: -item[1])[:shown]
+    return "".join(f"    SIPp: {count} x {kind}\n" for kind, count in top)
 
 
 def ladder(name: str, port: int, number: str, rates: list[int], seconds: float, workdir: Path,
@@ -410,7 +425,8 @@ def soak(options: argparse.Namespace, workdir: Path) -> None:
         caller = sipp(f"127.0.0.1:{engine.port}", "-sn", "uac", "-s", number, "-p", str(free_udp_port()),
                       "-r", str(options.rate), "-m", str(int(options.rate * options.soak)), "-l", "20000",
                       "-timeout", f"{int(options.soak) + 60}s", "-timeout_error", "-recv_timeout", "10000",
-                      "-trace_stat", "-stf", "stats.csv", "-fd", "5", cwd=workdir / "soak", wait=False)
+                      "-trace_stat", "-stf", "stats.csv", "-fd", "5", "-trace_err", cwd=workdir / "soak",
+                      wait=False)
         started = time.monotonic()
         while caller.poll() is None:
             time.sleep(10)
@@ -434,6 +450,39 @@ def soak(options: argparse.Namespace, workdir: Path) -> None:
         print(f"{label:12} {at:6.0f} s  RSS {rss:6.1f} MiB  {json.dumps(counts)}")
     if engine.growth.exists():
         print(f"\ntracemalloc, growth since the first minute:\n{engine.growth.read_text()}")
+    if int(last["FailedCall(C)"]):
+        print(sipp_errors(workdir / "soak"), end="")
+    grew = soak_growth(samples, settled) + ([f"{last['FailedCall(C)']} calls failed"]
+                                            if int(last["FailedCall(C)"]) else [])
+    if grew:
+        sys.exit("SOAK FAILED: " + "; ".join(grew))
+    print("soak: flat (RSS, tasks, legs, transactions) and every call succeeded")
+
+
+# what a call leaves in the engine while it is in progress: all of it must be gone once the load stops
+PER_CALL = ("caller_legs", "caller_dialogs", "agent_legs", "rings", "core_calls", "endpoint_tasks")
+RSS_SLACK = (1.10, 8.0)  # RSS at the end may exceed RSS after the warm-up by 10 % + 8 MiB
+
+
+def soak_growth(samples: list[tuple[float, float, dict[str, Any]]],
+                settled: tuple[float, float, dict[str, Any]]) -> list[str]:
+    """What grew over the soak: RSS past the warm-up (the first third), asyncio tasks above their
+    level at the start, and, once the load stopped and Timer J passed, any call leg, dialog, core
+    call or server transaction left behind."""
+    if len(samples) < 3:
+        return ["too short a soak to judge (fewer than 3 samples)"]
+    warm = samples[len(samples) // 3]
+    end = samples[-1]
+    problems = []
+    factor, mib = RSS_SLACK
+    if end[1] > warm[1] * factor + mib:
+        problems.append(f"RSS grew {warm[1]:.1f} -> {end[1]:.1f} MiB from {warm[0]:.0f} s to {end[0]:.0f} s")
+    tasks_then, tasks_after = samples[0][2].get("asyncio_tasks", 0), settled[2].get("asyncio_tasks", 0)
+    if tasks_after > tasks_then:
+        problems.append(f"asyncio tasks {tasks_then} at the start, {tasks_after} after the load")
+    left = {name: settled[2].get(name, 0) for name in (*PER_CALL, "transactions", "unacked")}
+    problems += [f"{count} {name} left after the load" for name, count in left.items() if count]
+    return problems
 
 
 def profile(options: argparse.Namespace, workdir: Path) -> None:
@@ -460,8 +509,8 @@ def profile(options: argparse.Namespace, workdir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0,
-                        help="seconds of calls per rate (60 for the real run)")
+    parser.add_argument("--seconds", type=float, default=60.0,
+                        help="seconds of calls per rate (the issue's 60 by default; 10 for a quick look)")
     parser.add_argument("--rates", type=lambda text: [int(r) for r in text.split(",")], default=list(RATES))
     parser.add_argument("--targets", type=lambda text: text.split(","),
                         default=["engine", "b2bua", "kamailio"])

@@ -30,6 +30,7 @@ def counts(sip: gateway.SipGateway) -> dict[str, float]:
     calls = sip.calls
     return {"at": time.time(), "asyncio_tasks": len(asyncio.all_tasks()),
             "transactions": len(sip.endpoint.transactions), "endpoint_tasks": len(sip.endpoint.tasks),
+            "unacked": len(sip.endpoint.unacked), "outbound_calls": len(sip.outbound.calls),
             "caller_legs": len(calls.callers), "caller_dialogs": len(calls.caller_dialogs),
             "agent_legs": len(calls.agent_legs), "rings": len(calls.rings),
             "core_calls": len(sip.runtime.center.calls), **sip.guard.counts()}
