@@ -161,9 +161,10 @@ class Outbound:
             user = _from_user(request)
         except MalformedMessage:
             return False  # the inbound side answers it 400
-        center = self.runtime.center
-        return bool(dialled and user) and dialled not in center.scenario_by_number \
-            and dialled not in center.direct_lines
+        center, config = self.runtime.center, self.runtime.config
+        number = in_e164(dialled, config.country if config is not None else "")
+        return bool(dialled and user) and number not in center.scenario_by_number \
+            and number not in center.direct_lines
 
     def owns(self, request: SipRequest) -> bool:
         dialog = str(request.headers["Call-ID"])
