@@ -321,8 +321,8 @@ def callers(port: int, number: str, rate: int, seconds: float, cwd: Path,
 
 def sipp_errors(cwd: Path, shown: int = 6) -> str:
     """Why SIPp counted calls as failed: the kinds of error in its -trace_err log, and a few of them."""
-    lines = [line for path in cwd.glob("*_errors.log")
-             for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    logged = "\n".join(path.read_text(errors="replace") for path in cwd.glob("*_errors.log"))
+    lines = [line for line in logged.splitlines() if re.match(r"\d{4}-\d\d-\d\d\t", line)]
     kinds: dict[str, int] = {}
     for line in lines:
         kind = re.sub(r"'[^']*'", "'...'", line.split(": ", 1)[-1])[:100]  # call ids apart

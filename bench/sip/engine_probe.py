@@ -3,8 +3,8 @@ every second the SIP gateway's counts (asyncio tasks, server transactions, call 
 the core, edge drops) are appended as one JSON line to $RINGTUI_BENCH_PROBE. With
 $RINGTUI_BENCH_TRACEMALLOC=FILE, tracemalloc runs and every 30 s FILE gets the 15 source lines
 whose allocations grew most since the first minute (where a leak would be). With
-$RINGTUI_BENCH_CPROFILE=FILE, the event loop's thread runs under cProfile and FILE gets its
-stats when the engine stops.
+$RINGTUI_BENCH_CPROFILE=FILE, the event loop's thread runs under cProfile while the SIP gateway
+runs, and FILE gets its stats when it stops.
 
     RINGTUI_BENCH_PROBE=probe.jsonl python bench/sip/engine_probe.py engine run --sip 127.0.0.1:5060
 """
@@ -12,6 +12,7 @@ stats when the engine stops.
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import os
 import sys
@@ -48,9 +49,15 @@ def probed(run):
         tasks = [asyncio.create_task(probe())]
         if os.environ.get("RINGTUI_BENCH_TRACEMALLOC"):
             tasks.append(asyncio.create_task(growth(Path(os.environ["RINGTUI_BENCH_TRACEMALLOC"]))))
+        profiler = cProfile.Profile() if os.environ.get("RINGTUI_BENCH_CPROFILE") else None
+        if profiler is not None:
+            profiler.enable()
         try:
             await run(self)
         finally:
+            if profiler is not None:  # the stop: written before the engine's own shutdown work
+                profiler.disable()
+                profiler.dump_stats(os.environ["RINGTUI_BENCH_CPROFILE"])
             for task in tasks:
                 task.cancel()
 
@@ -68,26 +75,9 @@ async def growth(path: Path) -> None:
                         + "\n".join(str(stat) for stat in top) + "\n")
 
 
-def profiled(path: str) -> None:
-    """cProfile the event loop's thread (where the gateway and the core run) until the engine stops."""
-    import atexit
-    import cProfile
-
-    profiler = cProfile.Profile()
-    profiler.enable()
-
-    def dump() -> None:
-        profiler.disable()
-        profiler.dump_stats(path)
-
-    atexit.register(dump)
-
-
 if __name__ == "__main__":
     gateway.SipGateway.run = probed(gateway.SipGateway.run)  # type: ignore[method-assign]
     from ringtui.cli import main
 
-    if os.environ.get("RINGTUI_BENCH_CPROFILE"):
-        profiled(os.environ["RINGTUI_BENCH_CPROFILE"])
     sys.argv = ["ringtui", *sys.argv[1:]]
     main()
