@@ -16,10 +16,14 @@ rate with a failure. In the same run, the same ladder against:
 - the baseline: a bare aiovoip B2BUA (bench/sip/b2bua.py), INVITE relayed to the same UAS;
 - the ceiling: Kamailio forwarding statelessly to the UAS (a minimal cfg, one worker).
 
-    .venv/bin/python bench/sip_load.py [--seconds 5] [--rates 100,200,...] [--targets engine,b2bua,kamailio]
-    .venv/bin/python bench/sip_load.py --soak 600 --rate 100     # memory, tasks and legs over 10 minutes
+    .venv/bin/python bench/sip_load.py [--seconds 60] [--rates 100,200,...] [--targets engine,b2bua,kamailio]
+    .venv/bin/python bench/sip_load.py --soak 600 --rate 100     # memory, tasks, legs over 10 minutes
     .venv/bin/python bench/sip_load.py --soak 300 --rate 100 --tracemalloc   # ... and what grew
-    .venv/bin/python bench/sip_load.py --profile --rate 400 --seconds 10   # cProfile of the engine's loop
+    .venv/bin/python bench/sip_load.py --profile --rate 200 --seconds 10   # cProfile of the engine's loop
+
+The soak exits non-zero (SOAK FAILED: what grew) when RSS grows past its level after the first
+third by more than 10 % + 8 MiB, when asyncio tasks rise, when any call leg, dialog, core call,
+server transaction or unacknowledged 200 is left 40 s after the load, or when a call failed.
 
 Only 127.0.0.1 and free ports are used; every process started is stopped by its PID.
 """
@@ -162,7 +166,8 @@ def recorded(database: Path) -> dict[str, int]:
         calls, answered = connection.execute(
             "select count(*), sum(type = 'answered') from call_record").fetchone()
         ring = connection.execute("select count(*) from ring_attempt").fetchone()[0]
-    return {"call_records": calls, "answered": answered or 0, "ring_attempts": ring}
+        outcomes = dict(connection.execute("select outcome, count(*) from ring_attempt group by outcome"))
+    return {"call_records": calls, "answered": answered or 0, "ring_attempts": ring, "outcomes": outcomes}
 
 
 # ---------------------------------------------------------------- the peers
@@ -312,11 +317,19 @@ def callers(port: int, number: str, rate: int, seconds: float, cwd: Path,
             rtts += [float(row["response_time_ms"]) for row in csv.DictReader(rows, delimiter=";")]
     successful, failed = int(last["SuccessfulCall(C)"]), int(last["FailedCall(C)"])
     if failed:
-        print(sipp_errors(cwd), end="")
+        print(failure_kinds(last) + sipp_errors(cwd), end="")
     unfinished = calls - successful - failed  # calls SIPp never completed count as failed
     return {"rate": rate, "calls": calls, "successful": successful, "failed": failed + unfinished,
             "exit": done.returncode, "p50_ms": percentile(rtts, 0.5), "p99_ms": percentile(rtts, 0.99),
             "cpu_pct": 100 * cpu / wall, "wall_s": wall}
+
+
+def failure_kinds(stats: dict[str, str]) -> str:
+    """SIPp's own count of why calls failed (its -trace_stat columns Failed...(C)), and retransmissions."""
+    kinds = {name[6:-3]: value for name, value in stats.items() if name.startswith("Failed")
+             and name.endswith("(C)") and name != "FailedCall(C)" and value != "0"}
+    kinds["Retransmissions"] = stats.get("Retransmissions(C)", "?")
+    return "    SIPp failures: " + ", ".join(f"{name} {value}" for name, value in kinds.items()) + "\n"
 
 
 def sipp_errors(cwd: Path, shown: int = 6) -> str:
@@ -435,6 +448,7 @@ def soak(options: argparse.Namespace, workdir: Path) -> None:
             print(f"  {at:5.0f} s  RSS {rss:6.1f} MiB  tasks {counts.get('asyncio_tasks')}  "
                   f"transactions {counts.get('transactions')}  "
                   f"legs {counts.get('caller_legs')}+{counts.get('agent_legs')}  "
+                  f"dialogs {counts.get('caller_dialogs')}  unacked {counts.get('unacked')}  "
                   f"core calls {counts.get('core_calls')}", flush=True)
         time.sleep(40)  # Timer J (32 s) lets the last transactions go
         settled = (time.monotonic() - started, rss_mib(engine.process.pid), engine.counts())
@@ -451,7 +465,7 @@ def soak(options: argparse.Namespace, workdir: Path) -> None:
     if engine.growth.exists():
         print(f"\ntracemalloc, growth since the first minute:\n{engine.growth.read_text()}")
     if int(last["FailedCall(C)"]):
-        print(sipp_errors(workdir / "soak"), end="")
+        print(failure_kinds(last) + sipp_errors(workdir / "soak"), end="")
     grew = soak_growth(samples, settled) + ([f"{last['FailedCall(C)']} calls failed"]
                                             if int(last["FailedCall(C)"]) else [])
     if grew:
