@@ -18,7 +18,7 @@ from ringtui.engine.sip.edge import EdgeLimits, SourceGuard
 from ringtui.engine.sip.message import SipRequest, reply
 from ringtui.engine.sip.outbound import Outbound
 from ringtui.engine.sip.registrar import Registrar, RegistrarOptions
-from ringtui.engine.sip.transport import SipEndpoint
+from ringtui.engine.sip.transport import SipEndpoint, widen_buffers
 
 if TYPE_CHECKING:
     from ringtui.engine.runtime import EngineRuntime
@@ -105,6 +105,7 @@ class SipGateway:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: self.endpoint,
                                                            local_addr=(self.host, self.port))
+        widen_buffers(transport.get_extra_info("socket"))
         try:
             address = transport.get_extra_info("sockname")[:2]
             self.calls.local = self.outbound.local = address
