@@ -423,8 +423,10 @@ def report(summary: dict[str, Any], options: argparse.Namespace) -> None:
         print(f"engine calls succeeded {total}; recorded {summary['recorded']}")
         print(f"engine counts after the ladder: {summary.get('engine_counts_after')}")
     if engine:
-        met = engine["rate"] >= TARGET_RATE and engine["p99_ms"] <= TARGET_P99_MS
-        print(f"target >= {TARGET_RATE}/s with p99 <= {TARGET_P99_MS:.0f} ms: {'met' if met else 'NOT met'}")
+        clean = [r for r in summary["engine"] if not r["failed"]]
+        met = any(r["rate"] >= TARGET_RATE and r["p99_ms"] <= TARGET_P99_MS for r in clean)
+        print(f"target >= {TARGET_RATE}/s with 0 failed and p99 <= {TARGET_P99_MS:.0f} ms: "
+              f"{'met' if met else 'NOT met'}")
 
 
 def soak(options: argparse.Namespace, workdir: Path) -> None:
@@ -528,7 +530,9 @@ def main() -> None:
     parser.add_argument("--rates", type=lambda text: [int(r) for r in text.split(",")], default=list(RATES))
     parser.add_argument("--targets", type=lambda text: text.split(","),
                         default=["engine", "b2bua", "kamailio"])
-    parser.add_argument("--agents", type=int, default=50)
+    # 150: a short stall of a busy machine must not leave every agent busy (each new call would then
+    # be refused 480 by the ring step, which measures the agent pool, not the engine)
+    parser.add_argument("--agents", type=int, default=150)
     parser.add_argument("--soak", type=float,
                         help="soak for this many seconds at --rate instead of the ladder")
     parser.add_argument("--tracemalloc", action="store_true",
