@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ringtui.engine.core.actions import CancelRing, ConnectAgent, Dial, HangUp
 from ringtui.engine.core.agents import AgentConfig
+from ringtui.engine.core.center import HUNT_REFUSALS_KEPT
 from ringtui.engine.core.events import AttemptOutcomeChanged, CallAnswered
 from ringtui.vocab import CallKind, CallType, Direction, EndedBy, Outcome, Strategy
 
@@ -229,3 +230,20 @@ def test_a_linear_hunt_records_the_busy_agents_ahead_of_the_one_rung(clock):
     assert rung(arrived) == [BOB]
     center.talk(second, BOB)
     assert center.outcomes(second) == [(ANN, Outcome.INCALL), (BOB, Outcome.ANSWERED)]
+
+
+def test_a_hunt_through_a_large_busy_group_keeps_a_bounded_number_of_refusals(clock):
+    """Every one of 150 agents on a call: a new call walks the whole group (nobody can take it, on to
+    voicemail) but keeps the INCALL attempts of the first agents it reached only."""
+    emails = [f"agent{i:03d}@acme.test" for i in range(150)]
+    scenario = ivr(step("ring", "ring", groups=("Sales",), strategy=Strategy.LINEAR, ring_s=20),
+                   step("vm", "voicemail", text="leave a message"))
+    center = make_center(clock, agents=[AgentConfig(email=e, groups=("Sales",), max_channels=1)
+                                        for e in emails], scenarios=[scenario])
+    for _ in emails:
+        busy, arrived = center.call()
+        center.agent_answered(busy, rung(arrived)[0])
+    call, arrived = center.call()
+    assert rung(arrived) == [] and center.center.calls[call].phase == "voicemail"
+    center.caller_hung_up(call)
+    assert center.outcomes(call) == [(email, Outcome.INCALL) for email in emails[:HUNT_REFUSALS_KEPT]]
