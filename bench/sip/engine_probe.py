@@ -2,7 +2,9 @@
 every second the SIP gateway's counts (asyncio tasks, server transactions, call legs, calls in
 the core, edge drops) are appended as one JSON line to $RINGTUI_BENCH_PROBE. With
 $RINGTUI_BENCH_TRACEMALLOC=FILE, tracemalloc runs and every 30 s FILE gets the 15 source lines
-whose allocations grew most since the first minute (where a leak would be).
+whose allocations grew most since the first minute (where a leak would be). With
+$RINGTUI_BENCH_CPROFILE=FILE, the event loop's thread runs under cProfile while the SIP gateway
+runs, and FILE gets its stats when it stops.
 
     RINGTUI_BENCH_PROBE=probe.jsonl python bench/sip/engine_probe.py engine run --sip 127.0.0.1:5060
 """
@@ -10,6 +12,7 @@ whose allocations grew most since the first minute (where a leak would be).
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import os
 import sys
@@ -28,6 +31,7 @@ def counts(sip: gateway.SipGateway) -> dict[str, float]:
     calls = sip.calls
     return {"at": time.time(), "asyncio_tasks": len(asyncio.all_tasks()),
             "transactions": len(sip.endpoint.transactions), "endpoint_tasks": len(sip.endpoint.tasks),
+            "unacked": len(sip.endpoint.unacked), "outbound_calls": len(sip.outbound.calls),
             "caller_legs": len(calls.callers), "caller_dialogs": len(calls.caller_dialogs),
             "agent_legs": len(calls.agent_legs), "rings": len(calls.rings),
             "core_calls": len(sip.runtime.center.calls), **sip.guard.counts()}
@@ -45,9 +49,15 @@ def probed(run):
         tasks = [asyncio.create_task(probe())]
         if os.environ.get("RINGTUI_BENCH_TRACEMALLOC"):
             tasks.append(asyncio.create_task(growth(Path(os.environ["RINGTUI_BENCH_TRACEMALLOC"]))))
+        profiler = cProfile.Profile() if os.environ.get("RINGTUI_BENCH_CPROFILE") else None
+        if profiler is not None:
+            profiler.enable()
         try:
             await run(self)
         finally:
+            if profiler is not None:  # the stop: written before the engine's own shutdown work
+                profiler.disable()
+                profiler.dump_stats(os.environ["RINGTUI_BENCH_CPROFILE"])
             for task in tasks:
                 task.cancel()
 

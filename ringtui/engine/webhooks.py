@@ -382,9 +382,10 @@ class WebhookDispatcher:
         while True:
             event = await self._inbound.get()
             try:
-                events = self._calls.translate(event)
+                targets = await self._current_targets()
+                # no webhook: nothing to translate (a call ended's payload is the costly part under load)
+                events = self._calls.translate(event) if targets else []
                 if events:
-                    targets = await self._current_targets()
                     for public in events:
                         for target in targets:
                             if target.wants(public.name):

@@ -149,6 +149,16 @@ def test_an_agent_calls_out_through_the_trunk_with_her_outgoing_number_and_hangs
     assert "s=early" in early.split("SIP/2.0 180")[0]  # the carrier's early media offer reached the phone
 
 
+def test_the_agent_puts_an_outbound_call_on_hold_and_the_reinvite_is_answered(ana, trunk, db_url, tmp_path):
+    """A re-INVITE from the agent's phone mid-call (hold) gets 200 with the session as agreed, now
+    a=recvonly (was 488); its ACK is absorbed, the call goes on and ends with the phone's BYE."""
+    logs = run_outbound(db_url, ana, tmp_path, "trunk_agent_holds.xml", "trunk_carrier_answers.xml", trunk)
+    held = logs["agent"].split("CSeq: 3 INVITE")[-1]
+    assert "SIP/2.0 200" in logs["agent"] and "a=recvonly" in held
+    assert "488" not in logs["agent"]
+    assert records(db_url) == [("out", "answered", "agent", ana["outgoing"], CALLED, ANA, True, True)]
+
+
 def test_the_called_party_hangs_up_and_the_agents_phone_gets_the_bye(ana, trunk, db_url, tmp_path):
     run_outbound(db_url, ana, tmp_path, "trunk_agent_hung_up_on.xml", "trunk_carrier_hangs_up.xml", trunk)
     assert records(db_url) == [("out", "answered", "customer", ana["outgoing"], CALLED, ANA, True, True)]
@@ -218,9 +228,42 @@ def test_a_number_blacklisted_out_is_refused_403_and_recorded(ana, account, trun
     ("+34612345678", "off-plan: another country without off_plan_destinations"),
     ("0899123456", "a special-rate number without special_rate_numbers"),
 ])
-def test_off_plan_destinations_are_refused_403_before_the_trunk(ana, trunk, db_url, tmp_path, number, why):
+def test_off_plan_destinations_are_refused_403_before_the_trunk_and_recorded(ana, trunk, db_url, tmp_path,
+                                                                            number, why):
     refused_before_the_trunk(db_url, ana, tmp_path, trunk, 403, number=number)
-    assert records(db_url) == []
+    e164 = number if number.startswith("+") else "+33" + number[1:]
+    assert records(db_url) == [("out", "missed", "system", ana["outgoing"], e164, None, False, True)]
+
+
+def test_an_outbound_call_beyond_the_agents_channels_is_refused_486_and_recorded(ana, account, trunk,
+                                                                                db_url, tmp_path):
+    """Ana (max_channels=1) talks on a first outbound call; her second one is refused 486 before the
+    trunk hears of it, and recorded, like an inbound call finding her busy."""
+    ok(account("users", "perms", ANA, "max_channels=1"))
+    talks = tmp_path / "trunk_agent_talks_long.xml"
+    talks.write_text((SCENARIOS / "trunk_agent_talks.xml").read_text().replace(
+        '<pause milliseconds="1000"/>', '<pause milliseconds="6000"/>'))
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> str:
+        await register(gateway, runtime, ana, tmp_path)
+        carrier = asyncio.create_task(sipp("trunk_carrier_answers.xml", tmp_path / "carrier",
+                                           "-p", str(trunk)))
+        await asyncio.sleep(0.5)
+        first = asyncio.create_task(dial(gateway, ana, tmp_path / "first", talks))
+        async with asyncio.timeout(10):
+            while not any(call.phase == "connected" for call in runtime.center.calls.values()):
+                await asyncio.sleep(0.05)
+        await dial(gateway, ana, tmp_path / "second", refused_scenario(tmp_path, 486))
+        await first
+        code, errors = await carrier
+        assert code == 0, errors
+        await settled(runtime)
+        return "".join(log.read_text() for log in (tmp_path / "second").glob("*_messages.log"))
+
+    second = with_engine(db_url, body)
+    assert "max_channels=1" in second.split("SIP/2.0 486")[1].split("\n\n")[0]  # the Warning says why
+    assert records(db_url) == [("out", "answered", "agent", ana["outgoing"], CALLED, ANA, True, True),
+                               ("out", "missed", "system", ana["outgoing"], CALLED, None, False, True)]
 
 
 def test_a_number_that_is_not_one_is_refused_484(ana, trunk, db_url, tmp_path):

@@ -441,3 +441,52 @@ def test_too_brief_expiry_is_refused_423_and_bindings_expire(phones, db_url):
     raw_phone(db_url, body, RegistrarOptions(min_expires_s=2))
     assert bindings(db_url) == []
 
+
+
+def invite(user: str, *, port: int, number: str = "+34612345678", cseq: int = 1, branch: str = "z9hG4bKi1",
+           authorization: str = "") -> bytes:
+    lines = [f"INVITE sip:{number}@127.0.0.1 SIP/2.0",
+             f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch={branch};rport", "Max-Forwards: 70",
+             f"From: <sip:{user}@127.0.0.1>;tag=probe", f"To: <sip:{number}@127.0.0.1>",
+             f"Call-ID: probe-{user}", f"CSeq: {cseq} INVITE", f"Contact: <sip:{user}@127.0.0.1:{port}>",
+             *([f"Proxy-Authorization: {authorization}"] if authorization else [])]
+    return ("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+def test_unknown_and_known_usernames_are_challenged_alike_and_refused_after_the_digest(phones, db_url):
+    """A prober learns nothing from the answers: REGISTER and INVITE (an outbound call) of a user who
+    does not exist get the same challenge as Ana's, and the same 403 once a digest is offered."""
+    ana = phones[ANA]
+
+    async def answers(phone: Phone, user: str, password: str) -> list[tuple[int, list[str]]]:
+        seen = []
+        await phone.send(register(user, port=phone.port, call_id=f"reg-{user}"))
+        status, headers, _ = await phone.receive()
+        seen.append((status, sorted(headers)))
+        credentials = answer(headers["www-authenticate"][0], username=user, password=password,
+                             algorithm="MD5")
+        await phone.send(register(user, port=phone.port, cseq=2, branch="z9hG4bKr2", call_id=f"reg-{user}",
+                                  authorization=credentials))
+        status, headers, _ = await phone.receive()
+        seen.append((status, sorted(headers)))
+        await phone.send(invite(user, port=phone.port, branch=f"z9hG4bK{user}1"))
+        status, headers, _ = await phone.receive()
+        while status == 100:
+            status, headers, _ = await phone.receive()
+        seen.append((status, sorted(headers)))
+        assert status == 407, headers
+        credentials = answer(headers["proxy-authenticate"][0], username=user, password=password,
+                             algorithm="MD5")
+        await phone.send(invite(user, port=phone.port, cseq=2, branch=f"z9hG4bK{user}2",
+                                authorization=credentials))
+        status, headers, _ = await phone.receive()
+        seen.append((status, sorted(headers)))
+        return seen
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway, phone: Phone) -> None:
+        known = await answers(phone, ana["username"], "not-" + ana["password"])
+        unknown = await answers(phone, "nobody", "guess")
+        assert [status for status, _ in known] == [401, 403, 407, 403]
+        assert unknown == known
+
+    raw_phone(db_url, body, RegistrarOptions(algorithms=("MD5",)))

@@ -114,6 +114,10 @@ class Agent:
         """Longest-idle key: when the last call ended (never called = idle forever)."""
         return self.last_call_end.timestamp() if self.last_call_end else float("-inf")
 
+    def busy_idle_key(self) -> tuple[bool, float]:
+        """Longest-idle order over busy agents too: one on a call or ringing is not idle at all."""
+        return bool(self.in_calls or self.ringing), self.idle_key()
+
     def roll_day(self, today: date) -> None:
         if self.day != today:
             self.day, self.calls_today, self.talk_today_s = today, 0, 0.0

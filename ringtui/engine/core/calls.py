@@ -60,6 +60,7 @@ class Call:
     attempts: list[RingAttempt] = field(default_factory=list)
     tried: set[str] = field(default_factory=set)  # agents rung (or refused) in the current step
     hunt: list[str] = field(default_factory=list)  # agents still to try, in the strategy's order
+    refusals: int = 0  # refusal attempts recorded in the current step
     agent: str | None = None  # connected agent
     answered_at: datetime | None = None
     talk_ended_at: datetime | None = None

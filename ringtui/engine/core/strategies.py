@@ -40,7 +40,7 @@ def preference(strategy: Strategy, line: Sequence[str], agents: dict[str, Agent]
     orderers: dict[Strategy, Callable[[], list[str]]] = {
         Strategy.RING_ALL: lambda: list(line),
         Strategy.LINEAR: lambda: list(line),
-        Strategy.LONGEST_IDLE: lambda: sorted(line, key=lambda e: agents[e].idle_key()),
+        Strategy.LONGEST_IDLE: lambda: sorted(line, key=lambda e: agents[e].busy_idle_key()),
         Strategy.FEWEST_CALLS: lambda: sorted(line, key=lambda e: agents[e].calls_today),
         Strategy.LEAST_TALK_TIME: lambda: sorted(line, key=lambda e: agents[e].talk_today_s),
         Strategy.ROUND_ROBIN: lambda: memory.rotate(step_key, line),

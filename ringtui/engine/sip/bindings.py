@@ -7,6 +7,7 @@ engine reload its configuration on each REGISTER).
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +37,9 @@ class Binding:
     call_id: str
     cseq: int
     expires_at: datetime
+
+
+DUMMY_PASSWORD = secrets.token_hex(16)  # a digest checked against it for an unknown user
 
 
 def sip_account(database: Engine, username: str) -> SipAccount | None:

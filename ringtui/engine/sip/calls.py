@@ -45,6 +45,7 @@ from ringtui.engine.sip.message import (
     reply_address,
 )
 from ringtui.engine.sip.sdp import answer_again
+from ringtui.engine.sip.transport import T1_S, T2_S, TIMER_B_S
 from ringtui.errors import Invalid
 from ringtui.services.phones import to_e164
 from ringtui.vocab import Outcome
@@ -56,8 +57,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ringtui.engine.sip")
 
-T1_S, T2_S = 0.5, 4.0
-TIMER_B_S = 64 * T1_S  # an INVITE nobody answers; also how long a final response waits for its ACK
+# Timer B: an INVITE nobody answers; also how long a final response waits for its ACK
 # SPEC S5 for the final answer of an agent's phone to our INVITE, in this one table. Not in it:
 # 2xx is ANSWERED (TOOLATE when the ring was over: the core's call), a ring running out is NO_ANSWER
 # or CALL_ANSWERED (the core's timer), 487 follows our own CANCEL and changes nothing.
@@ -139,7 +139,6 @@ class SipCalls:
         self.agent_legs: dict[str, AgentLeg] = {}  # SIP Call-ID of the agent's leg -> leg
         self.rings: dict[tuple[str, str], list[AgentLeg]] = {}  # (core call id, e-mail) -> forks
         self.failures: dict[tuple[str, str], Outcome] = {}  # the strongest outcome of a ring's failed forks
-        self.unacked: dict[tuple[str, int], float] = {}  # (Call-ID, CSeq) of a re-INVITE's 200 -> deadline
         runtime.snapshot_hooks.append(self.describe)
 
     # ------------------------------------------------------------ the caller
@@ -209,8 +208,6 @@ class SipCalls:
         return reply(request, 200, "OK")
 
     def ack(self, request: SipRequest) -> None:
-        if self.unacked.pop((str(request.headers["Call-ID"]), request.cseq), None) is not None:
-            return  # a re-INVITE's 200 is acknowledged
         leg = self._caller_leg(request)
         if leg is None or leg.acked:
             return
@@ -257,23 +254,9 @@ class SipCalls:
         return self._ok_until_acked(request, leg.sdp)
 
     def _ok_until_acked(self, request: SipRequest, sdp: str) -> bytes:
-        """The 200 to a re-INVITE, retransmitted (T1 doubling up to T2) until its ACK or Timer B."""
-        extra = [("Contact", self._contact())] + ([("Content-Type", "application/sdp")] if sdp else [])
-        response = reply(request, 200, "OK", extra=extra, body=sdp)
-        key = (str(request.headers["Call-ID"]), request.cseq)
-        loop = asyncio.get_running_loop()
-        self.unacked[key] = loop.time() + TIMER_B_S
-        destination = reply_address(request)
-
-        def again(interval: float) -> None:
-            deadline = self.unacked.get(key)
-            if deadline is None or loop.time() > deadline:
-                self.unacked.pop(key, None)
-                return
-            self.endpoint.send(response, destination)
-            loop.call_later(min(interval * 2, T2_S), again, min(interval * 2, T2_S))
-
-        loop.call_later(T1_S, again, T1_S)
+        """The 200 to a re-INVITE, retransmitted by the endpoint until its ACK."""
+        response = reinvite_ok(request, sdp, self._contact())
+        self.endpoint.until_acked(request, response)
         return response
 
     def _caller_leg(self, request: SipRequest) -> CallerLeg | None:
@@ -682,6 +665,11 @@ class SipCalls:
         data = body.encode()
         lines.append(f"Content-Length: {len(data)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def reinvite_ok(request: SipRequest, sdp: str, contact: str) -> bytes:
+    extra = [("Contact", contact)] + ([("Content-Type", "application/sdp")] if sdp else [])
+    return reply(request, 200, "OK", extra=extra, body=sdp)
 
 
 def in_e164(number: str, country: str) -> str:

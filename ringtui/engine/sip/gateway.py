@@ -19,7 +19,7 @@ from ringtui.engine.sip.message import SipRequest, reply
 from ringtui.engine.sip.originate import Originator
 from ringtui.engine.sip.outbound import Outbound
 from ringtui.engine.sip.registrar import Registrar, RegistrarOptions
-from ringtui.engine.sip.transport import SipEndpoint
+from ringtui.engine.sip.transport import SipEndpoint, widen_buffers
 
 if TYPE_CHECKING:
     from ringtui.engine.runtime import EngineRuntime
@@ -83,13 +83,12 @@ class SipGateway:
         if request.method == "INVITE":
             if self.calls.owns(request):  # a re-INVITE in an inbound call's dialog (a caller's or a phone's)
                 return self.calls.invite(request)
-            if self.outbound.owns(request):
-                return reply(request, 488, "Not Acceptable Here")  # a re-INVITE: not supported yet
+            if self.outbound.owns(request):  # a re-INVITE in an outbound call's dialog
+                return self.outbound.reinvite(request)
             if self.originate.owns(request):
                 return self.originate.invite(request)
-            account = await self.outbound.caller(request)
-            if account is not None:
-                return await self.outbound.invite(request, account)
+            if self.outbound.places(request):
+                return await self.outbound.invite(request)
             return self.calls.invite(request)
         if request.method == "CANCEL":
             return self.outbound.cancel(request) or self.calls.cancel(request)
@@ -110,6 +109,7 @@ class SipGateway:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: self.endpoint,
                                                            local_addr=(self.host, self.port))
+        widen_buffers(transport.get_extra_info("socket"))
         try:
             address = transport.get_extra_info("sockname")[:2]
             self.calls.local = self.outbound.local = self.originate.local = address

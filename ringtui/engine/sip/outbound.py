@@ -35,8 +35,8 @@ from ringtui.config import TrunkSettings
 from ringtui.engine.core import actions as act
 from ringtui.engine.core.center import Reaction
 from ringtui.engine.core.errors import CoreError
-from ringtui.engine.sip.bindings import SipAccount, sip_account
-from ringtui.engine.sip.calls import T1_S, T2_S, TIMER_B_S
+from ringtui.engine.sip.bindings import DUMMY_PASSWORD, SipAccount, sip_account
+from ringtui.engine.sip.calls import in_e164, reinvite_ok
 from ringtui.engine.sip.digest import (
     Malformed,
     NonceCheck,
@@ -56,6 +56,8 @@ from ringtui.engine.sip.message import (
     reply,
     reply_address,
 )
+from ringtui.engine.sip.sdp import answer_again
+from ringtui.engine.sip.transport import T1_S, T2_S, TIMER_B_S
 from ringtui.errors import Invalid, PermissionDenied
 from ringtui.services.dialing import Dialler, destination, dialler
 
@@ -67,6 +69,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ringtui.engine.sip")
 
 _CHALLENGE_START = re.compile(r",\s*(?=digest\s)", re.IGNORECASE)
+# the core's refusal of an outbound call -> the agent's phone hears: blacklisted (603) is the account's
+# rule, 403; the agent's channels all taken, 486
+REFUSALS = {603: (403, "Forbidden"), 486: (486, "Busy Here")}
 CHALLENGED = {401: ("WWW-Authenticate", "Authorization"), 407: ("Proxy-Authenticate", "Proxy-Authorization")}
 
 
@@ -94,6 +99,10 @@ class OutboundCall:
     agent_gone: bool = False  # the agent's leg is over (BYE sent or received, failure acknowledged)
     remote_target: str = ""
     routes: list[str] = field(default_factory=list)  # the trunk's 200 Record-Route, reversed
+    agent_sdp: str = ""  # the session the agent's phone was given (the far end's answer)
+    agent_cseq: int = 0  # the phone's latest CSeq in its dialog
+    trunk_sdp: str = ""  # the session the trunk was given (the phone's offer)
+    trunk_cseq: int = 0  # the trunk's latest CSeq in its dialog
     trunk_invite: bytes = b""
     interval: float = T1_S
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
@@ -142,20 +151,20 @@ class Outbound:
 
     # ------------------------------------------------------------ which INVITEs are ours
 
-    async def caller(self, request: SipRequest) -> SipAccount | None:
-        """The SIP account of a user placing an outbound call, None for an inbound call.
-
-        A call to one of the account's numbers (IVR or direct line) is inbound whoever makes
-        it; any other number dialled from a user's SIP username is an outbound call."""
+    def places(self, request: SipRequest) -> bool:
+        """Whether a new INVITE is an outbound call: a number that is not one of the account's (IVR or
+        direct line) dialled from a named user. Whether that user exists is not asked here: every such
+        INVITE is challenged alike, and an unknown user refused only after the digest, so that
+        usernames cannot be probed."""
         try:
             dialled = _dialled(request)
-            user = parse_name_addr(request.headers["From"]).user.split(";", 1)[0]
+            user = _from_user(request)
         except MalformedMessage:
-            return None  # the inbound side answers it 400
-        center = self.runtime.center
-        if not dialled or not user or dialled in center.scenario_by_number or dialled in center.direct_lines:
-            return None
-        return await asyncio.to_thread(sip_account, self.runtime.database, user)
+            return False  # the inbound side answers it 400
+        center, config = self.runtime.center, self.runtime.config
+        number = in_e164(dialled, config.country if config is not None else "")
+        return bool(dialled and user) and number not in center.scenario_by_number \
+            and number not in center.direct_lines
 
     def owns(self, request: SipRequest) -> bool:
         dialog = str(request.headers["Call-ID"])
@@ -163,12 +172,14 @@ class Outbound:
 
     # ------------------------------------------------------------ the agent's INVITE
 
-    async def invite(self, request: SipRequest, account: SipAccount) -> bytes:
-        """A new INVITE of `account`'s phone (the gateway answers re-INVITEs): 100 Trying, or the refusal."""
+    async def invite(self, request: SipRequest) -> bytes:
+        """A new INVITE of a user's phone (the gateway answers re-INVITEs): 100 Trying, or the refusal."""
         to_tag = secrets.token_hex(6)
+        account = await asyncio.to_thread(sip_account, self.runtime.database, _from_user(request))
         refusal = self._authenticate(request, account, to_tag)
         if refusal is not None:
             return refusal
+        assert account is not None
         dialled = _dialled(request)
         try:
             who = await asyncio.to_thread(self._dialler, account.email)
@@ -178,6 +189,7 @@ class Outbound:
             return _refuse(request, 484, "Address Incomplete", str(error), to_tag)
         except PermissionDenied as error:
             log.info("outbound call from %s to %r refused: %s", account.email, dialled, error)
+            self._record_refused(account.email, who, dialled, str(error))
             return _refuse(request, 403, "Forbidden", str(error), to_tag)
         if self.trunk is None:
             log.warning("outbound call from %s to %s refused 503: no SIP trunk is configured "
@@ -192,12 +204,19 @@ class Outbound:
         asyncio.get_running_loop().call_soon(self._start, call)
         return reply(request, 100, "Trying")
 
+    def _record_refused(self, email: str, who: Dialler, dialled: str, why: str) -> None:
+        """A call the dialling rules refused still leaves its record (direction out, ended by the system)."""
+        call_id = f"sip-out-{secrets.token_hex(8)}"
+        self._apply(lambda: self.runtime.center.outbound_call(
+            call_id, email, in_e164(dialled, who.country), who.caller_id or "", refused=why))
+
     def _dialler(self, email: str) -> Dialler:
         with Session(self.runtime.database) as db:
             return dialler(db, email)
 
-    def _authenticate(self, request: SipRequest, account: SipAccount, to_tag: str) -> bytes | None:
-        """None when the INVITE carries the user's valid credentials, else the response (407 or 403)."""
+    def _authenticate(self, request: SipRequest, account: SipAccount | None, to_tag: str) -> bytes | None:
+        """None when the INVITE carries the user's valid credentials, else the response (407 or 403);
+        an unknown user (`account` None) is challenged and refused like a wrong password."""
         realm = self.registrar.realm
         offered = [value for value in header_values(request.headers, "Proxy-Authorization")
                    if value.strip().lower().startswith("digest")]
@@ -208,8 +227,9 @@ class Outbound:
             return _refuse(request, 400, "Bad Request", str(error), to_tag)
         if credentials is None:
             return self._challenge(request, to_tag)
-        if (credentials.username != account.username or not account.allowed
-                or not response_matches(credentials, account.password, request.method)):
+        password = account.password if account else DUMMY_PASSWORD  # the same work for unknown users
+        if (not response_matches(credentials, password, request.method) or account is None
+                or credentials.username != account.username or not account.allowed):
             log.info("outbound INVITE from %s:%d refused 403: bad credentials for %s", *request.source,
                      credentials.username)
             if self.on_auth_failure is not None:
@@ -235,7 +255,8 @@ class Outbound:
             call_id=f"sip-out-{secrets.token_hex(8)}", email=email, number=number, caller_id=caller_id,
             invite=request, to_tag=to_tag, trunk_dialog=secrets.token_hex(12),
             from_header=f"<sip:{caller_id}@{domain}>;tag={secrets.token_hex(6)}",
-            to_header=f"<sip:{number}@{domain}>", uri=f"sip:{number}@{trunk.host}:{trunk.port}")
+            to_header=f"<sip:{number}@{domain}>", uri=f"sip:{number}@{trunk.host}:{trunk.port}",
+            agent_cseq=request.cseq, trunk_sdp=_text(request))
         self.calls[call.call_id] = call
         self.by_agent_dialog[call.agent_dialog] = call
         self.by_trunk_dialog[call.trunk_dialog] = call
@@ -263,11 +284,10 @@ class Outbound:
     def _hang_up(self, call: OutboundCall, action: act.HangUp) -> None:
         """The core ended the call: the blacklist refused it (603, answered 403), or the agent hung up."""
         if not call.final:
-            status = 403 if action.cause == 603 else 480
+            status, reason = REFUSALS.get(action.cause, (480, "Temporarily Unavailable"))
             log.info("outbound call %s from %s to %s refused %d: %s", call.call_id, call.email, call.number,
                      status, action.reason)
-            self._final(call, status, "Forbidden" if status == 403 else "Temporarily Unavailable",
-                        warning=action.reason)
+            self._final(call, status, reason, warning=action.reason)
         elif call.final < 300 and not call.agent_gone:
             self._bye_agent(call)
         self._end_trunk(call)
@@ -284,7 +304,7 @@ class Outbound:
         call.interval = T1_S
         call.stop_timers()
         call.trunk_invite = self._request(
-            "INVITE", call.uri, call, call.to_header, call.cseq, branch=call.branch, body=_text(call.invite),
+            "INVITE", call.uri, call, call.to_header, call.cseq, branch=call.branch, body=call.trunk_sdp,
             extra=[("Contact", self._contact()),
                    ("P-Asserted-Identity", parse_name_addr(call.from_header).uri.join("<>")), *extra])
         self._to_trunk(call, call.trunk_invite)
@@ -392,7 +412,8 @@ class Outbound:
         if call.cancelled or call.agent_gone:  # the agent gave up meanwhile: the called party is hung up on
             self._bye_trunk(call)
             return
-        self._final(call, 200, "OK", body=_text(response))
+        call.agent_sdp = _text(response)
+        self._final(call, 200, "OK", body=call.agent_sdp)
         self._apply(lambda: self.runtime.center.outbound_answered(call.call_id))
 
     def _far_end_failed(self, call: OutboundCall, status: int, reason: str, *, warning: str = "") -> None:
@@ -463,6 +484,32 @@ class Outbound:
         if call.final >= 300:
             call.agent_gone = True
         return True
+
+    def reinvite(self, request: SipRequest) -> bytes:
+        """A re-INVITE in one of an outbound call's dialogs (hold, resume, a session refresh), from the
+        agent's phone or the trunk: answered at once with the session as agreed, in the direction the
+        offer asks for (sdp.answer_again), as the inbound legs do: signalling only, the media go
+        between the phone and the far end. 500 with Retry-After while the call is being set up."""
+        dialog = str(request.headers["Call-ID"])
+        from_agent = dialog in self.by_agent_dialog
+        call = self.by_agent_dialog.get(dialog) or self.by_trunk_dialog[dialog]
+        ours = call.to_tag if from_agent else str(parse_name_addr(call.from_header).params.get("tag") or "")
+        to = parse_name_addr(str(request.headers["To"])).params.get("tag")
+        if to != ours or call.state == "ended" or call.agent_gone:
+            return reply(request, 481, "Call/Transaction Does Not Exist")
+        if call.state != "answered":
+            return reply(request, 500, "Server Internal Error", to_tag=ours, extra=[("Retry-After", "2")])
+        if request.cseq <= (call.agent_cseq if from_agent else call.trunk_cseq):
+            return reply(request, 500, "Out of order CSeq", to_tag=ours)
+        if from_agent:
+            call.agent_cseq = request.cseq
+            call.agent_sdp = sdp = answer_again(call.agent_sdp, _text(request))
+        else:
+            call.trunk_cseq = request.cseq
+            call.trunk_sdp = sdp = answer_again(call.trunk_sdp, _text(request))
+        response = reinvite_ok(request, sdp, self._contact())
+        self.endpoint.until_acked(request, response)
+        return response
 
     def cancel(self, request: SipRequest) -> bytes | None:
         call = self.by_agent_dialog.get(str(request.headers["Call-ID"]))
@@ -636,6 +683,10 @@ def _warning(text: str) -> str:
     """A Warning header value (RFC 3261 20.43): code 399, our agent name, the text quoted."""
     clean = "".join(c if c.isprintable() and c not in '"\\' else " " for c in text)[:200]
     return f'399 ringtui "{clean}"'
+
+
+def _from_user(request: SipRequest) -> str:
+    return parse_name_addr(request.headers["From"]).user.split(";", 1)[0]
 
 
 def _dialled(request: SipRequest) -> str:

@@ -21,7 +21,14 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from ringtui.engine.sip.bindings import Binding, SipAccount, load_bindings, replace_bindings, sip_account
+from ringtui.engine.sip.bindings import (
+    DUMMY_PASSWORD,
+    Binding,
+    SipAccount,
+    load_bindings,
+    replace_bindings,
+    sip_account,
+)
 from ringtui.engine.sip.digest import (
     OFFERED,
     Malformed,
@@ -34,7 +41,6 @@ from ringtui.engine.sip.digest import (
 from ringtui.engine.sip.message import MalformedMessage, SipRequest, header_values, parse_name_addr, reply
 
 log = logging.getLogger("ringtui.engine.sip")
-_DUMMY_PASSWORD = secrets.token_hex(16)
 # Phones whose digest client fails on a challenge it cannot answer instead of answering the one it can
 # (libre: baresip 1.x says "Function not implemented" and never registers; later ones untried): MD5 only.
 MD5_ONLY = re.compile(r"baresip\b", re.IGNORECASE)
@@ -141,7 +147,7 @@ class Registrar:
         if credentials is None:
             raise Refused(self._challenge(request, to_tag))
         account = await asyncio.to_thread(sip_account, self.database, credentials.username)
-        password = account.password if account else _DUMMY_PASSWORD  # same work for unknown users
+        password = account.password if account else DUMMY_PASSWORD  # same work for unknown users
         if (not response_matches(credentials, password, request.method) or account is None
                 or not account.allowed or credentials.username != aor_user):
             self._on_auth_failure(request.source[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ringtui.engine.core.actions import CancelRing, ConnectAgent, Dial, HangUp
 from ringtui.engine.core.agents import AgentConfig
+from ringtui.engine.core.center import HUNT_REFUSALS_KEPT
 from ringtui.engine.core.events import AttemptOutcomeChanged, CallAnswered
 from ringtui.vocab import CallKind, CallType, Direction, EndedBy, Outcome, Strategy
 
@@ -172,6 +173,26 @@ def test_outbound_call_not_answered_is_missed_and_still_out(clock):
     assert center.summary("o1").type == CallType.MISSED
 
 
+def test_an_outbound_call_over_the_agents_channels_is_refused_486_and_recorded(clock):
+    center = make_center(clock, agents=[AgentConfig(email=ANN, max_channels=1)])
+    center.outbound_call("o1", ANN, "+33699999999")
+    refused = center.outbound_call("o2", ANN, "+33699999998")
+    assert refused.of(Dial) == [] and [h.cause for h in refused.of(HangUp)] == [486]
+    assert "max_channels=1" in refused.of(HangUp)[0].reason
+    assert center.outcomes("o2") == [(ANN, Outcome.OUT)]
+    summary = center.summary("o2")
+    assert (summary.direction, summary.type, summary.ended_by) == (
+        Direction.OUT, CallType.MISSED, EndedBy.SYSTEM)
+    assert center.state(ANN) == "in_call" and "o1" in center.center.calls
+
+
+def test_an_outbound_call_refused_by_the_dialling_rules_is_recorded(clock):
+    center = make_center(clock)
+    refused = center.outbound_call("o1", ANN, "+34612345678", refused="off-plan")
+    assert refused.of(Dial) == [] and refused.of(HangUp) == [HangUp("o1", 403, "off-plan")]
+    assert center.outcomes("o1") == [(ANN, Outcome.OUT)] and center.state(ANN) == "free"
+
+
 def test_every_attempt_has_exactly_one_outcome_and_an_end(clock):
     center = make_center(clock, scenarios=[ring_then_voicemail()])
     call, _ = center.call()
@@ -179,3 +200,50 @@ def test_every_attempt_has_exactly_one_outcome_and_an_end(clock):
     center.caller_hung_up(call)
     for attempt in center.summary(call).attempts:
         assert attempt.outcome in set(Outcome) and attempt.ended_at >= attempt.started_at
+
+
+def test_a_hunt_records_refusals_only_for_the_agents_it_passed_over(clock):
+    """150 agents, most of them on a call: a longest-idle call rings a free one and does not
+    record an INCALL attempt for every busy agent of the group (S5: the agents it would have rung)."""
+    emails = [f"agent{i:03d}@acme.test" for i in range(150)]
+    agents = [AgentConfig(email=email, groups=("Sales",)) for email in emails]
+    scenario = ivr(step("ring", "ring", groups=("Sales",), strategy=Strategy.LONGEST_IDLE, ring_s=20),
+                   step("vm", "voicemail", text="leave a message"))
+    center = make_center(clock, agents=agents, scenarios=[scenario])
+    for _ in range(140):
+        busy, arrived = center.call()
+        assert len(rung(arrived)) == 1
+        center.agent_answered(busy, rung(arrived)[0])
+    call, arrived = center.call()
+    assert len(rung(arrived)) == 1 and rung(arrived)[0] in emails[140:]
+    center.talk(call, rung(arrived)[0])
+    assert center.outcomes(call) == [(rung(arrived)[0], Outcome.ANSWERED)]
+
+
+def test_a_linear_hunt_records_the_busy_agents_ahead_of_the_one_rung(clock):
+    center = make_center(clock, agents=[AgentConfig(email=e) for e in (ANN, BOB, CID)],
+                         scenarios=[ivr(step("ring", "ring", agents=(ANN, BOB, CID),
+                                             strategy=Strategy.LINEAR))])
+    first, _ = center.call()
+    center.agent_answered(first, ANN)
+    second, arrived = center.call()
+    assert rung(arrived) == [BOB]
+    center.talk(second, BOB)
+    assert center.outcomes(second) == [(ANN, Outcome.INCALL), (BOB, Outcome.ANSWERED)]
+
+
+def test_a_hunt_through_a_large_busy_group_keeps_a_bounded_number_of_refusals(clock):
+    """Every one of 150 agents on a call: a new call walks the whole group (nobody can take it, on to
+    voicemail) but keeps the INCALL attempts of the first agents it reached only."""
+    emails = [f"agent{i:03d}@acme.test" for i in range(150)]
+    scenario = ivr(step("ring", "ring", groups=("Sales",), strategy=Strategy.LINEAR, ring_s=20),
+                   step("vm", "voicemail", text="leave a message"))
+    center = make_center(clock, agents=[AgentConfig(email=e, groups=("Sales",), max_channels=1)
+                                        for e in emails], scenarios=[scenario])
+    for _ in emails:
+        busy, arrived = center.call()
+        center.agent_answered(busy, rung(arrived)[0])
+    call, arrived = center.call()
+    assert rung(arrived) == [] and center.center.calls[call].phase == "voicemail"
+    center.caller_hung_up(call)
+    assert center.outcomes(call) == [(email, Outcome.INCALL) for email in emails[:HUNT_REFUSALS_KEPT]]
