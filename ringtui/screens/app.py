@@ -139,10 +139,14 @@ class RingtuiApp(App[None]):
             await self.open_screen(first)
 
     def _load_scope(self) -> dict[str, Any]:
-        from ringtui.services.live import live_scope
+        from ringtui.services.live_scope import quick_scope
 
-        with self.context.operation() as op:
-            return live_scope(op)
+        scope = quick_scope(self.context.settings, self.context.acting_user)
+        if scope is None:
+            with self.context.operation():  # raises what is wrong (no account, no such user)
+                pass
+            raise RingtuiError("the acting user could not be read")
+        return scope
 
     def _engine_ended(self, done: asyncio.Future[Any]) -> None:
         error = None if done.cancelled() else done.exception()

@@ -165,7 +165,10 @@ def fixed_contact_names() -> dict[str, str | None]:
 
 FIXED_SCOPE = {"email": "boss@acme.test", "role": "super_admin",
                "areas": ["activity", "billing", "configuration", "contacts", "logs", "statistics"],
-               "agents": None, "ivrs": None, "may_take": True, "may_whisper": True,
-               "ivr_agents": {"Standard": [f"agent{i:02d}@acme.test" for i in range(0, 8)],
-                              "Support": [f"agent{i:02d}@acme.test" for i in range(6, 12)],
-                              "Sales FR": [], "Night line": ["agent11@acme.test"]}}
+               "agents": None, "ivrs": None, "may_take": True, "may_whisper": True}
+# The wallboard's IVRs with the agents they reach and today's calls in the records before the feed's
+FIXED_IVR_TODAY = {
+    ivr: {"agents": agents, "inbound": 0, "answered": 0}
+    for ivr, agents in (("Standard", [f"agent{i:02d}@acme.test" for i in range(0, 8)]),
+                        ("Support", [f"agent{i:02d}@acme.test" for i in range(6, 12)]),
+                        ("Sales FR", []), ("Night line", ["agent11@acme.test"]))}
