@@ -170,8 +170,8 @@ class ActivityScreen(LiveScreen):
             if changes.kpis:
                 self._apply_kpis(live.kpis)
             self._titles()
-        if self._pending_names:
-            self._lookup_names()
+        if self._pending_names:  # after this frame is drawn: the lookup loads the ORM in a thread
+            self.call_after_refresh(self._lookup_names)
 
     def _board(self, column: str) -> DataTable[Any]:
         return self.query_one(f"#board-{column}", DataTable)
@@ -316,6 +316,8 @@ class ActivityScreen(LiveScreen):
     @work(group="names", exclusive=False)
     async def _lookup_names(self) -> None:
         numbers, self._pending_names = set(self._pending_names), set()
+        if not numbers:  # an earlier frame's lookup took them
+            return
         for number in numbers:
             self._contact_cache.setdefault(number, None)
         try:

@@ -121,7 +121,7 @@ class LiveState:
             self.waiting[row["call_id"]] = self._timed(dict(row), float(row.get("wait_s") or 0), at)
         for row in message.get("calls", []):
             self.calls[row["call_id"]] = self._timed(dict(row), float(row.get("duration_s") or 0), at)
-        if message.get("kpis"):  # today's figures at once (an older engine sends them with its next kpi event)
+        if message.get("kpis"):  # today's figures at once (older engines: with their next kpi event)
             self._on_kpi(message["kpis"], at)
         self._mark_all()
 
