@@ -83,3 +83,45 @@ def test_statistics_heatmap_and_leaderboard_snapshot(snap_compare, seeded_url: s
 
 def test_missed_snapshot_in_ascii_mode(snap_compare, seeded_url: str) -> None:
     assert snap_compare(host(MissedScreen, seeded_url, ascii=True), terminal_size=(80, 24))
+
+
+@pytest.fixture(scope="module")
+def omni_url(seeded_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The snapshots' database with the CLI tests' messages (omnichannel among them) and the add-on."""
+    from tests.commands.test_stats_messages import activate_omnichannel, seed_messages
+
+    import sqlite3
+
+    path = tmp_path_factory.mktemp("omni") / "ringtui.db"
+    with sqlite3.connect(seeded_url.removeprefix("sqlite:///")) as source, sqlite3.connect(path) as copy:
+        source.backup(copy)  # the WAL's pages too
+    url = f"sqlite:///{path}"
+    seed_messages(url)
+    activate_omnichannel(url)
+    return url
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("view", ["summary", "heatmap"])
+def test_statistics_omnichannel_snapshot(snap_compare, omni_url: str, view: str, size: str) -> None:
+    async def show(pilot) -> None:
+        screen = pilot.app.screen
+
+        async def until(ready) -> None:
+            for _ in range(200):
+                await pilot.pause()
+                if ready():
+                    return
+            raise AssertionError(f"the omnichannel tab never showed its {view}")
+
+        await until(lambda: screen.query_one("#figures").row_count > 0)
+        screen.action_show_tab("omnichannel")
+        await until(lambda: screen.tab == "omnichannel"
+                    and screen.query_one("#omnichannel-board").row_count > 0)
+        if view == "heatmap":
+            await pilot.press("v", "v")
+            await until(lambda: screen.omni_view == "heatmap"
+                        and "by weekday" in str(screen.query_one("#omni-heatmap").render()))
+        await pilot.pause()
+
+    assert snap_compare(host(StatisticsScreen, omni_url), run_before=show, terminal_size=SIZES[size])
