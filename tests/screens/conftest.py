@@ -12,13 +12,16 @@ from typing import Any
 
 import pytest
 from textual.css.query import NoMatches
+from textual.widgets import DataTable, Static
 
 from ringtui.config import Settings, load_settings
 from ringtui.engine.core.clock import FakeClock
 from ringtui.engine.runtime import EngineOptions, EngineRuntime
+from ringtui.screens.activity import ActivityScreen
 from ringtui.screens.app import RingtuiApp
 from ringtui.screens.feed import FeedConnection, LiveState
 from ringtui.screens.launch import build_context
+from ringtui.screens.wallboard import IvrCard, WallboardScreen
 from tests.conftest import ok
 
 SUPERVISOR, ACCOUNTANT = "sup@acme.test", "acc@acme.test"
@@ -111,6 +114,19 @@ async def until(condition: Callable[[], Any], pilot: Any = None, timeout: float 
                 await pilot.pause(0.05)
             else:
                 await asyncio.sleep(0.05)
+
+
+def drawn(screen) -> bool:
+    """The live screen shows the fixed dataset: the board and KPIs, or every card filled in."""
+    if isinstance(screen, WallboardScreen):
+        filled = [card for card in screen.query(IvrCard)
+                  if "free" in str(card.query_one(".details", Static).render())]
+        return bool(filled) and len(filled) == len(screen.query(IvrCard)) and \
+            str(screen.query_one("#summary", Static).render()).startswith("Waiting")
+    if isinstance(screen, ActivityScreen):
+        return "SL" in str(screen.query_one("#kpis", Static).render()) and \
+            screen.query_one("#board-free", DataTable).row_count > 0
+    return False
 
 
 # ---------------------------------------------------------------- the fixed dataset of the snapshots

@@ -12,7 +12,16 @@ from ringtui.screens.app import HomeScreen, RingtuiApp
 from ringtui.screens.help import HelpScreen
 from ringtui.screens.launch import build_context
 from ringtui.screens.wallboard import WallboardScreen
-from tests.screens.conftest import ACCOUNTANT, FIXED_SCOPE, SUPERVISOR, fixed_state, run, tui_app, until
+from tests.screens.conftest import (
+    ACCOUNTANT,
+    FIXED_SCOPE,
+    SUPERVISOR,
+    drawn,
+    fixed_state,
+    run,
+    tui_app,
+    until,
+)
 
 
 def fixed_app(settings, **options) -> RingtuiApp:
@@ -84,8 +93,10 @@ def test_p_pauses_live_updates_and_resumes_them(center):
             await pilot.press("p")
             assert app.paused
             app.context.feed.apply({"type": "agent_state", "email": "agent00@acme.test", "state": "off"})
-            await pilot.pause(0.4)
+            screen.apply_pending()  # what the frame timer runs: nothing moves while paused
+            await pilot.pause()
             assert free.row_count == 3, "a paused board does not move"
+            assert screen.changes.any(), "the change waits for the resume"
             await pilot.press("p")
             await until(lambda: free.row_count == 2, pilot)
 
@@ -139,10 +150,11 @@ def test_ascii_mode_draws_no_box_or_block_glyph(center):
             await until(lambda: app.screen.query_one("#board-free", DataTable).row_count == 3, pilot)
             for key in ("1", "2"):
                 await pilot.press(key)
-                await pilot.pause(0.2)
+                await until(lambda: drawn(app.screen), pilot)
+                await pilot.pause()
                 text = app.export_screenshot()
-                drawn = [line for line in text.splitlines() if "<text" in line]
-                bad = {ch for line in drawn for ch in line if ord(ch) > 127 and ch not in "\u00a0"}
+                lines = [line for line in text.splitlines() if "<text" in line]
+                bad = {ch for line in lines for ch in line if ord(ch) > 127 and ch not in "\u00a0"}
                 assert not bad, f"non-ASCII glyphs on screen {key}: {sorted(bad)}"
 
     run(scenario())

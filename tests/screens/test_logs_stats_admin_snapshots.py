@@ -88,9 +88,9 @@ def test_missed_snapshot_in_ascii_mode(snap_compare, seeded_url: str) -> None:
 @pytest.fixture(scope="module")
 def omni_url(seeded_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The snapshots' database with the CLI tests' messages (omnichannel among them) and the add-on."""
-    from tests.commands.test_stats_messages import activate_omnichannel, seed_messages
-
     import sqlite3
+
+    from tests.commands.test_stats_messages import activate_omnichannel, seed_messages
 
     path = tmp_path_factory.mktemp("omni") / "ringtui.db"
     with sqlite3.connect(seeded_url.removeprefix("sqlite:///")) as source, sqlite3.connect(path) as copy:

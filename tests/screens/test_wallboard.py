@@ -4,9 +4,8 @@ Activity and Wallboard at 80x24 and 160x48 on a fixed dataset with a frozen cloc
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
-from ringtui.screens.activity import ActivityScreen
 from ringtui.screens.app import RingtuiApp
 from ringtui.screens.context import TuiContext
 from ringtui.screens.feed import LiveState
@@ -16,6 +15,7 @@ from tests.screens.conftest import (
     FIXED_IVR_TODAY,
     FIXED_SCOPE,
     SUPERVISOR,
+    drawn,
     fixed_contact_names,
     fixed_state,
     run,
@@ -128,18 +128,6 @@ def snapshot_app(tmp_path, start: str, *, ascii_only: bool = False) -> RingtuiAp
         "contact_names": fixed_contact_names(), "ivr_today": FIXED_IVR_TODAY})
     context.feed = fixed_state()
     return RingtuiApp(context, start=start)
-
-
-def drawn(screen) -> bool:
-    """The live screen shows the fixed dataset: the board and KPIs, or every card filled in."""
-    if isinstance(screen, WallboardScreen):
-        filled = [card for card in screen.query(IvrCard) if "free" in details(card)]
-        return bool(filled) and len(filled) == len(screen.query(IvrCard)) and \
-            str(screen.query_one("#summary", Static).render()).startswith("Waiting")
-    if isinstance(screen, ActivityScreen):
-        return "SL" in str(screen.query_one("#kpis", Static).render()) and \
-            screen.query_one("#board-free", DataTable).row_count > 0
-    return False
 
 
 async def settle(pilot) -> None:
