@@ -104,11 +104,16 @@ class WallboardScreen(LiveScreen):
 
         try:
             with self.context.operation() as op:
-                today = wallboard_today(op, self.scope.get("ivrs"), self.context.options.get("now"))
+                today = wallboard_today(op, self.scope.get("ivrs"), self._now())
         except RingtuiError as error:
             self.app.call_from_thread(self.notify, f"wallboard: {error}", severity="error", timeout=8)
             today = {}
         self.app.call_from_thread(self._show_today, today, None)
+
+    def _now(self) -> Any:
+        """The engine's time ("today" is the engine's day: a simulated one in the demo)."""
+        live = self.live
+        return self.context.options.get("now") or (live.now if live is not None else None)
 
     def _show_today(self, today: dict[str, dict[str, Any]], tally: dict[str, list[int]] | None) -> None:
         """Cards for these IVRs. The feed's tally is taken now, after the read: a call the feed
