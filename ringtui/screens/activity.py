@@ -95,9 +95,15 @@ class ActivityScreen(LiveScreen):
         Binding("w", "whisper", "Whisper", id="activity.whisper"),
         Binding("tab", "app.focus_next", "Next table", id="activity.next", show=False),
     ]
+    # Under 110 columns four board columns side by side leave room for the agent's name
+    # only: the board becomes two by two (Free, In call / Snooze, Off), each with every field.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     DEFAULT_CSS = """
     ActivityScreen #board { height: 1fr; }
+    ActivityScreen.-narrow #board { layout: grid; grid-size: 2 2; height: 3fr; }
+    ActivityScreen.-narrow #calls-row { height: 2fr; }
     ActivityScreen #board > DataTable { width: 1fr; }
+    ActivityScreen.-narrow #board > DataTable { height: 1fr; }
     ActivityScreen #calls-row { height: 1fr; }
     ActivityScreen #waiting { width: 2fr; }
     ActivityScreen #calls { width: 3fr; }
