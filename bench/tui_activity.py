@@ -2,7 +2,8 @@
 and the time from `ringtui tui` to its first full paint.
 
     .venv/bin/python bench/tui_activity.py [--seconds 10] [--agents 1000] [--waiting 300]
-                                           [--rate 200] [--no-paint]
+                                           [--rate 200] [--no-paint] [--paint-runs 5]
+    .venv/bin/python bench/tui_activity.py --paint-only [--paint-runs 9] [--baseline-tree /work/main]
 
 Part 1 (same process, one after the other, same event stream):
 - ringtui: the Activity screen (run_test, headless, 160x48) fed by a LiveState receiving
@@ -16,7 +17,9 @@ the figure is the TUI's own cost.
 
 Part 2: `ringtui tui --engine ws://...` started in tmux against `ringtui engine run
 --simulate` on a throw-away demo database; the time until the board shows its agents and
-today's KPIs (capture-pane polled every 20 ms), beside `python -c pass` in tmux.
+today's KPIs (capture-pane polled every 20 ms), beside `ringtui --help` and `python -c`
+in tmux in the same runs (and another source tree's `ringtui tui`, interleaved, with
+--baseline-tree).
 """
 
 from __future__ import annotations
@@ -135,7 +138,7 @@ async def ringtui_phase(args: argparse.Namespace) -> dict[str, Any]:
     state.apply({"type": "kpi", "at": START.isoformat(), "service_level": 0.9, "inbound_calls": 100})
     settings = Settings(database_url=f"sqlite:///{tempfile.mkdtemp()}/none.db")
     scope = {"email": "boss@acme.test", "role": "super_admin", "areas": ["activity"], "agents": None,
-             "ivrs": None, "ivr_agents": {}}
+             "ivrs": None}
     names = {f"+336{i:08d}": None for i in range(1, args.waiting + int(args.rate * args.seconds) + 10)}
     context = TuiContext(settings=settings, options={"scope": scope, "refresh_hz": 10, "keymap": {},
                                                      "contact_names": names})
@@ -176,7 +179,7 @@ async def virtual_run(args: argparse.Namespace) -> dict[str, Any]:
     state.apply({"type": "kpi", "at": START.isoformat(), "service_level": 0.9, "inbound_calls": 100})
     settings = Settings(database_url=f"sqlite:///{tempfile.mkdtemp()}/none.db")
     scope = {"email": "boss@acme.test", "role": "super_admin", "areas": ["activity"], "agents": None,
-             "ivrs": None, "ivr_agents": {}}
+             "ivrs": None}
     names = {f"+336{i:08d}": None for i in range(1, args.waiting + int(args.rate * args.seconds) + 10)}
     context = TuiContext(settings=settings, options={"scope": scope, "refresh_hz": 10, "keymap": {},
                                                      "contact_names": names})
@@ -283,31 +286,40 @@ def tmux_time(command: str, predicate: Any, env: dict[str, str]) -> float:
         subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True)
 
 
-def first_paint(runs: int) -> dict[str, float]:
+def first_paint(runs: int, baseline_tree: str | None = None) -> dict[str, float]:
+    """Medians over `runs` of: `ringtui tui` to its first full paint (this tree, and a
+    baseline tree's if given, interleaved), `ringtui --help` and `python -c`, in tmux."""
     ringtui = Path(sys.executable).with_name("ringtui")
     work = Path(tempfile.mkdtemp())
     env = {**os.environ, "RINGTUI_DATABASE_URL": f"sqlite:///{work / 'demo.db'}", "TERM": "xterm-256color",
-           "XDG_DATA_HOME": str(work / "data"), "XDG_CONFIG_HOME": str(work / "cfg")}
+           "XDG_DATA_HOME": str(work / "data"), "XDG_CONFIG_HOME": str(work / "cfg"),
+           "PYTHONPATH": str(ROOT)}
     subprocess.run([str(ringtui), "demo", "--history-days", "1", "--no-engine"], env=env, check=True,
                    capture_output=True)
     port = free_port()
     engine = subprocess.Popen([str(ringtui), "engine", "run", "--simulate", "--speed", "10", "--ws",
                                f"127.0.0.1:{port}"], env=env, stderr=subprocess.DEVNULL)
+    trees = {"tui": env} | ({"baseline": {**env, "PYTHONPATH": baseline_tree}} if baseline_tree else {})
+    timings: dict[str, list[float]] = {name: [] for name in (*trees, "help", "python")}
+
+    def painted(text: str) -> bool:
+        return "Today  SL" in text and "Free (" in text and "Free (0)" not in text
+
     try:
         time.sleep(3)
-        painted = [tmux_time(f"{ringtui} tui --engine ws://127.0.0.1:{port}",
-                             lambda t: "Today  SL" in t and "Free (" in t and "Free (0)" not in t, env)
-                   for _ in range(runs)]
-        python = [tmux_time(f"{sys.executable} -c 'print(\"READY\")'", lambda t: "READY" in t, env)
-                  for _ in range(runs)]
+        for _ in range(runs):
+            for name, tree_env in trees.items():
+                timings[name].append(tmux_time(f"{ringtui} tui --engine ws://127.0.0.1:{port}", painted,
+                                               tree_env))
+            timings["help"].append(tmux_time(f"{ringtui} --help", lambda t: "Usage" in t, env))
+            timings["python"].append(tmux_time(f"{sys.executable} -c 'print(\"READY\")'",
+                                               lambda t: "READY" in t, env))
     finally:
         engine.terminate()
         engine.wait(timeout=20)
         shutil.rmtree(work, ignore_errors=True)
-    painted.sort()
-    python.sort()
-    return {"tui_median_s": painted[len(painted) // 2], "tui_max_s": painted[-1],
-            "python_median_s": python[len(python) // 2]}
+    return {f"{name}_median_s": sorted(values)[len(values) // 2] for name, values in timings.items()} | \
+        {"tui_max_s": max(timings["tui"])}
 
 
 def main() -> None:
@@ -319,10 +331,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--paint-runs", type=int, default=5)
     parser.add_argument("--no-paint", action="store_true")
+    parser.add_argument("--paint-only", action="store_true", help="only part 2 (first paint)")
+    parser.add_argument("--baseline-tree", help="another ringtui source tree (e.g. a main worktree) whose "
+                        "first paint is timed in the same runs, interleaved")
     parser.add_argument("--no-virtual", action="store_true")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}; {args.agents} agents, {args.waiting} waiting, "
           f"{args.rate:g} events/s for {args.seconds:g} s, 160x48")
+    if args.paint_only:
+        report_paint(args)
+        return
     ours = asyncio.run(ringtui_phase(args))
     print(f"ringtui Activity: {ours['events']} events, CPU {ours['cpu']:.0%} of a core, "
           f"{ours['frames_per_s']:.1f} frames/s applied, peak RSS {ours['peak_mb']:.0f} MB "
@@ -337,10 +355,16 @@ def main() -> None:
         print(f"in stream time (10 frames per stream second): ringtui Activity needs {cost['ringtui']:.0%} "
               f"of a core, the plain DataTable {cost['baseline']:.0%}")
     if not args.no_paint and shutil.which("tmux"):
-        paint = first_paint(args.paint_runs)
-        print(f"ringtui tui to first full paint: median {paint['tui_median_s']:.2f} s, "
-              f"max {paint['tui_max_s']:.2f} s (python -c in tmux: {paint['python_median_s']:.2f} s)")
+        report_paint(args)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+def report_paint(args: argparse.Namespace) -> None:
+    paint = first_paint(args.paint_runs, args.baseline_tree)
+    baseline = (f", baseline tree {paint['baseline_median_s']:.2f} s" if "baseline_median_s" in paint else "")
+    print(f"ringtui tui to first full paint: median {paint['tui_median_s']:.2f} s, "
+          f"max {paint['tui_max_s']:.2f} s{baseline}; in the same runs ringtui --help "
+          f"{paint['help_median_s']:.2f} s, python -c {paint['python_median_s']:.2f} s (all in tmux)")
 
 
 if __name__ == "__main__":

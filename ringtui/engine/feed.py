@@ -5,7 +5,8 @@ Protocol (version in `PROTOCOL_VERSION`), JSON text frames:
   the engine's local token file, or an API key with the `feed:read` right.
   Anything else is refused with HTTP 401 before the websocket opens.
 - The server sends `{"type": "hello", "protocol": 1, "rights": [...]}`, then
-  `{"type": "snapshot", "agents": [...], "waiting": [...], "calls": [...]}`, then
+  `{"type": "snapshot", "agents": [...], "waiting": [...], "calls": [...], "kpis": {...}}`
+  (kpis: the last `kpi` event's fields, as of now), then
   every event as `{"type": ..., "at": ..., "seq": N, ...}` (see core/events.py).
 - The client may send control messages `{"action": "snooze"|"unsnooze"|"take"|
   "whisper"|"ping", ...}` (all but ping need `feed:control`); each is answered

@@ -69,6 +69,7 @@ class EngineRuntime:
                                  auto_snooze_after=options.auto_snooze_after)
         self.kpis = LiveKpis(ZoneInfo("UTC"))
         self.snapshot_hooks: list[Callable[[dict[str, Any]], None]] = []  # adapters add their live facts
+        self.snapshot_hooks.append(self._snapshot_kpis)
         self.feed = Feed(self.snapshot, self._authorize, self._control)
         self.action_sinks: list[Callable[[Action], None]] = []
         self.version = -1
@@ -214,6 +215,10 @@ class EngineRuntime:
 
     def _publish_kpis(self) -> None:
         self.feed.publish(self.kpis.figures(self.clock.now()))
+
+    def _snapshot_kpis(self, document: dict[str, Any]) -> None:
+        """Today's KPIs ride with the snapshot: a new client shows them at once, not a second later."""
+        document["kpis"] = self.kpis.figures(self.clock.now())
 
     async def _every(self, seconds: float, work: Callable[[], Any]) -> None:
         """Run `work` every `seconds`, never overlapping itself; a failure is logged, not fatal."""

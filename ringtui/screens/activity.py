@@ -95,9 +95,15 @@ class ActivityScreen(LiveScreen):
         Binding("w", "whisper", "Whisper", id="activity.whisper"),
         Binding("tab", "app.focus_next", "Next table", id="activity.next", show=False),
     ]
+    # Under 110 columns four board columns side by side leave room for the agent's name
+    # only: the board becomes two by two (Free, In call / Snooze, Off), each with every field.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     DEFAULT_CSS = """
     ActivityScreen #board { height: 1fr; }
+    ActivityScreen.-narrow #board { layout: grid; grid-size: 2 2; height: 3fr; }
+    ActivityScreen.-narrow #calls-row { height: 2fr; }
     ActivityScreen #board > DataTable { width: 1fr; }
+    ActivityScreen.-narrow #board > DataTable { height: 1fr; }
     ActivityScreen #calls-row { height: 1fr; }
     ActivityScreen #waiting { width: 2fr; }
     ActivityScreen #calls { width: 3fr; }
@@ -170,8 +176,8 @@ class ActivityScreen(LiveScreen):
             if changes.kpis:
                 self._apply_kpis(live.kpis)
             self._titles()
-        if self._pending_names:
-            self._lookup_names()
+        if self._pending_names:  # after this frame is drawn: the lookup loads the ORM in a thread
+            self.call_after_refresh(self._lookup_names)
 
     def _board(self, column: str) -> DataTable[Any]:
         return self.query_one(f"#board-{column}", DataTable)
@@ -316,6 +322,8 @@ class ActivityScreen(LiveScreen):
     @work(group="names", exclusive=False)
     async def _lookup_names(self) -> None:
         numbers, self._pending_names = set(self._pending_names), set()
+        if not numbers:  # an earlier frame's lookup took them
+            return
         for number in numbers:
             self._contact_cache.setdefault(number, None)
         try:

@@ -96,6 +96,7 @@ class RingtuiApp(App[None]):
         self._engine_done: asyncio.Future[Any] | None = None
         self._start = start
         self._home: HomeScreen | None = None
+        self._home_pushed = asyncio.Event()
         self._run_for = run_for
         self.refresh_hz = float(context.options.get("refresh_hz") or 10.0)
 
@@ -117,12 +118,14 @@ class RingtuiApp(App[None]):
             self.power_dialer = watch(self)
         if self._run_for:
             self.set_timer(self._run_for, self.request_quit)
+        preset = "scope" in self.context.options  # given (tests, bench), else read while home is drawn
+        if not preset:
+            self.run_worker(self._scope_loading(), name="scope", exit_on_error=False)
         self._home = HomeScreen()
         await self.push_screen(self._home)
-        if "scope" in self.context.options:
+        self._home_pushed.set()
+        if preset:
             await self._scope_ready()
-        else:
-            self.run_worker(self._scope_loading(), name="scope", exit_on_error=False)
 
     async def _scope_loading(self) -> None:
         try:
@@ -131,21 +134,26 @@ class RingtuiApp(App[None]):
             self.exit(return_code=1, message=f"Error: {error}")
             return
         self.context.options["scope"] = scope
+        await self._home_pushed.wait()  # the first screen goes on top of home, never under it
         await self._scope_ready()
 
     async def _scope_ready(self) -> None:
         self.screens_allowed = visible_screens(self.context.options["scope"]["areas"])
-        if self._home is not None and self._home.is_mounted:
-            await self._home.refresh_body()
         first = self._start or (self.screens_allowed[0].id if self.screens_allowed else None)
         if first and any(e.id == first for e in self.screens_allowed):
-            await self.open_screen(first)
+            await self.open_screen(first)  # before the home menu: the first paint waits on nothing else
+        if self._home is not None and self._home.is_mounted:
+            await self._home.refresh_body()
 
     def _load_scope(self) -> dict[str, Any]:
-        from ringtui.services.live import live_scope
+        from ringtui.services.live_scope import quick_scope
 
-        with self.context.operation() as op:
-            return live_scope(op)
+        scope = quick_scope(self.context.settings, self.context.acting_user)
+        if scope is None:
+            with self.context.operation():  # raises what is wrong (no account, no such user)
+                pass
+            raise RingtuiError("the acting user could not be read")
+        return scope
 
     def _engine_ended(self, done: asyncio.Future[Any]) -> None:
         error = None if done.cancelled() else done.exception()

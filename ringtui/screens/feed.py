@@ -130,6 +130,9 @@ class LiveState:
             self.waiting[row["call_id"]] = self._timed(dict(row), float(row.get("wait_s") or 0), at)
         for row in message.get("calls", []):
             self.calls[row["call_id"]] = self._timed(dict(row), float(row.get("duration_s") or 0), at)
+        kpis = message.get("kpis")
+        if kpis:  # today's figures at once (older engines: with their next kpi event), and the engine's time
+            self.apply(kpis)
         self._mark_all()
 
     def _timed(self, row: dict[str, Any], seconds: float, at: datetime | None) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Statistics (S1-S14): one tab per family over the same FILTERS line, computed in SQL by services/stats.
 
 Only the tab shown is queried; switching tabs or changing the filters reads it
-again. History and heatmap are drawn with plotext through ringtui.charts.
+again. History and heatmap are drawn with plotext through ringtui.charts. The
+omnichannel tab (S9) has three views (`v`): figures and the sent/received
+leaderboard, history, heatmap, narrowed by `platform=` in the filters line.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import TabbedContent, TabPane
+from textual.containers import Vertical
+from textual.css.query import NoMatches
+from textual.widgets import ContentSwitcher, TabbedContent, TabPane
 
 from ringtui.errors import Invalid
 from ringtui.screens.context import TuiContext
@@ -37,12 +41,14 @@ TABLE_COLUMNS = {
 }
 MESSAGE_BOARDS = {"sms": columns("agent", "sent", "received", "fragments"),
                   "meet": columns("agent", "meetings", "duration_s")}
+OMNI_BOARD = columns("agent", "sent", "received")
+OMNI_VIEWS = ("summary", "history", "heatmap")
 TABS = ("calls", "leaderboard", "history", "heatmap", "tags", "surveys", "snooze", "callers", "geo", "sms",
-        "meet")
+        "meet", "omnichannel")
 TITLES = {"calls": "Calls", "leaderboard": "Leaderboard", "history": "History", "heatmap": "Heatmap",
           "tags": "Tags", "surveys": "Surveys", "snooze": "Snooze", "callers": "Callers", "geo": "Geo",
-          "sms": "SMS", "meet": "Meet"}
-EXTRA = ("interval", "indicator", "by", "sort", "limit", "channel", "tool")
+          "sms": "SMS", "meet": "Meet", "omnichannel": "Omni"}
+EXTRA = ("interval", "indicator", "by", "sort", "limit", "channel", "tool", "platform")
 INTERVALS = ("hour", "day", "week", "month")
 
 
@@ -53,6 +59,7 @@ class StatisticsScreen(ServiceScreen):
         Binding("f", "filters", "Filters", id="stats.filters"),
         Binding("i", "cycle_interval", "Interval", id="stats.interval"),
         Binding("n", "cycle_indicator", "Indicator", id="stats.indicator"),
+        Binding("v", "omni_view", "View", id="stats.omni_view"),
         Binding("ctrl+r", "reload", "Reload", id="stats.reload"),
         Binding("right_square_bracket", "next_tab(1)", "Next family", key_display="]", id="stats.next"),
         Binding("left_square_bracket", "next_tab(-1)", "Previous family", key_display="[", show=False,
@@ -64,6 +71,7 @@ class StatisticsScreen(ServiceScreen):
     StatisticsScreen .figures { height: auto; max-height: 12; }
     StatisticsScreen TabbedContent, StatisticsScreen TabPane { height: 1fr; }
     StatisticsScreen TabPane { padding: 0; }
+    StatisticsScreen #omni-views, StatisticsScreen #omni-summary { height: 1fr; }
     """
 
     def __init__(self, context: TuiContext) -> None:
@@ -93,8 +101,41 @@ class StatisticsScreen(ServiceScreen):
                                        id=f"{tab}-figures", classes="figures")
                     yield RecordsTable(cols, row_key="agent", export_name=f"{tab}-leaderboard",
                                        id=f"{tab}-board")
+            with TabPane(TITLES["omnichannel"], id="tab-omnichannel"):
+                yield from self._omni_views()
         yield self.status_line()
         yield self.footer()
+
+    def _omni_views(self) -> ComposeResult:
+        ascii_only = bool(self.context.options.get("ascii"))
+        with ContentSwitcher(initial="omni-summary", id="omni-views"):
+            with Vertical(id="omni-summary"):
+                yield RecordsTable(FIGURE_COLUMNS, row_key="indicator", export_name="stats-omnichannel",
+                                   id="omnichannel-figures", classes="figures")
+                yield RecordsTable(OMNI_BOARD, row_key="agent", export_name="omnichannel-leaderboard",
+                                   id="omnichannel-board")
+            yield HistoryChart(ascii_only=ascii_only, id="omni-history",
+                               empty="No messages in the selection.")
+            yield Heatmap(ascii_only=ascii_only, id="omni-heatmap")
+
+    @property
+    def omni_view(self) -> str:
+        current = self.query_one("#omni-views", ContentSwitcher).current or "omni-summary"
+        return current.removeprefix("omni-")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "omni_view":
+            try:
+                return self.tab == "omnichannel"
+            except NoMatches:  # not composed yet
+                return False
+        return super().check_action(action, parameters)
+
+    def action_omni_view(self) -> None:
+        following = OMNI_VIEWS[(OMNI_VIEWS.index(self.omni_view) + 1) % len(OMNI_VIEWS)]
+        self.query_one("#omni-views", ContentSwitcher).current = f"omni-{following}"
+        self.reload()
+        self.focus_tab()
 
     @property
     def tab(self) -> str:
@@ -116,6 +157,7 @@ class StatisticsScreen(ServiceScreen):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.reload()
         self.focus_tab()
+        self.refresh_bindings()  # `v` shows on the omnichannel tab only
 
     def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
         self.reload()
@@ -147,17 +189,20 @@ class StatisticsScreen(ServiceScreen):
 
     def action_cycle_indicator(self) -> None:
         from ringtui.services.stats import DEFAULT_INDICATOR, TREND_INDICATORS
+        from ringtui.services.stats_messages import OMNI_INDICATORS
 
-        current = self.filters.extra_values.get("indicator", DEFAULT_INDICATOR)
-        following = (TREND_INDICATORS.index(current) + 1) if current in TREND_INDICATORS else 0
-        self._set_extra("indicator", TREND_INDICATORS[following % len(TREND_INDICATORS)])
+        indicators = tuple(OMNI_INDICATORS) if self.tab == "omnichannel" else TREND_INDICATORS
+        current = self.filters.extra_values.get("indicator", indicators[0] if self.tab == "omnichannel"
+                                                else DEFAULT_INDICATOR)
+        following = (indicators.index(current) + 1) if current in indicators else 0
+        self._set_extra("indicator", indicators[following % len(indicators)])
 
     # ------------------------------------------------------------ reading one family
 
     def reload(self) -> None:
         loaders: dict[str, Callable[[], bool]] = {
             "calls": self._calls, "leaderboard": self._leaderboard, "history": self._history,
-            "heatmap": self._heatmap, "sms": self._sms, "meet": self._meet}
+            "heatmap": self._heatmap, "sms": self._sms, "meet": self._meet, "omnichannel": self._omnichannel}
         tab = self.tab
         shown = loaders[tab]() if tab in loaders else self._table(tab)
         if shown:
@@ -245,6 +290,39 @@ class StatisticsScreen(ServiceScreen):
         extra = self.filters.extra_values
         return self._messages("meet", lambda op, options, now: stats_messages.meet_stats(
             op, options, extra.get("tool"), extra.get("sort", "meetings"), now=now))
+
+    def _omnichannel(self) -> bool:
+        """The view shown of S9; `indicator=` counts only when it is an omnichannel one (the
+        other tabs' indicators are about calls)."""
+        from ringtui.services import stats_messages
+
+        extra = self.filters.extra_values
+        platform = extra.get("platform")
+        indicator = extra.get("indicator")
+        if indicator not in stats_messages.OMNI_INDICATORS:
+            indicator = None
+        view = self.omni_view
+        if view == "summary":
+            return self._messages("omnichannel", lambda op, options, now: stats_messages.omni_stats(
+                op, options, platform, now=now))
+
+        def read(op: Any, options: Any, now: Any) -> tuple[dict[str, Any], str]:
+            if view == "history":
+                figures = stats_messages.message_history(op, "omnichannel", extra.get("interval", "day"),
+                                                         indicator, options, now=now, platform=platform)
+            else:
+                figures = stats_messages.message_heatmap(op, "omnichannel", indicator, options, now=now,
+                                                         platform=platform)
+            return figures, op.account.timezone or "UTC"
+
+        result = self._service(read)
+        if result is None:
+            return False
+        if view == "history":
+            self.query_one("#omni-history", HistoryChart).show(*result)
+        else:
+            self.query_one("#omni-heatmap", Heatmap).show(*result)
+        return True
 
     def _table(self, tab: str) -> bool:
         from ringtui.services import stats

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_
@@ -12,50 +11,13 @@ from ringtui.errors import PermissionDenied
 from ringtui.models import GroupMember, User, UserScope
 from ringtui.services.base import Operation
 from ringtui.services.permissions import permission_value
+from ringtui.services.roles import ROLE_AREAS, Area, areas_of, is_admin
 from ringtui.vocab import Role, ScopeKind
-
-
-class Area(StrEnum):
-    BILLING = "billing"
-    CONFIGURATION = "configuration"
-    DEVELOPER = "developer"
-    INTEGRATIONS = "integrations"
-    ACTIVITY = "activity"
-    LOGS = "logs"
-    CAMPAIGNS = "campaigns"
-    STATISTICS = "statistics"
-    CONTACTS = "contacts"
-
-
-_ROLE_AREAS: dict[Role, frozenset[Area]] = {
-    Role.NONE: frozenset(),
-    Role.ACCOUNTANT: frozenset({Area.BILLING}),
-    Role.TECHNICAL: frozenset(
-        {Area.CONFIGURATION, Area.DEVELOPER, Area.INTEGRATIONS, Area.CONTACTS}),
-    Role.SUPERVISOR: frozenset({Area.ACTIVITY, Area.LOGS, Area.STATISTICS, Area.CONTACTS}),
-    Role.ADMIN: frozenset(Area),
-    Role.SUPER_ADMIN: frozenset(Area),
-}
-
-_ADMINS = frozenset({Role.ADMIN, Role.SUPER_ADMIN})
-
-
-def is_admin(user: User) -> bool:
-    return user.role in _ADMINS
-
-
-def areas_of(user: User) -> frozenset[Area]:
-    areas = set(_ROLE_AREAS[Role(user.role)])
-    if user.role == Role.SUPERVISOR and user.campaigns_right:
-        areas.add(Area.CAMPAIGNS)
-    if permission_value(user, "contacts_tab"):
-        areas.add(Area.CONTACTS)
-    return frozenset(areas)
 
 
 def require_area(op: Operation, area: Area) -> None:
     if area not in areas_of(op.actor):
-        allowed = sorted(r.value for r, areas in _ROLE_AREAS.items() if area in areas)
+        allowed = sorted(r.value for r, areas in ROLE_AREAS.items() if area in areas)
         extra = " (or supervisor with the Campaigns right)" if area == Area.CAMPAIGNS else ""
         raise PermissionDenied(
             f"{op.actor.email} has the {op.actor.role} role, which does not give access to "

@@ -8,39 +8,21 @@ message, so that the screen refuses what the CLI would refuse, in the same words
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import select
 
-from ringtui.errors import PermissionDenied
-from ringtui.models import Contact, ContactNumber, GroupMember, Ivr, User, UserGroup
-from ringtui.services.access import Area, areas_of, is_admin, require_area, scope_ids
+from ringtui.errors import PermissionDenied, RingtuiError
+from ringtui.models import Contact, ContactNumber, GroupMember, User, UserGroup
+from ringtui.services.access import Area, areas_of, is_admin, require_area
 from ringtui.services.base import Operation
+from ringtui.services.filters import FilterOptions
 from ringtui.services.permissions import permission_value
+from ringtui.services.stats import call_stats
 from ringtui.services.users import visible_user_ids
-from ringtui.vocab import ScopeKind
 
 LOOKUP_BATCH = 500
-
-
-def live_scope(op: Operation) -> dict[str, Any]:
-    """The acting user, the areas of their role, and the agents/IVRs they may see (None: all)."""
-    actor = op.actor
-    areas = areas_of(actor)
-    agents: list[str] | None = None
-    ivrs: list[str] | None = None
-    if scope_ids(op, ScopeKind.GROUP) is not None:
-        visible = visible_user_ids(op) or set()
-        agents = sorted(op.session.exec(select(User.email).where(User.id.in_(visible))))
-        ivr_ids = scope_ids(op, ScopeKind.IVR) or set()
-        ivrs = sorted(op.session.exec(select(Ivr.name).where(Ivr.id.in_(ivr_ids))))
-    return {
-        "email": actor.email, "role": str(actor.role), "areas": sorted(a.value for a in areas),
-        "agents": agents, "ivrs": ivrs,
-        "ivr_agents": ivr_agents(op, ivrs) if Area.ACTIVITY in areas else {},
-        "may_take": Area.ACTIVITY in areas and bool(permission_value(actor, "take_waiting_calls")),
-        "may_whisper": Area.ACTIVITY in areas,
-    }
 
 
 def ivr_agents(op: Operation, names: list[str] | None = None) -> dict[str, list[str]]:
@@ -101,3 +83,19 @@ def contact_names(op: Operation, numbers: Iterable[str]) -> dict[str, str]:
             names.setdefault(e164, name)
     return names
 
+
+
+def wallboard_today(op: Operation, names: list[str] | None = None,
+                    now: datetime | None = None) -> dict[str, dict[str, Any]]:
+    """IVR name -> the agents it reaches and today's inbound and answered calls from the call
+    records (the figures of `ringtui stats calls --period today --ivr NAME`; zero when the plan
+    has no statistics), for every IVR or only `names`."""
+    today: dict[str, dict[str, Any]] = {}
+    for name, agents in ivr_agents(op, names).items():
+        try:
+            figures = call_stats(op, FilterOptions(period="today", ivr=name), now=now)
+        except RingtuiError:
+            figures = {}
+        today[name] = {"agents": agents, "inbound": figures.get("inbound_calls") or 0,
+                       "answered": figures.get("answered_calls") or 0}
+    return today

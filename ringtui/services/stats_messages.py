@@ -211,8 +211,10 @@ _DEFAULTS = {"sms": "total_sms", "omnichannel": "total_messages"}
 
 
 def _channel(op: Operation, channel: str, indicator: str | None, options: FilterOptions | None,
-             now: datetime | None) -> tuple[str, Indicator, Any, list[ColumnElement[bool]]]:
-    """(indicator name, definition, time column, conditions) of a message channel."""
+             now: datetime | None, platform: str | None = None,
+             ) -> tuple[str, Indicator, Any, list[ColumnElement[bool]]]:
+    """(indicator name, definition, time column, conditions) of a message channel; `platform`
+    narrows omnichannel messages to one platform."""
     _require_statistics(op)
     clean = choice(channel, "channel", CHANNELS[1:])  # calls are stats.call_history / call_heatmap
     indicators = SMS_INDICATORS if clean == "sms" else OMNI_INDICATORS
@@ -220,24 +222,28 @@ def _channel(op: Operation, channel: str, indicator: str | None, options: Filter
     if name not in indicators:
         raise Invalid(f"unknown {clean} indicator {indicator!r}: give one of {', '.join(indicators)}")
     if clean == "sms":
+        if platform:
+            raise Invalid(f"platform {platform!r} applies to omnichannel messages, not to sms")
         return name, indicators[name], SmsMessage.sent_at, sms_conditions(op, options, now=now)
     require_feature(op.account, Feature.OMNICHANNEL)
-    return name, indicators[name], OmniMessage.sent_at, omni_conditions(op, options, now=now)
+    return name, indicators[name], OmniMessage.sent_at, omni_conditions(op, options, platform, now=now)
 
 
 def message_history(op: Operation, channel: str, interval: str, indicator: str | None = None,
-                    options: FilterOptions | None = None, *, now: datetime | None = None) -> dict[str, Any]:
+                    options: FilterOptions | None = None, *, now: datetime | None = None,
+                    platform: str | None = None) -> dict[str, Any]:
     """S3 for SMS (S7) or omnichannel messages (S9): one indicator per local hour, day, week or month."""
-    name, value, column, conditions = _channel(op, channel, indicator, options, now)
+    name, value, column, conditions = _channel(op, channel, indicator, options, now, platform)
     points = time_buckets(op, column, value(), conditions, interval)
     return {"indicator": name, "interval": interval.strip().lower(),
             "points": [{"start": start, "value": _figure(name, raw)} for start, raw in points]}
 
 
 def message_heatmap(op: Operation, channel: str, indicator: str | None = None,
-                    options: FilterOptions | None = None, *, now: datetime | None = None) -> dict[str, Any]:
+                    options: FilterOptions | None = None, *, now: datetime | None = None,
+                    platform: str | None = None) -> dict[str, Any]:
     """S4 for SMS or omnichannel messages: all 168 weekday x hour cells (empty counts 0, averages null)."""
-    name, value, column, conditions = _channel(op, channel, indicator, options, now)
+    name, value, column, conditions = _channel(op, channel, indicator, options, now, platform)
     values = weekday_hour_values(op, column, value(), conditions)
     empty = None if name == "avg_response_s" else 0
     cells = [{"weekday": day, "hour": hour,

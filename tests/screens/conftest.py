@@ -12,13 +12,16 @@ from typing import Any
 
 import pytest
 from textual.css.query import NoMatches
+from textual.widgets import DataTable, Static
 
 from ringtui.config import Settings, load_settings
 from ringtui.engine.core.clock import FakeClock
 from ringtui.engine.runtime import EngineOptions, EngineRuntime
+from ringtui.screens.activity import ActivityScreen
 from ringtui.screens.app import RingtuiApp
 from ringtui.screens.feed import FeedConnection, LiveState
 from ringtui.screens.launch import build_context
+from ringtui.screens.wallboard import IvrCard, WallboardScreen
 from tests.conftest import ok
 
 SUPERVISOR, ACCOUNTANT = "sup@acme.test", "acc@acme.test"
@@ -113,6 +116,19 @@ async def until(condition: Callable[[], Any], pilot: Any = None, timeout: float 
                 await asyncio.sleep(0.05)
 
 
+def drawn(screen) -> bool:
+    """The live screen shows the fixed dataset: the board and KPIs, or every card filled in."""
+    if isinstance(screen, WallboardScreen):
+        filled = [card for card in screen.query(IvrCard)
+                  if "free" in str(card.query_one(".details", Static).render())]
+        return bool(filled) and len(filled) == len(screen.query(IvrCard)) and \
+            str(screen.query_one("#summary", Static).render()).startswith("Waiting")
+    if isinstance(screen, ActivityScreen):
+        return "SL" in str(screen.query_one("#kpis", Static).render()) and \
+            screen.query_one("#board-free", DataTable).row_count > 0
+    return False
+
+
 # ---------------------------------------------------------------- the fixed dataset of the snapshots
 
 def _t(seconds: float) -> str:
@@ -165,7 +181,10 @@ def fixed_contact_names() -> dict[str, str | None]:
 
 FIXED_SCOPE = {"email": "boss@acme.test", "role": "super_admin",
                "areas": ["activity", "billing", "configuration", "contacts", "logs", "statistics"],
-               "agents": None, "ivrs": None, "may_take": True, "may_whisper": True,
-               "ivr_agents": {"Standard": [f"agent{i:02d}@acme.test" for i in range(0, 8)],
-                              "Support": [f"agent{i:02d}@acme.test" for i in range(6, 12)],
-                              "Sales FR": [], "Night line": ["agent11@acme.test"]}}
+               "agents": None, "ivrs": None, "may_take": True, "may_whisper": True}
+# The wallboard's IVRs with the agents they reach and today's calls in the records before the feed's
+FIXED_IVR_TODAY = {
+    ivr: {"agents": agents, "inbound": 0, "answered": 0}
+    for ivr, agents in (("Standard", [f"agent{i:02d}@acme.test" for i in range(0, 8)]),
+                        ("Support", [f"agent{i:02d}@acme.test" for i in range(6, 12)]),
+                        ("Sales FR", []), ("Night line", ["agent11@acme.test"]))}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from ringtui.screens.activity import ActivityScreen
+from ringtui.screens.feed import FeedConnection
 from ringtui.vocab import AgentState
 from tests.conftest import ADMIN, ok
 from tests.screens.conftest import CUSTOMER, SUPERVISOR, run, running_engine, tui_app, until
@@ -62,6 +63,25 @@ def test_a_feed_event_updates_the_board_in_place(center):
                 clock.advance(75)
                 runtime.apply(runtime.center.advance())
                 await until(lambda: row_of(calls, "call-1")[0] == "1m15", pilot, timeout=5)
+
+    run(scenario())
+
+
+def test_todays_kpis_come_with_the_snapshot_not_a_second_later(center):
+    """The first paint shows today's figures: they arrive with the snapshot, before any kpi event."""
+    settings = center.settings()
+
+    async def scenario():
+        async with running_engine(settings) as (runtime, _clock, url):
+            runtime.apply(runtime.center.call_arrived("call-1", CUSTOMER, center.sales_number))
+            runtime.apply(runtime.center.caller_hung_up("call-1"))
+            connection = FeedConnection(url, settings.token_file.read_text().strip())
+            await connection.connect_once()
+            try:
+                assert connection.state.kpis["inbound_calls"] == 1
+                assert connection.state.kpis["missed_calls"] == 1
+            finally:
+                await connection.close()
 
     run(scenario())
 

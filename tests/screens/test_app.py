@@ -12,7 +12,17 @@ from ringtui.screens.app import HomeScreen, RingtuiApp
 from ringtui.screens.help import HelpScreen
 from ringtui.screens.launch import build_context
 from ringtui.screens.wallboard import WallboardScreen
-from tests.screens.conftest import ACCOUNTANT, FIXED_SCOPE, SUPERVISOR, fixed_state, run, tui_app, until
+from tests.screens.conftest import (
+    ACCOUNTANT,
+    FIXED_SCOPE,
+    SALES,
+    SUPERVISOR,
+    drawn,
+    fixed_state,
+    run,
+    tui_app,
+    until,
+)
 
 
 def fixed_app(settings, **options) -> RingtuiApp:
@@ -84,8 +94,10 @@ def test_p_pauses_live_updates_and_resumes_them(center):
             await pilot.press("p")
             assert app.paused
             app.context.feed.apply({"type": "agent_state", "email": "agent00@acme.test", "state": "off"})
-            await pilot.pause(0.4)
+            screen.apply_pending()  # what the frame timer runs: nothing moves while paused
+            await pilot.pause()
             assert free.row_count == 3, "a paused board does not move"
+            assert screen.changes.any(), "the change waits for the resume"
             await pilot.press("p")
             await until(lambda: free.row_count == 2, pilot)
 
@@ -139,10 +151,11 @@ def test_ascii_mode_draws_no_box_or_block_glyph(center):
             await until(lambda: app.screen.query_one("#board-free", DataTable).row_count == 3, pilot)
             for key in ("1", "2"):
                 await pilot.press(key)
-                await pilot.pause(0.2)
+                await until(lambda: drawn(app.screen), pilot)
+                await pilot.pause()
                 text = app.export_screenshot()
-                drawn = [line for line in text.splitlines() if "<text" in line]
-                bad = {ch for line in drawn for ch in line if ord(ch) > 127 and ch not in "\u00a0"}
+                lines = [line for line in text.splitlines() if "<text" in line]
+                bad = {ch for line in lines for ch in line if ord(ch) > 127 and ch not in "\u00a0"}
                 assert not bad, f"non-ASCII glyphs on screen {key}: {sorted(bad)}"
 
     run(scenario())
@@ -206,3 +219,48 @@ def test_an_unknown_screen_is_refused_naming_the_screens(center):
     result = center.cli("tui", "--screen", "dashbord")
     assert result.exit_code == 2
     assert "unknown screen 'dashbord'" in result.stderr and "wallboard" in result.stderr
+
+
+QUICK_SCOPE = """
+import json, sys
+from ringtui.config import load_settings
+from ringtui.services.live_scope import quick_scope
+
+scope = quick_scope(load_settings(database_url=sys.argv[1]), sys.argv[2])
+orm = sorted(m for m in ("sqlmodel", "ringtui.models") if m in sys.modules)
+print(json.dumps({"scope": scope, "orm": orm}))
+"""
+
+
+@pytest.mark.parametrize("who", [SUPERVISOR, ACCOUNTANT])
+def test_the_first_screen_knows_the_role_without_loading_the_orm(center, who):
+    """The role and scopes the TUI opens with: the services' rules, read without SQLModel and the
+    models (the first paint does not wait for them)."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", QUICK_SCOPE, center.db_url, who], capture_output=True,
+                          text=True, timeout=60, check=True)
+    read = json.loads(done.stdout)
+    assert read["orm"] == []
+    scope = read["scope"]
+    if who == SUPERVISOR:
+        assert scope["role"] == "supervisor"
+        assert scope["areas"] == ["activity", "contacts", "logs", "statistics"]
+        assert scope["agents"] == sorted([*SALES, SUPERVISOR]) and scope["ivrs"] == ["Standard"]
+        assert scope["may_take"] and scope["may_whisper"]  # take_waiting_calls is on by default
+    else:
+        assert (scope["role"], scope["agents"]) == ("accountant", None)
+        assert scope["areas"] == ["billing", "contacts"]
+
+
+def test_an_acting_user_who_is_not_in_the_account_stops_the_tui_saying_so(center, capsys):
+    async def scenario():
+        app = tui_app(center.settings(acting_user="nobody@acme.test"))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(lambda: app.return_code is not None, pilot)
+        assert app.return_code == 1
+
+    run(scenario())
+    assert "'nobody@acme.test' (--as / RINGTUI_USER) is not a user of this account" in capsys.readouterr().err

@@ -58,24 +58,28 @@ def test_screen_snapshot(snap_compare, seeded_url: str, name: str, size: str, mo
     assert snap_compare(host(SCREENS[name], seeded_url), terminal_size=SIZES[size])
 
 
+async def until(pilot, ready, what: str) -> None:
+    for _ in range(200):
+        await pilot.pause()
+        if ready():
+            return
+    raise AssertionError(f"the statistics screen never showed {what}")
+
+
+async def show_tab(pilot, tab: str, ready) -> None:
+    """The first family drawn (the tabs are mounted: switching earlier is undone by their own
+    mount on a busy machine), then the tab shown once `ready()`."""
+    screen = pilot.app.screen
+    await until(pilot, lambda: screen.query_one("#figures").row_count > 0, "the call figures")
+    screen.action_show_tab(tab)
+    await until(pilot, lambda: screen.tab == tab and ready(), tab)
+
+
 @pytest.mark.parametrize("tab", ["heatmap", "leaderboard"])
 def test_statistics_heatmap_and_leaderboard_snapshot(snap_compare, seeded_url: str, tab: str) -> None:
     async def show(pilot) -> None:
-        """The first family drawn (the tabs are mounted: switching earlier is undone by their own
-        mount on a busy machine), then the tab shown and, for the leaderboard, its rows."""
         screen = pilot.app.screen
-
-        async def until(ready) -> None:
-            for _ in range(200):
-                await pilot.pause()
-                if ready():
-                    return
-            raise AssertionError(f"the statistics screen never showed {tab}")
-
-        await until(lambda: screen.query_one("#figures").row_count > 0)
-        screen.action_show_tab(tab)
-        await until(lambda: screen.tab == tab and (
-            tab != "leaderboard" or screen.query_one("#leaderboard").row_count > 0))
+        await show_tab(pilot, tab, lambda: tab != "leaderboard" or screen.query_one("#leaderboard").row_count)
         await pilot.pause()
 
     assert snap_compare(host(StatisticsScreen, seeded_url), run_before=show, terminal_size=(160, 48))
@@ -83,3 +87,34 @@ def test_statistics_heatmap_and_leaderboard_snapshot(snap_compare, seeded_url: s
 
 def test_missed_snapshot_in_ascii_mode(snap_compare, seeded_url: str) -> None:
     assert snap_compare(host(MissedScreen, seeded_url, ascii=True), terminal_size=(80, 24))
+
+
+@pytest.fixture(scope="module")
+def omni_url(seeded_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The snapshots' database with the CLI tests' messages (omnichannel among them) and the add-on."""
+    import sqlite3
+
+    from tests.commands.test_stats_messages import activate_omnichannel, seed_messages
+
+    path = tmp_path_factory.mktemp("omni") / "ringtui.db"
+    with sqlite3.connect(seeded_url.removeprefix("sqlite:///")) as source, sqlite3.connect(path) as copy:
+        source.backup(copy)  # the WAL's pages too
+    url = f"sqlite:///{path}"
+    seed_messages(url)
+    activate_omnichannel(url)
+    return url
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("view", ["summary", "heatmap"])
+def test_statistics_omnichannel_snapshot(snap_compare, omni_url: str, view: str, size: str) -> None:
+    async def show(pilot) -> None:
+        screen = pilot.app.screen
+        await show_tab(pilot, "omnichannel", lambda: screen.query_one("#omnichannel-board").row_count)
+        if view == "heatmap":
+            await pilot.press("v", "v")
+            await until(pilot, lambda: screen.omni_view == "heatmap"
+                        and "by weekday" in str(screen.query_one("#omni-heatmap").render()), "the heatmap")
+        await pilot.pause()
+
+    assert snap_compare(host(StatisticsScreen, omni_url), run_before=show, terminal_size=SIZES[size])

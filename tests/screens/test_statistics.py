@@ -155,7 +155,7 @@ async def test_sms_and_meet_statistics(db_url, calls_center):
     app = host(StatisticsScreen, db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        await pilot.press("left_square_bracket", "left_square_bracket")  # from Calls back to SMS
+        await pilot.press(*["left_square_bracket"] * 3)  # from Calls back to SMS
         await pilot.pause()
         figures = {r["indicator"]: r["value"] for r in rows(app, "sms-figures")}
         assert figures["total_sms"] == 2
@@ -169,6 +169,53 @@ async def test_sms_and_meet_statistics(db_url, calls_center):
         await type_filters(pilot, "channel=sms interval=day")
         assert [p["value"] for p in rows(app, "points")] == [2]
         assert "total_sms per day" in text(app, "#history-chart")
+
+
+async def test_omnichannel_figures_views_and_platforms_are_the_clis(db_url, calls_center, cli):
+    """S9 on the omnichannel messages of the CLI's tests: refused without the add-on, then the
+    same figures and leaderboard as `stats omnichannel`, narrowed by platform, drawn over time."""
+    from tests.commands.test_stats_messages import activate_omnichannel, seed_messages
+
+    seed_messages(db_url)
+    app = host(StatisticsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await show(pilot, "omnichannel")
+        assert "omnichannel add-on" in text(app, "#status") and rows(app, "omnichannel-board") == []
+        activate_omnichannel(db_url)
+        await type_filters(pilot, f"period={NOV_2}")
+        expected = ok(cli("stats", "omnichannel", "--period", NOV_2, "--json")).json()
+        figures = {r["indicator"]: r["value"] for r in rows(app, "omnichannel-figures")}
+        assert figures == {**{k: v for k, v in expected.items() if k not in ("by_platform", "leaderboard")},
+                           **{f"by_platform: {k}": v for k, v in expected["by_platform"].items()}}
+        assert (figures["total_messages"], figures["unanswered_messages"]) == (6, 1)
+        assert rows(app, "omnichannel-board") == expected["leaderboard"]
+        await type_filters(pilot, f"period={NOV_2} platform=whatsapp")
+        figures = {r["indicator"]: r["value"] for r in rows(app, "omnichannel-figures")}
+        assert (figures["total_messages"], figures["avg_response_s"]) == (2, 120.0)
+        assert rows(app, "omnichannel-board") == [{"agent": ANA, "sent": 1, "received": 0}]
+        await pilot.press("v")  # history of the whatsapp messages, per day
+        await pilot.pause()
+        assert "total_messages per day (Europe/Paris)" in text(app, "#omni-history")
+        await pilot.press("n")  # the next omnichannel indicator, not a call one
+        await pilot.pause()
+        assert "sent_messages per day" in text(app, "#omni-history")
+        await pilot.press("v")
+        await pilot.pause()
+        assert "sent_messages by weekday and hour (Europe/Paris)" in text(app, "#omni-heatmap")
+        await type_filters(pilot, "platform=telegram")
+        assert "'telegram'" in text(app, "#status") and "whatsapp" in text(app, "#status")
+
+
+async def test_the_omnichannel_view_key_belongs_to_its_tab(db_url, calls_center):
+    app = host(StatisticsScreen, db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("v")  # on Calls: nothing happens
+        assert app.screen.omni_view == "summary"
+        await show(pilot, "omnichannel")
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.screen.omni_view == "history"
 
 
 async def test_heatmap_without_colour_keeps_its_levels(db_url, calls_center, monkeypatch):
@@ -189,6 +236,9 @@ async def test_brackets_walk_through_the_families(db_url, calls_center):
         await pilot.pause()
         assert app.screen.tab == "leaderboard"
         await pilot.press("left_square_bracket", "left_square_bracket")
+        await pilot.pause()
+        assert app.screen.tab == "omnichannel"
+        await pilot.press("left_square_bracket")
         await pilot.pause()
         assert app.screen.tab == "meet"
 

@@ -8,11 +8,14 @@ from textual.widgets import Static
 
 from ringtui.screens.app import RingtuiApp
 from ringtui.screens.context import TuiContext
+from ringtui.screens.feed import LiveState
 from ringtui.screens.wallboard import IvrCard, WallboardScreen
 from tests.screens.conftest import (
     CUSTOMER,
+    FIXED_IVR_TODAY,
     FIXED_SCOPE,
     SUPERVISOR,
+    drawn,
     fixed_contact_names,
     fixed_state,
     run,
@@ -20,6 +23,9 @@ from tests.screens.conftest import (
     tui_app,
     until,
 )
+from tests.screens.screens_fixtures import SUP, calls_center_fixture  # noqa: F401
+from tests.screens.screens_fixtures import at as history_at
+from tests.screens.screens_fixtures import context as history_context
 
 
 def cards(app) -> dict[str, IvrCard]:
@@ -65,6 +71,51 @@ def test_a_supervisor_wallboard_shows_only_her_ivrs(center):
     run(scenario())
 
 
+def history_app(db_url: str, acting_user: str | None = None) -> tuple[RingtuiApp, LiveState]:
+    """The app on the fixed call history's database on the evening of Nov 2, fed by hand."""
+    state = LiveState()
+    state.apply_many([{"type": "hello", "protocol": 1, "rights": ["feed:read"]},
+                      {"type": "snapshot", "agents": [], "waiting": [], "calls": []}])
+    app_context = history_context(db_url, acting_user, now=history_at(2, 20), refresh_hz=10, keymap={})
+    app_context.feed = state
+    return RingtuiApp(app_context, start="wallboard"), state
+
+
+def ended(ivr: str, kind: str) -> dict:
+    return {"type": "call_ended", "at": history_at(2, 20).isoformat(),
+            "call": {"call_id": f"{ivr}-{kind}", "direction": "in", "ivr": ivr, "type": kind}}
+
+
+def test_the_wallboard_service_level_is_todays_records_plus_what_the_feed_ends(calls_center, db_url):
+    """Nov 2 in the records: Support c1 answered + c2 missed, Sales c3 answered + c5 voicemail."""
+    app, state = history_app(db_url)
+
+    async def scenario():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(lambda: isinstance(app.screen, WallboardScreen) and len(cards(app)) == 2, pilot)
+            await until(lambda: "SL  50%" in details(cards(app)["Support"]), pilot)
+            assert "SL  50%" in details(cards(app)["Sales"])
+            state.apply(ended("Support", "answered"))
+            await until(lambda: "SL  67%" in details(cards(app)["Support"]), pilot)
+            state.apply(ended("Sales", "missed"))
+            await until(lambda: "SL  33%" in details(cards(app)["Sales"]), pilot)
+            assert "SL  67%" in details(cards(app)["Support"])
+
+    run(scenario())
+
+
+def test_a_supervisor_wallboard_reads_only_her_ivrs_records(calls_center, db_url):
+    app, _state = history_app(db_url, SUP)
+
+    async def scenario():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(lambda: isinstance(app.screen, WallboardScreen) and cards(app), pilot)
+            await until(lambda: "SL  50%" in details(cards(app)["Sales"]), pilot)
+            assert set(cards(app)) == {"Sales"}
+
+    run(scenario())
+
+
 # ---------------------------------------------------------------- snapshots
 
 
@@ -74,13 +125,13 @@ def snapshot_app(tmp_path, start: str, *, ascii_only: bool = False) -> RingtuiAp
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'none.db'}")
     context = TuiContext(settings=settings, options={
         "ascii": ascii_only, "refresh_hz": 10, "keymap": {}, "scope": FIXED_SCOPE,
-        "contact_names": fixed_contact_names()})
+        "contact_names": fixed_contact_names(), "ivr_today": FIXED_IVR_TODAY})
     context.feed = fixed_state()
     return RingtuiApp(context, start=start)
 
 
 async def settle(pilot) -> None:
-    await pilot.pause(0.3)
+    await until(lambda: drawn(pilot.app.screen), pilot)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 

@@ -19,9 +19,11 @@ class HistoryChart(Static):
 
     DEFAULT_CSS = "HistoryChart { height: 1fr; min-height: 12; }"
 
-    def __init__(self, *, ascii_only: bool = False, id: str | None = None) -> None:
+    def __init__(self, *, ascii_only: bool = False, id: str | None = None,
+                 empty: str = "No calls in the selection.") -> None:
         super().__init__("", id=id)
         self.ascii_only = ascii_only
+        self.empty = empty
         self.history: dict[str, Any] | None = None
         self.zone = "UTC"
 
@@ -36,7 +38,7 @@ class HistoryChart(Static):
         if self.history is None:
             return
         if not self.history["points"]:
-            self.update("No calls in the selection.")
+            self.update(self.empty)
             return
         from ringtui.charts import history_chart
 
