@@ -25,6 +25,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ringtui.models import AgentHour, CallHour, CallRecord, IvrHour, RingAttempt
 from ringtui.models.types import UTCDateTime
+from ringtui.services.access import Area, require_area
 from ringtui.services.base import Operation
 from ringtui.services.filters import (
     FilterOptions,
@@ -115,19 +116,38 @@ def rebuild_hours(target: Any, first: datetime | None, last: datetime | None) ->
     db = _executor(target)
     started = _span(CallRecord.started_at, first, last)
     statements = {
-        "call_hour": (CallHour, insert(CallHour).from_select(
+        "call_hour": (CallHour, insert(CallHour.__table__).from_select(
             ["hour", *_MEASURES], _call_measures().where(CallRecord.ended_at.is_not(None), *started))),
-        "ivr_hour": (IvrHour, insert(IvrHour).from_select(
+        "ivr_hour": (IvrHour, insert(IvrHour.__table__).from_select(
             ["hour", "ivr_id", *_MEASURES], _call_measures(CallRecord.ivr_id).where(
                 CallRecord.ended_at.is_not(None), CallRecord.ivr_id.is_not(None), *started))),
-        "agent_hour": (AgentHour, insert(AgentHour).from_select(
+        "agent_hour": (AgentHour, insert(AgentHour.__table__).from_select(
             ["hour", "user_id", *_OUTCOMES, "talk_s"], _agent_measures().where(*started))),
     }
     written = {}
     for name, (table, statement) in statements.items():
-        db.execute(delete(table).where(*_span(table.hour, first, last)))
-        written[name] = db.execute(statement).rowcount
+        span = _span(table.hour, first, last)
+        db.execute(delete(table.__table__).where(*span))
+        db.execute(statement)  # (its rowcount is -1 through psycopg: counted below)
+        written[name] = db.execute(select(func.count()).select_from(table).where(*span)).scalar_one()
     return written
+
+
+def rebuild(op: Operation, period: str | None = None, *, now: datetime | None = None) -> dict[str, Any]:
+    """`stats rebuild`: recompute the roll-ups of a period of the account's days, or of everything,
+    in the operation's transaction (all or nothing). Admins and technical users."""
+    require_area(op, Area.CONFIGURATION)
+    first = last = None
+    if period:
+        bounds = parse_period(period, account_zone(op), now or datetime.now(UTC))
+        first, last = bounds.start, bounds.end - timedelta(microseconds=1)
+    written = rebuild_hours(op, first, last)
+    return {"period": period or "all", "first_hour": _iso(first and floor_hour(first)),
+            "last_hour": _iso(last and floor_hour(last)), **written}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _CHUNK = 5000  # call ids per IN list: below every backend's parameter limit
