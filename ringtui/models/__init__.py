@@ -13,8 +13,8 @@ from ringtui.models.directory import (
 )
 from ringtui.models.messaging import Meeting, MeetingTag, OmniMessage, SmsMessage
 from ringtui.models.records import CallRecord, CallTag, RingAttempt, SurveyAnswer, Tag
-from ringtui.models.rollups import AgentHour, CallHour, IvrHour
 from ringtui.models.reports import ReportDelivery, ReportSubscription, SavedFilter
+from ringtui.models.rollups import AgentHour, CallHour, IvrHour
 from ringtui.models.sip import SipBinding
 from ringtui.models.telephony import (
     BlacklistEntry,

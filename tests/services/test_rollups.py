@@ -56,7 +56,8 @@ def seeded_calls(count: int = 240, seed: int = 7) -> list:
             f"+3361234{rng.randrange(100):04d}", type_=type_,
             ivr=rng.choice(("Support", "Sales")) if inbound else None,
             agent=agent if answered or not inbound else None,
-            wait=round(rng.uniform(0, 90), 3) if inbound else 0, talk=round(rng.uniform(5, 900), 3) if answered else 0,
+            wait=round(rng.uniform(0, 90), 3) if inbound else 0,
+            talk=round(rng.uniform(5, 900), 3) if answered else 0,
             attempts=tuple(outcomes) if inbound else ((agent, Outcome.OUT),),
             tags=("Sale",) if rng.random() < 0.2 else ()))
     return calls
@@ -93,7 +94,11 @@ ANSWERABLE = [
 ]
 
 
-@pytest.mark.parametrize("options", ANSWERABLE, ids=lambda o: ",".join(f"{k}={getattr(o, k)}" for k in o.given()))
+def _named(options: FilterOptions) -> str:
+    return ",".join(f"{key}={getattr(options, key)}" for key in options.given()) or "none"
+
+
+@pytest.mark.parametrize("options", ANSWERABLE, ids=_named)
 def test_every_call_indicator_is_the_same_from_rollups_and_raw(center, options):
     _, db_url = center
     rolled, raw = both_ways(db_url, lambda op, source: stats.call_stats(op, options, now=NOW, source=source))
@@ -141,7 +146,7 @@ def test_filters_the_rollups_cannot_answer_are_answered_raw(center, options):
 
 
 def test_a_scoped_supervisor_is_answered_raw_with_her_ivrs_only(center):
-    cli, db_url = center
+    _, db_url = center
     with pytest.raises(Invalid, match="roll-ups cannot answer"):
         run(db_url, lambda op: stats.call_stats(op, source="rollup"), as_user=SUP)
     scoped = run(db_url, lambda op: stats.call_stats(op, now=NOW), as_user=SUP)
@@ -166,7 +171,8 @@ def test_the_recorder_keeps_the_rollups_current(center):
     engine = engine_for(db_url)
     day = FilterOptions(period=NOV_2)
     before = run(db_url, lambda op: stats.call_stats(op, day, now=NOW, source="rollup"))
-    board = {r["agent"]: r for r in run(db_url, lambda op: stats.leaderboard(op, day, now=NOW, source="rollup"))}
+    board = {r["agent"]: r for r in run(db_url, lambda op: stats.leaderboard(
+        op, day, now=NOW, source="rollup"))}
     # a late pick-up turns bob's SNOOZE attempt on c5 into TOOLATE after the call was recorded
     c5 = next(event.call for event in HISTORY if event.call.call_id == "c5")
     record_all(engine, [AttemptOutcomeChanged(at=c5.ended_at, call_id="c5", agent=BOB,
@@ -177,7 +183,8 @@ def test_the_recorder_keeps_the_rollups_current(center):
     after = run(db_url, lambda op: stats.call_stats(op, day, now=NOW, source="rollup"))
     assert (after["total_calls"], after["answered_calls"]) == (before["total_calls"] + 1,
                                                                before["answered_calls"] + 1)
-    rows = {r["agent"]: r for r in run(db_url, lambda op: stats.leaderboard(op, day, now=NOW, source="rollup"))}
+    rows = {r["agent"]: r for r in run(db_url, lambda op: stats.leaderboard(
+        op, day, now=NOW, source="rollup"))}
     assert (rows[BOB]["toolate"], rows[BOB]["snooze"], rows[ANA]["answered"]) == (
         board[BOB]["toolate"] + 1, board[BOB]["snooze"] - 1, board[ANA]["answered"] + 1)
     # a call left open by a crash counts once close_orphans has closed it at the next start
@@ -223,8 +230,8 @@ def test_stats_rebuild_refuses_bad_periods_and_agents(center, unchanged):
     assert re.search(r"call hour +245", ok(cli("stats", "rebuild")).stdout)
 
 
-def test_a_cdr_import_rebuilds_the_hours_it_touched(pbx, db_url, tmp_path: Path):
-    cli = pbx
+@pytest.mark.usefixtures("pbx")
+def test_a_cdr_import_rebuilds_the_hours_it_touched(cli, db_url, tmp_path: Path):
     ok(cli("calls", "import", master(tmp_path, ANSWERED_IN, MISSED_IN, BUSY_IN), "--json"))
     rolled, raw = both_ways(db_url, lambda op, source: stats.call_stats(op, now=NOW, source=source))
     assert rolled == raw and raw["inbound_calls"] == 3
