@@ -14,7 +14,7 @@ from ringtui.models.directory import (
 from ringtui.models.messaging import Meeting, MeetingTag, OmniMessage, SmsMessage
 from ringtui.models.records import CallRecord, CallTag, RingAttempt, SurveyAnswer, Tag
 from ringtui.models.reports import ReportDelivery, ReportSubscription, SavedFilter
-from ringtui.models.rollups import AgentHour, CallHour, IvrHour
+from ringtui.models.rollups import AgentDay, AgentHour, CallHour, IvrHour
 from ringtui.models.sip import SipBinding
 from ringtui.models.telephony import (
     BlacklistEntry,
@@ -29,6 +29,7 @@ from ringtui.models.telephony import (
 
 __all__ = [
     "Account",
+    "AgentDay",
     "AgentHour",
     "ApiKey",
     "AuditEntry",

@@ -19,11 +19,23 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, false, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from ringtui.models import AgentHour, CallHour, CallRecord, IvrHour, RingAttempt
+from ringtui.models import AgentDay, AgentHour, CallHour, CallRecord, IvrHour, RingAttempt
 from ringtui.models.types import UTCDateTime
 from ringtui.services.access import Area, require_area
 from ringtui.services.base import Operation
@@ -40,32 +52,52 @@ from ringtui.services.filters import (
 from ringtui.services.lookups import ivr_by_name
 from ringtui.vocab import CallKind, Outcome
 
-HOUR = timedelta(hours=1)
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 CALL_FILTERS = frozenset({"period", "hours", "scope", "ivr", "direction", "type", "saved"})
 AGENT_FILTERS = frozenset({"period", "hours", "saved"})
 CallTable = type[CallHour] | type[IvrHour]
 
 
-class hour_of(FunctionElement[datetime]):
-    """The UTC hour a time falls in, in the column's own storage form."""
+class utc_trunc(FunctionElement[datetime]):
+    """A time truncated to its UTC hour or day, in the column's own storage form."""
 
     type = UTCDateTime()
-    inherit_cache = True
+    inherit_cache = False  # the unit is not part of a cache key: never reuse another query's SQL
+
+    def __init__(self, column: Any, unit: str) -> None:
+        self.unit = unit
+        super().__init__(column)
 
 
-@compiles(hour_of)
-def _hour_of_pg(element: Any, compiler: Any, **kw: Any) -> str:
+@compiles(utc_trunc)
+def _utc_trunc_pg(element: Any, compiler: Any, **kw: Any) -> str:
     moment = compiler.process(element.clauses, **kw)
-    return f"(date_trunc('hour', {moment} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+    return f"(date_trunc('{element.unit}', {moment} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
 
 
-@compiles(hour_of, "sqlite")
-def _hour_of_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"strftime('%Y-%m-%d %H:00:00.000000', {compiler.process(element.clauses, **kw)})"
+_SQLITE_TRUNC = {"hour": "%Y-%m-%d %H:00:00.000000", "day": "%Y-%m-%d 00:00:00.000000"}
+
+
+@compiles(utc_trunc, "sqlite")
+def _utc_trunc_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"strftime('{_SQLITE_TRUNC[element.unit]}', {compiler.process(element.clauses, **kw)})"
+
+
+def hour_of(column: Any) -> utc_trunc:
+    return utc_trunc(column, "hour")
 
 
 def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def floor_day(moment: datetime) -> datetime:
+    return floor_hour(moment).replace(hour=0)
+
+
+def ceil_day(moment: datetime) -> datetime:
+    day = floor_day(moment)
+    return day if day == moment else day + DAY
 
 
 # ---------------------------------------------------------------- keeping them equal to call_record
@@ -76,13 +108,16 @@ def _executor(target: Any) -> Any:
     return target.session if isinstance(target, Operation) else target
 
 
-def _span(column: Any, first: datetime | None, last: datetime | None) -> list[ColumnElement[bool]]:
-    """`column` within the hours from first's to last's, both included; no bound when None."""
+def _span(column: Any, first: datetime | None, last: datetime | None,
+          unit: timedelta = HOUR) -> list[ColumnElement[bool]]:
+    """`column` within the hours (or UTC days) from first's to last's, both included; no bound
+    when None."""
+    floor = floor_hour if unit == HOUR else floor_day
     conditions = []
     if first is not None:
-        conditions.append(column >= floor_hour(first))
+        conditions.append(column >= floor(first))
     if last is not None:
-        conditions.append(column < floor_hour(last) + HOUR)
+        conditions.append(column < floor(last) + unit)
     return conditions
 
 
@@ -95,7 +130,7 @@ def _call_measures(*keys: Any) -> Any:
 
 
 _MEASURES = ["direction", "kind", "type", "calls", "wait_sum", "wait_max", "talk_sum", "talk_max"]
-_OUTCOMES = [outcome.value.lower() for outcome in Outcome]
+_AGENT_MEASURES = [*(outcome.value.lower() for outcome in Outcome), "talk_s"]
 
 
 def _agent_measures() -> Any:
@@ -122,11 +157,16 @@ def rebuild_hours(target: Any, first: datetime | None, last: datetime | None) ->
             ["hour", "ivr_id", *_MEASURES], _call_measures(CallRecord.ivr_id).where(
                 CallRecord.ended_at.is_not(None), CallRecord.ivr_id.is_not(None), *started))),
         "agent_hour": (AgentHour, insert(AgentHour.__table__).from_select(
-            ["hour", "user_id", *_OUTCOMES, "talk_s"], _agent_measures().where(*started))),
+            ["hour", "user_id", *_AGENT_MEASURES], _agent_measures().where(*started))),
     }
+    day = utc_trunc(AgentHour.hour, "day")
+    sums = [func.sum(getattr(AgentHour, name)) for name in _AGENT_MEASURES]
+    days = insert(AgentDay.__table__).from_select(["day", "user_id", *_AGENT_MEASURES], select(
+        day, AgentHour.user_id, *sums).where(*_span(AgentHour.hour, first, last, DAY)).group_by(
+        day, AgentHour.user_id))
     written = {}
-    for name, (table, statement) in statements.items():
-        span = _span(table.hour, first, last)
+    for name, (table, statement) in (*statements.items(), ("agent_day", (AgentDay, days))):
+        span = _span(table.day, first, last, DAY) if table is AgentDay else _span(table.hour, first, last)
         db.execute(delete(table.__table__).where(*span))
         db.execute(statement)  # (its rowcount is -1 through psycopg: counted below)
         written[name] = db.execute(select(func.count()).select_from(table).where(*span)).scalar_one()
@@ -170,11 +210,15 @@ def _on_the_hour(moment: datetime) -> bool:
     return moment == floor_hour(moment)
 
 
-def _whole_hour_offsets(op: Operation, column: Any) -> bool:
-    """Whether the account zone's offset is a whole number of hours over the rows of `column`."""
+def _whole_hour_offsets(op: Operation, column: Any, windows: list[Period]) -> bool:
+    """Whether the account zone's offset is a whole number of hours over the windows, or over the
+    rows of `column` without any."""
     from ringtui.services.stats import offset_stretches  # stats builds on this module
 
-    first, last = op.session.execute(select(func.min(column), func.max(column))).one()
+    if windows:
+        first, last = min(w.start for w in windows), max(w.end for w in windows)
+    else:
+        first, last = op.session.execute(select(func.min(column), func.max(column))).one()
     if first is None:
         return True
     initial, changes = offset_stretches(account_zone(op), first, last)
@@ -197,7 +241,7 @@ def _time_conditions(op: Operation, options: FilterOptions, column: Any,
         windows = hour_windows(period, parse_hours(options.hours), zone)
     if not all(_on_the_hour(moment) for window in windows for moment in (window.start, window.end)):
         return None
-    if not _whole_hour_offsets(op, column):
+    if not _whole_hour_offsets(op, column, windows):
         return None
     if not options.hours:
         return [and_(column >= w.start, column < w.end) for w in windows]
@@ -232,10 +276,29 @@ def call_rollup(op: Operation, options: FilterOptions | None,
     return table, conditions
 
 
-def agent_rollup(op: Operation, options: FilterOptions | None,
-                 now: datetime) -> list[ColumnElement[bool]] | None:
-    """Conditions on agent_hour for these filters, or None when raw SQL must answer."""
+def _agent_rows(table: type[AgentHour] | type[AgentDay], conditions: list[ColumnElement[bool]]) -> Any:
+    return select(table.user_id, *(getattr(table, name) for name in _AGENT_MEASURES)).where(*conditions)
+
+
+def agent_rollup(op: Operation, options: FilterOptions | None, now: datetime) -> Subquery | None:
+    """The agent roll-up rows for these filters (user_id and the measures of _AGENT_MEASURES), or
+    None when raw SQL must answer: whole UTC days from agent_day, the hours around them from
+    agent_hour."""
     options = with_saved_filter(op, options or FilterOptions())
     if not _answerable(op, options, AGENT_FILTERS):
         return None
-    return _time_conditions(op, options, AgentHour.hour, now)
+    conditions = _time_conditions(op, options, AgentHour.hour, now)
+    if conditions is None:
+        return None
+    if options.hours:
+        return _agent_rows(AgentHour, conditions).subquery()
+    if not options.period:
+        return _agent_rows(AgentDay, []).subquery()
+    period = parse_period(options.period, account_zone(op), now)
+    first_day, last_day = ceil_day(period.start), floor_day(period.end)
+    if first_day >= last_day:
+        return _agent_rows(AgentHour, conditions).subquery()
+    hour = AgentHour.hour
+    edges = or_(and_(hour >= period.start, hour < first_day), and_(hour >= last_day, hour < period.end))
+    return union_all(_agent_rows(AgentHour, [edges]), _agent_rows(
+        AgentDay, [AgentDay.day >= first_day, AgentDay.day < last_day])).subquery()

@@ -27,7 +27,6 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ringtui.errors import Invalid
 from ringtui.models import (
-    AgentHour,
     CallRecord,
     CallTag,
     GroupMember,
@@ -268,14 +267,14 @@ def _talk_time() -> ColumnElement[float]:
     return func.coalesce(func.sum(case((took, CallRecord.talk_s), else_=0.0)), 0.0)
 
 
-def _rollup_leaderboard(conditions: list[ColumnElement[bool]]) -> Any:
-    counts = [func.sum(getattr(AgentHour, outcome.value.lower())).label(outcome.value.lower())
+def _rollup_leaderboard(rows: Any) -> Any:
+    """The leaderboard from agent roll-up rows (rollups.agent_rollup)."""
+    counts = [func.sum(rows.c[outcome.value.lower()]).label(outcome.value.lower())
               for outcome in LEADERBOARD_OUTCOMES]
-    return (select(User.email.label("agent"), *counts,
-                   func.coalesce(func.sum(AgentHour.talk_s), 0.0).label("talk_s"))
-            .select_from(AgentHour)
-            .join(User, User.id == AgentHour.user_id)
-            .where(*conditions)
+    talk = func.coalesce(func.sum(rows.c.talk_s), 0.0).label("talk_s")
+    return (select(User.email.label("agent"), *counts, talk)
+            .select_from(rows)
+            .join(User, User.id == rows.c.user_id)
             .group_by(User.email))
 
 

@@ -23,7 +23,7 @@ from ringtui.db import engine_for
 from ringtui.engine.core.events import AttemptOutcomeChanged, CallStarted
 from ringtui.engine.recorder import close_orphans, record_all
 from ringtui.errors import Invalid
-from ringtui.models import Account, AgentHour, CallHour, CallRecord, IvrHour
+from ringtui.models import Account, AgentDay, AgentHour, CallHour, CallRecord, IvrHour
 from ringtui.services import stats
 from ringtui.services.base import operation
 from ringtui.services.filters import FilterOptions
@@ -124,8 +124,9 @@ def test_every_history_indicator_is_the_same_from_rollups_and_raw(center, interv
 
 
 @pytest.mark.parametrize("options", [FilterOptions(), FilterOptions(period=NOV_2),
+                                     FilterOptions(period="2026-10-03..2026-11-14"),
                                      FilterOptions(period="last-month", hours="08:00-20:00")],
-                         ids=["all", "nov2", "october-daytime"])
+                         ids=["all", "nov2", "whole-days-and-edges", "october-daytime"])
 def test_the_leaderboard_is_the_same_from_rollups_and_raw(center, options):
     _, db_url = center
     rolled, raw = both_ways(db_url, lambda op, source: stats.leaderboard(op, options, now=NOW, source=source))
@@ -169,7 +170,7 @@ def test_a_zone_off_the_hour_is_answered_raw(center):
 def test_the_recorder_keeps_the_rollups_current(center):
     _, db_url = center
     engine = engine_for(db_url)
-    day = FilterOptions(period=NOV_2)
+    day = FilterOptions(period="2026-11-01..2026-11-03")  # Nov 2 from agent_day, the edges by hour
     before = run(db_url, lambda op: stats.call_stats(op, day, now=NOW, source="rollup"))
     board = {r["agent"]: r for r in run(db_url, lambda op: stats.leaderboard(
         op, day, now=NOW, source="rollup"))}
@@ -200,14 +201,14 @@ def test_the_recorder_keeps_the_rollups_current(center):
 def rollup_rows(db_url: str) -> int:
     with Session(engine_for(db_url)) as db:
         return sum(db.execute(select(func.count()).select_from(table)).scalar_one()
-                   for table in (CallHour, IvrHour, AgentHour))
+                   for table in (CallHour, IvrHour, AgentHour, AgentDay))
 
 
 def test_stats_rebuild_recomputes_a_period_or_everything(center):
     cli, db_url = center
     intact = rollup_rows(db_url)
     with Session(engine_for(db_url)) as db:
-        for table in (CallHour, IvrHour, AgentHour):
+        for table in (CallHour, IvrHour, AgentHour, AgentDay):
             db.execute(delete(table))
         db.commit()
     assert ok(cli("stats", "calls", "--json")).json()["total_calls"] == 0  # what a stale roll-up shows

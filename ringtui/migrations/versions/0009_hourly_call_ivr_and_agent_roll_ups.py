@@ -2,7 +2,7 @@
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-12-05 07:48:49.044887
+Create Date: 2026-12-05 08:12:10.446395
 """
 from collections.abc import Sequence
 
@@ -37,9 +37,7 @@ def upgrade() -> None:
     with op.batch_alter_table('call_hour', schema=None) as batch_op:
         batch_op.create_index('ix_call_hour_hour', ['hour'], unique=False)
 
-    op.create_table('agent_hour',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('hour', ringtui.models.types.UTCDateTime(timezone=True), nullable=False),
+    op.create_table('agent_day',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('out', sa.Integer(), nullable=False),
     sa.Column('answered', sa.Integer(), nullable=False),
@@ -53,12 +51,35 @@ def upgrade() -> None:
     sa.Column('notconnected', sa.Integer(), nullable=False),
     sa.Column('sip_phone_error', sa.Integer(), nullable=False),
     sa.Column('talk_s', sa.Float(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', ringtui.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('agent_day', schema=None) as batch_op:
+        batch_op.create_index('ix_agent_day_day', ['day'], unique=False)
+
+    op.create_table('agent_hour',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('out', sa.Integer(), nullable=False),
+    sa.Column('answered', sa.Integer(), nullable=False),
+    sa.Column('toolate', sa.Integer(), nullable=False),
+    sa.Column('call_answered', sa.Integer(), nullable=False),
+    sa.Column('no_answer', sa.Integer(), nullable=False),
+    sa.Column('rejected', sa.Integer(), nullable=False),
+    sa.Column('incall', sa.Integer(), nullable=False),
+    sa.Column('snooze', sa.Integer(), nullable=False),
+    sa.Column('planning', sa.Integer(), nullable=False),
+    sa.Column('notconnected', sa.Integer(), nullable=False),
+    sa.Column('sip_phone_error', sa.Integer(), nullable=False),
+    sa.Column('talk_s', sa.Float(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hour', ringtui.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('agent_hour', schema=None) as batch_op:
         batch_op.create_index('ix_agent_hour_hour', ['hour'], unique=False)
-        batch_op.create_index(batch_op.f('ix_agent_hour_user_id'), ['user_id'], unique=False)
 
     op.create_table('ivr_hour',
     sa.Column('hour', ringtui.models.types.UTCDateTime(timezone=True), nullable=False),
@@ -76,6 +97,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('ivr_hour', schema=None) as batch_op:
+        batch_op.create_index('ix_ivr_hour_hour', ['hour'], unique=False)
         batch_op.create_index('ix_ivr_hour_ivr_hour', ['ivr_id', 'hour'], unique=False)
 
     with op.batch_alter_table('call_record', schema=None) as batch_op:
@@ -92,13 +114,17 @@ def downgrade() -> None:
 
     with op.batch_alter_table('ivr_hour', schema=None) as batch_op:
         batch_op.drop_index('ix_ivr_hour_ivr_hour')
+        batch_op.drop_index('ix_ivr_hour_hour')
 
     op.drop_table('ivr_hour')
     with op.batch_alter_table('agent_hour', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_agent_hour_user_id'))
         batch_op.drop_index('ix_agent_hour_hour')
 
     op.drop_table('agent_hour')
+    with op.batch_alter_table('agent_day', schema=None) as batch_op:
+        batch_op.drop_index('ix_agent_day_day')
+
+    op.drop_table('agent_day')
     with op.batch_alter_table('call_hour', schema=None) as batch_op:
         batch_op.drop_index('ix_call_hour_hour')
 
