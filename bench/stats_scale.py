@@ -38,15 +38,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Engine, column, func, insert, select, table, text
-from stats_million import median_of
+from stats_million import make_account, median_of
 
 from ringtui import db as ringtui_db
 from ringtui.config import Settings
-from ringtui.models import CallRecord, Ivr, User
-from ringtui.services import ivrs, rollups, stats, users
+from ringtui.models import CallRecord, Ivr
+from ringtui.services import rollups, stats
 from ringtui.services.base import operation
 from ringtui.services.filters import FilterOptions
-from ringtui.services.setup import init_account
 
 AGENTS, IVRS, BATCH, CUSTOMERS, LINE = 500, 50, 50_000, 200_000, "+33144951479"
 IN_OUTCOMES = ("ANSWERED",) * 5 + ("NO_ANSWER", "REJECTED", "TOOLATE", "INCALL", "SNOOZE")
@@ -60,19 +59,6 @@ SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 # ---------------------------------------------------------------- generating
-
-
-def _account(url: str) -> tuple[list[int], list[int]]:
-    settings = Settings(database_url=url)
-    init_account(settings, company="Bench", plan="advanced", admin_email="admin@bench.test", country="FR")
-    with operation(settings) as op:
-        for n in range(IVRS):
-            ivrs.create_ivr(op, f"IVR {n}")
-        for n in range(AGENTS):
-            users.add_user(op, f"agent{n}@bench.test")
-    with ringtui_db.engine_for(url).connect() as connection:
-        agents = list(connection.execute(select(User.id).where(User.email.like("agent%"))).scalars())
-        return agents, list(connection.execute(select(Ivr.id).order_by(Ivr.id)).scalars())
 
 
 def _calls(rows: int, agents: list[int], ivr_ids: list[int], end: datetime,
@@ -137,7 +123,7 @@ def generate(url: str, rows: int, seed: int = 1) -> tuple[float, float]:
     """The account and `rows` calls; returns (seconds inserting, seconds building the roll-ups)."""
     engine = ringtui_db.make_engine(url)
     ringtui_db.upgrade(engine)
-    agents, ivr_ids = _account(url)
+    agents, ivr_ids = make_account(url, IVRS, AGENTS)
     write = _write_postgresql if engine.dialect.name == "postgresql" else _write_sqlite
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     started = time.perf_counter()
