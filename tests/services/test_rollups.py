@@ -246,3 +246,21 @@ def test_rollup_hours_are_utc_hour_starts(center):
                              for h in hours)
         total = db.execute(select(func.sum(CallHour.calls))).scalar_one()
         assert total == db.execute(select(func.count()).select_from(CallRecord)).scalar_one()
+
+
+def test_migration_0009_fills_the_rollups_from_the_calls_already_there(tmp_path: Path):
+    from ringtui import db as ringtui_db
+
+    engine = ringtui_db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    ringtui_db.upgrade(engine, "0008")
+    rows = [{"call_id": f"old{n}", "direction": "in", "kind": "direct", "from_number": "+33600000000",
+             "to_number": base.LINE, "started_at": at(2, 9, 10 * n), "ended_at": at(2, 9, 10 * n, 30),
+             "type": "answered", "wait_s": 5.0 * n, "talk_s": 25.0, "ended_by": "customer", "recorded": False,
+             "vip": False, "flagged": False} for n in range(5)]
+    with engine.begin() as connection:
+        connection.execute(CallRecord.__table__.insert(), rows)
+    ringtui_db.upgrade(engine)
+    with engine.connect() as connection:
+        hours = connection.execute(select(CallHour.hour, CallHour.calls, CallHour.wait_max)).all()
+    engine.dispose()
+    assert hours == [(at(2, 9), 5, 20.0)]
