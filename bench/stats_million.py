@@ -55,20 +55,25 @@ CANDIDATE_INDEXES = (
 )
 
 
+def make_account(url: str, ivr_count: int, agent_count: int) -> tuple[list[int], list[int]]:
+    """The bench account with IVRs 'IVR 0'.. and agents agent0@bench.test..; (agent ids, IVR ids)."""
+    settings = Settings(database_url=url)
+    init_account(settings, company="Bench", plan="advanced", admin_email="admin@bench.test", country="FR")
+    with operation(settings) as op:
+        for n in range(ivr_count):
+            ivrs.create_ivr(op, f"IVR {n}")
+        for n in range(agent_count):
+            users.add_user(op, f"agent{n}@bench.test")
+    with ringtui_db.engine_for(url).connect() as connection:
+        agents = list(connection.execute(select(User.id).where(User.email.like("agent%"))).scalars())
+        return agents, list(connection.execute(select(Ivr.id).order_by(Ivr.id)).scalars())
+
+
 def build(url: str, calls: int, seed: int = 1) -> float:
     """The account and `calls` records; returns the seconds the bulk insert took."""
     engine = ringtui_db.make_engine(url)
     ringtui_db.upgrade(engine)
-    settings = Settings(database_url=url)
-    init_account(settings, company="Bench", plan="advanced", admin_email="admin@bench.test", country="FR")
-    with operation(settings) as op:
-        for n in range(IVRS):
-            ivrs.create_ivr(op, f"IVR {n}")
-        for n in range(AGENTS):
-            users.add_user(op, f"agent{n}@bench.test")
-    with engine.connect() as connection:
-        agent_ids = list(connection.execute(select(User.id).where(User.email.like("agent%"))).scalars())
-        ivr_ids = list(connection.execute(select(Ivr.id)).scalars())
+    agent_ids, ivr_ids = make_account(url, IVRS, AGENTS)
     rng = random.Random(seed)
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     # in time order, as the recorder writes them (rows of a period sit together in the table)

@@ -66,6 +66,21 @@ def leaderboard(
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=LEADERBOARD_COLUMNS, title="Leaderboard")
 
 
+RebuildPeriod = Annotated[str | None, typer.Option("--period", help=(
+    "Recompute only the days of this period (today, yesterday, this-week, last-week, this-month, "
+    "last-month or YYYY-MM-DD..YYYY-MM-DD); default: the whole history."))]
+
+
+@app.command("rebuild")
+def rebuild(period: RebuildPeriod = None, as_json: JsonFlag = False) -> None:
+    """Recompute the hourly roll-ups the statistics answer from, in one transaction."""
+    from ringtui.services import rollups
+
+    with operation() as op:
+        written = rollups.rebuild(op, period)
+    render_object(written, as_json=as_json, title="Roll-ups rebuilt")
+
+
 Interval = Annotated[str, typer.Option("--interval", help="hour, day, week (from Monday) or month.")]
 Indicator = Annotated[str | None, typer.Option("--indicator", help=(
     "total_calls (default), inbound_calls, outbound_calls, answered_calls, missed_calls, service_level, "

@@ -28,6 +28,7 @@ from ringtui.engine.core.events import (
 )
 from ringtui.models import CallRecord, CallTag, Ivr, RingAttempt, SnoozePeriod, SurveyAnswer, Tag, User
 from ringtui.services.phones import country_of
+from ringtui.services.rollups import refresh_calls
 from ringtui.vocab import AgentState, CallType, Direction, EndedBy
 
 E = TypeVar("E", bound=Event)
@@ -107,6 +108,7 @@ class Recorder:
                 db.execute(_LATE, [{"late_call": e.call_id, "late_user": self._users.get(e.agent),
                                     "late_start": e.started_at, "late_outcome": e.outcome} for e in late])
             self._write_snoozes(db, _of(batch, AgentStateChanged))
+            refresh_calls(db, ended | {event.call_id for event in late})  # their hours' roll-ups
         return len(batch)
 
     def flush(self) -> int:
@@ -240,6 +242,8 @@ def close_orphans(engine: Engine, now: datetime) -> list[str]:
             else:
                 record.type = CallType.MISSED
                 record.wait_s = max(0.0, (now - record.started_at).total_seconds())
+        db.flush()
+        refresh_calls(db, [record.call_id for record in orphans])
         return [record.call_id for record in orphans]
 
 

@@ -14,6 +14,7 @@ from ringtui.models.directory import (
 from ringtui.models.messaging import Meeting, MeetingTag, OmniMessage, SmsMessage
 from ringtui.models.records import CallRecord, CallTag, RingAttempt, SurveyAnswer, Tag
 from ringtui.models.reports import ReportDelivery, ReportSubscription, SavedFilter
+from ringtui.models.rollups import AgentDay, AgentHour, CallHour, IvrHour
 from ringtui.models.sip import SipBinding
 from ringtui.models.telephony import (
     BlacklistEntry,
@@ -28,9 +29,12 @@ from ringtui.models.telephony import (
 
 __all__ = [
     "Account",
+    "AgentDay",
+    "AgentHour",
     "ApiKey",
     "AuditEntry",
     "BlacklistEntry",
+    "CallHour",
     "CallRecord",
     "CallTag",
     "Campaign",
@@ -42,6 +46,7 @@ __all__ = [
     "ContactNumber",
     "GroupMember",
     "Ivr",
+    "IvrHour",
     "IvrStep",
     "IvrVipNumber",
     "Meeting",

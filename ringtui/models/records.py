@@ -33,6 +33,8 @@ class CallRecord(SQLModel, table=True):
         Index("ix_call_record_missed_worklist", "type", "processed_at"),
         # a number's calls in time order: callback delay (S2), per-IVR number refinement (S6)
         Index("ix_call_record_to_number_started", "to_number", "started_at"),
+        # one IVR over a period: the S2 half of `stats calls --ivr` and raw per-IVR filters
+        Index("ix_call_record_ivr_started", "ivr_id", "started_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

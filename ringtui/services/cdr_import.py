@@ -51,6 +51,7 @@ from ringtui.services.access import is_admin
 from ringtui.services.base import Operation, audit
 from ringtui.services.phones import parse
 from ringtui.services.plans import Feature, require_feature
+from ringtui.services.rollups import rebuild_hours
 from ringtui.vocab import CallKind, CallType, Direction, Outcome
 
 FORMATS = ("asterisk-csv",)
@@ -103,6 +104,10 @@ class _Summary:
     already_imported: int = 0
     internal_skipped: int = 0
     invalid: list[tuple[int, str]] = field(default_factory=list)
+    span: list[datetime] = field(default_factory=list)  # first and last start imported: roll-ups
+
+    def imported_from(self, starts: list[datetime]) -> None:
+        self.span = [min(self.span + starts), max(self.span + starts)]
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, "format": FORMATS[0], "timezone": self.timezone, "lines": self.lines,
@@ -223,6 +228,7 @@ def import_cdrs(op: Operation, file: Path, *, format: str = "asterisk-csv", time
     if batch and not (summary.invalid and not skip_invalid):
         _write(op, batch, summary)
     if summary.imported:
+        rebuild_hours(op, *summary.span)
         audit(op, "calls.import", file.name, after={
             k: v for k, v in summary.as_dict().items() if k != "invalid"}
             | {"invalid_lines": [line for line, _ in summary.invalid]})
@@ -497,6 +503,7 @@ def _write(op: Operation, batch: list[_Call], summary: _Summary) -> None:
     if attempts:
         _insert(op, "ring_attempt", _ATTEMPT_COLUMNS, attempts)
     summary.imported += len(new)
+    summary.imported_from([call.record["started_at"] for call in new])
 
 
 def _insert(op: Operation, table_name: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:

@@ -7,12 +7,16 @@ time before abandon over inbound calls not answered; talk IN over answered
 inbound calls; talk OUT over outbound calls. A missed call is an inbound call
 that ended without being answered (missed, voicemail or no key pressed).
 Calls still in progress are not counted until they end.
+
+At scale the same indicators come from hourly roll-ups (ringtui.services.rollups) whenever every
+filter can be answered from them; `source="raw"` forces the query over call_record (the tests
+compare both ways on every indicator), `source="rollup"` refuses filters the roll-ups cannot answer.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, literal, literal_column, select
@@ -34,6 +38,7 @@ from ringtui.models import (
     User,
 )
 from ringtui.models.types import UTCDateTime
+from ringtui.services import rollups
 from ringtui.services.access import Area, require_area, scope_ids
 from ringtui.services.base import Operation
 from ringtui.services.filters import (
@@ -166,6 +171,52 @@ CALL_INDICATORS = {
     "avg_talk_out_s": avg_talk_out_s, "max_talk_out_s": max_talk_out_s,
     "unprocessed_missed": unprocessed_missed, "avg_callback_s": avg_callback_s,
 }
+_S2 = ("unprocessed_missed", "avg_callback_s")  # change after the call ends: always from call_record
+
+
+def rollup_indicators(table: rollups.CallTable) -> dict[str, ColumnElement[Any]]:
+    """The S1 indicators (all but _S2) from a call roll-up's counts, sums and maxima."""
+    incoming, outgoing = table.direction == Direction.IN, table.direction == Direction.OUT
+    took = and_(incoming, table.type == CallType.ANSWERED)
+    lost = and_(incoming, table.type.is_not(None), table.type != CallType.ANSWERED)
+
+    def calls(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.sum(case((condition, table.calls), else_=0))
+
+    def mean(condition: ColumnElement[bool], total: Any) -> ColumnElement[Any]:
+        return func.sum(case((condition, total))) / func.nullif(func.sum(case((condition, table.calls))), 0)
+
+    def most(condition: ColumnElement[bool], maximum: Any) -> ColumnElement[Any]:
+        return func.max(case((condition, maximum)))
+
+    return {
+        "total_calls": func.sum(table.calls), "inbound_calls": calls(incoming),
+        "outbound_calls": calls(outgoing), "answered_calls": calls(took), "missed_calls": calls(lost),
+        "service_level": cast(calls(took), Float) / func.nullif(calls(incoming), 0),
+        "total_duration_s": func.sum(table.talk_sum), "avg_wait_s": mean(took, table.wait_sum),
+        "max_wait_s": most(incoming, table.wait_max), "avg_abandon_s": mean(lost, table.wait_sum),
+        "avg_talk_in_s": mean(took, table.talk_sum), "max_talk_in_s": most(took, table.talk_max),
+        "avg_talk_out_s": mean(outgoing, table.talk_sum), "max_talk_out_s": most(outgoing, table.talk_max),
+    }
+
+
+Source = Literal["auto", "raw", "rollup"]
+
+
+def _rollup_plan(op: Operation, options: FilterOptions | None, now: datetime | None,
+                 source: Source) -> tuple[rollups.CallTable, list[ColumnElement[bool]]] | None:
+    """The call roll-up to answer from, or None for raw SQL (see module docstring)."""
+    plan = None if source == "raw" else rollups.call_rollup(op, options, now or datetime.now(UTC))
+    return _required(plan, source)
+
+
+def _required(plan: Any, source: Source) -> Any:
+    if plan is None and source == "rollup":
+        raise Invalid("the roll-ups cannot answer these filters (tags, country, group, user, scoped "
+                      "visibility, or hours not on the hour): use the raw source")
+    return plan
+
+
 _COUNTS = {"total_calls", "inbound_calls", "outbound_calls", "answered_calls", "missed_calls",
            "unprocessed_missed"}
 
@@ -186,13 +237,22 @@ def _require_statistics(op: Operation) -> None:
 
 
 def call_stats(op: Operation, options: FilterOptions | None = None, *,
-               now: datetime | None = None) -> dict[str, Any]:
-    """S1 and S2 over the filtered calls, in one query."""
+               now: datetime | None = None, source: Source = "auto") -> dict[str, Any]:
+    """S1 and S2 over the filtered calls: one query over call_record, or S1 from a roll-up and S2
+    over the missed calls only."""
     _require_statistics(op)
     conditions = call_conditions(op, options, now=now)
-    query = select(*(indicator().label(name) for name, indicator in CALL_INDICATORS.items())).where(
-        ended(), *conditions)
-    row = op.session.execute(query).one()._mapping
+    plan = _rollup_plan(op, options, now, source)
+    if plan is None:
+        query = select(*(indicator().label(name) for name, indicator in CALL_INDICATORS.items())).where(
+            ended(), *conditions)
+        row = dict(op.session.execute(query).one()._mapping)
+    else:
+        table, rollup_conditions = plan
+        row = dict(op.session.execute(select(*(value.label(name) for name, value in rollup_indicators(
+            table).items())).where(*rollup_conditions)).one()._mapping)
+        row |= op.session.execute(select(*(CALL_INDICATORS[name]().label(name) for name in _S2)).where(
+            ended(), missed_inbound(), *conditions)).one()._mapping
     return {name: _figure(name, row[name]) for name in CALL_INDICATORS}
 
 
@@ -207,11 +267,24 @@ def _talk_time() -> ColumnElement[float]:
     return func.coalesce(func.sum(case((took, CallRecord.talk_s), else_=0.0)), 0.0)
 
 
+def _rollup_leaderboard(rows: Any) -> Any:
+    """The leaderboard from agent roll-up rows (rollups.agent_rollup)."""
+    counts = [func.sum(rows.c[outcome.value.lower()]).label(outcome.value.lower())
+              for outcome in LEADERBOARD_OUTCOMES]
+    talk = func.coalesce(func.sum(rows.c.talk_s), 0.0).label("talk_s")
+    return (select(User.email.label("agent"), *counts, talk)
+            .select_from(rows)
+            .join(User, User.id == rows.c.user_id)
+            .group_by(User.email))
+
+
 def leaderboard(op: Operation, options: FilterOptions | None = None, *,
-                now: datetime | None = None) -> list[dict[str, Any]]:
-    """Per agent: how many ring attempts came to each S5 outcome, and talk time; one GROUP BY."""
+                now: datetime | None = None, source: Source = "auto") -> list[dict[str, Any]]:
+    """Per agent: how many ring attempts came to each S5 outcome, and talk time; one GROUP BY over
+    ring attempts x calls, or over agent_hour when the filters allow."""
     _require_statistics(op)
     conditions = call_conditions(op, options, now=now)
+    plan = None if source == "raw" else rollups.agent_rollup(op, options, now or datetime.now(UTC))
     counts = [_count(RingAttempt.outcome == outcome).label(outcome.value.lower())
               for outcome in LEADERBOARD_OUTCOMES]
     query = (select(User.email.label("agent"), *counts, _talk_time().label("talk_s"))
@@ -220,6 +293,8 @@ def leaderboard(op: Operation, options: FilterOptions | None = None, *,
              .join(User, User.id == RingAttempt.user_id)
              .where(*conditions)
              .group_by(User.email))
+    if _required(plan, source) is not None:
+        query = _rollup_leaderboard(plan)
     rows = [dict(row._mapping) for row in op.session.execute(query)]
     for row in rows:
         row["talk_s"] = round(float(row["talk_s"]), 1)
@@ -292,7 +367,8 @@ def _offset_change(zone: ZoneInfo, before: datetime, after: datetime) -> datetim
             after = middle
         else:
             before = middle
-    return after
+    return after.replace(microsecond=0)  # zones change on a whole second: the bisection's `after` is
+    # within a second after it (an hour roll-up's row starts exactly on it)
 
 
 def offset_stretches(zone: ZoneInfo, first: datetime,
@@ -350,24 +426,35 @@ def _bucket_start(text: str, offset_s: int | None, zone: ZoneInfo) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _trend_source(op: Operation, name: str, options: FilterOptions | None, now: datetime | None,
+                  source: Source) -> tuple[Any, Any, list[ColumnElement[bool]]]:
+    """(time column, indicator, conditions) for S3 and S4: over a roll-up or over call_record."""
+    conditions = [ended(), *call_conditions(op, options, now=now)]
+    plan = _rollup_plan(op, options, now, source)
+    if plan is None:
+        return CallRecord.started_at, CALL_INDICATORS[name](), conditions
+    table, rollup_conditions = plan
+    return table.hour, rollup_indicators(table)[name], rollup_conditions
+
+
 def call_history(op: Operation, interval: str, indicator: str | None = None,
-                 options: FilterOptions | None = None, *, now: datetime | None = None) -> dict[str, Any]:
+                 options: FilterOptions | None = None, *, now: datetime | None = None,
+                 source: Source = "auto") -> dict[str, Any]:
     """S3: one indicator per local hour, day, week (from Monday) or month; empty buckets are left out."""
     _require_statistics(op)
     name, interval = _indicator(indicator), _interval(interval)
-    conditions = [ended(), *call_conditions(op, options, now=now)]
-    buckets = time_buckets(op, CallRecord.started_at, CALL_INDICATORS[name](), conditions, interval)
+    column, value, conditions = _trend_source(op, name, options, now, source)
+    buckets = time_buckets(op, column, value, conditions, interval)
     points = [{"start": start, "value": _figure(name, value)} for start, value in buckets]
     return {"indicator": name, "interval": interval, "points": points}
 
 
 def call_heatmap(op: Operation, indicator: str | None = None, options: FilterOptions | None = None, *,
-                 now: datetime | None = None) -> dict[str, Any]:
+                 now: datetime | None = None, source: Source = "auto") -> dict[str, Any]:
     """S4: one indicator per local weekday (Monday = 0) and hour; all 168 cells, empty ones 0 or null."""
     _require_statistics(op)
     name = _indicator(indicator)
-    conditions = [ended(), *call_conditions(op, options, now=now)]
-    values = weekday_hour_values(op, CallRecord.started_at, CALL_INDICATORS[name](), conditions)
+    values = weekday_hour_values(op, *_trend_source(op, name, options, now, source))
     cells = [{"weekday": day, "hour": h, "value": _figure(name, values.get((day, h)))}
              for day in range(7) for h in range(24)]
     return {"indicator": name, "cells": cells}

@@ -1,0 +1,304 @@
+"""Hourly roll-ups of the call records: kept equal to call_record, and when statistics may use them.
+
+Maintenance is by UTC hour: `rebuild_hours` deletes the roll-up rows of a span of hours and
+recomputes them from call_record and ring_attempt with INSERT ... SELECT ... GROUP BY, in the
+caller's transaction. The recorder calls `refresh_calls` for the calls a batch closed (or whose
+attempts it changed) in the transaction that writes them, so the hours they started in are
+recomputed with them; bulk paths (CDR import, `stats rebuild`) call `rebuild_hours` for the span
+they touched. Recomputing an hour rather than adding deltas keeps maxima exact and makes a late
+change (an attempt turned TOOLATE, an orphan closed at restart) impossible to count twice.
+
+Statistics answer from the roll-ups only when every filter maps onto their dimensions and every
+time boundary falls on a UTC hour: an account zone whose offset is not a whole number of hours
+(India, Nepal, Lord Howe in summer), or hours such as 09:30-12:00, go to raw SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from ringtui.models import AgentDay, AgentHour, CallHour, CallRecord, IvrHour, RingAttempt
+from ringtui.models.types import UTCDateTime
+from ringtui.services.access import Area, require_area
+from ringtui.services.base import Operation
+from ringtui.services.filters import (
+    FilterOptions,
+    Period,
+    account_zone,
+    hour_windows,
+    parse_hours,
+    parse_period,
+    visible_calls,
+    with_saved_filter,
+)
+from ringtui.services.lookups import ivr_by_name
+from ringtui.vocab import CallKind, Outcome
+
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+CALL_FILTERS = frozenset({"period", "hours", "scope", "ivr", "direction", "type", "saved"})
+AGENT_FILTERS = frozenset({"period", "hours", "saved"})
+CallTable = type[CallHour] | type[IvrHour]
+
+
+class utc_trunc(FunctionElement[datetime]):
+    """A time truncated to its UTC hour or day, in the column's own storage form."""
+
+    type = UTCDateTime()
+    inherit_cache = False  # the unit is not part of a cache key: never reuse another query's SQL
+
+    def __init__(self, column: Any, unit: str) -> None:
+        self.unit = unit
+        super().__init__(column)
+
+
+@compiles(utc_trunc)
+def _utc_trunc_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    moment = compiler.process(element.clauses, **kw)
+    return f"(date_trunc('{element.unit}', {moment} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+
+
+_SQLITE_TRUNC = {"hour": "%Y-%m-%d %H:00:00.000000", "day": "%Y-%m-%d 00:00:00.000000"}
+
+
+@compiles(utc_trunc, "sqlite")
+def _utc_trunc_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"strftime('{_SQLITE_TRUNC[element.unit]}', {compiler.process(element.clauses, **kw)})"
+
+
+def hour_of(column: Any) -> utc_trunc:
+    return utc_trunc(column, "hour")
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def floor_day(moment: datetime) -> datetime:
+    return floor_hour(moment).replace(hour=0)
+
+
+def ceil_day(moment: datetime) -> datetime:
+    day = floor_day(moment)
+    return day if day == moment else day + DAY
+
+
+# ---------------------------------------------------------------- keeping them equal to call_record
+
+
+def _executor(target: Any) -> Any:
+    """A Session or Connection to run statements on, from an Operation, a Session or a Connection."""
+    return target.session if isinstance(target, Operation) else target
+
+
+def _span(column: Any, first: datetime | None, last: datetime | None,
+          unit: timedelta = HOUR) -> list[ColumnElement[bool]]:
+    """`column` within the hours (or UTC days) from first's to last's, both included; no bound
+    when None."""
+    floor = floor_hour if unit == HOUR else floor_day
+    conditions = []
+    if first is not None:
+        conditions.append(column >= floor(first))
+    if last is not None:
+        conditions.append(column < floor(last) + unit)
+    return conditions
+
+
+def _call_measures(*keys: Any) -> Any:
+    hour = hour_of(CallRecord.started_at)
+    return select(hour, *keys, CallRecord.direction, CallRecord.kind, CallRecord.type, func.count(),
+                  func.sum(CallRecord.wait_s), func.max(CallRecord.wait_s), func.sum(CallRecord.talk_s),
+                  func.max(CallRecord.talk_s)).group_by(
+        hour, *keys, CallRecord.direction, CallRecord.kind, CallRecord.type)
+
+
+_MEASURES = ["direction", "kind", "type", "calls", "wait_sum", "wait_max", "talk_sum", "talk_max"]
+_AGENT_MEASURES = [*(outcome.value.lower() for outcome in Outcome), "talk_s"]
+
+
+def _agent_measures() -> Any:
+    hour = hour_of(CallRecord.started_at)
+    counts = [func.count(case((RingAttempt.outcome == outcome, 1))) for outcome in Outcome]
+    took = RingAttempt.outcome.in_([Outcome.ANSWERED, Outcome.OUT])
+    talk = func.sum(case((took, CallRecord.talk_s), else_=0.0))
+    return (select(hour, RingAttempt.user_id, *counts, talk)
+            .join(CallRecord, CallRecord.id == RingAttempt.call_record_id)
+            .where(RingAttempt.user_id.is_not(None))
+            .group_by(hour, RingAttempt.user_id))
+
+
+def rebuild_hours(target: Any, first: datetime | None, last: datetime | None) -> dict[str, int]:
+    """Recompute every roll-up row of the UTC hours from `first`'s to `last`'s (None: unbounded on
+    that side), in the caller's transaction; `target` is an Operation, a Session or a Connection.
+    Returns the rows written per table."""
+    db = _executor(target)
+    started = _span(CallRecord.started_at, first, last)
+    statements = {
+        "call_hour": (CallHour, insert(CallHour.__table__).from_select(
+            ["hour", *_MEASURES], _call_measures().where(CallRecord.ended_at.is_not(None), *started))),
+        "ivr_hour": (IvrHour, insert(IvrHour.__table__).from_select(
+            ["hour", "ivr_id", *_MEASURES], _call_measures(CallRecord.ivr_id).where(
+                CallRecord.ended_at.is_not(None), CallRecord.ivr_id.is_not(None), *started))),
+        "agent_hour": (AgentHour, insert(AgentHour.__table__).from_select(
+            ["hour", "user_id", *_AGENT_MEASURES], _agent_measures().where(*started))),
+    }
+    day = utc_trunc(AgentHour.hour, "day")
+    sums = [func.sum(getattr(AgentHour, name)) for name in _AGENT_MEASURES]
+    days = insert(AgentDay.__table__).from_select(["day", "user_id", *_AGENT_MEASURES], select(
+        day, AgentHour.user_id, *sums).where(*_span(AgentHour.hour, first, last, DAY)).group_by(
+        day, AgentHour.user_id))
+    written = {}
+    for name, (table, statement) in (*statements.items(), ("agent_day", (AgentDay, days))):
+        span = _span(table.day, first, last, DAY) if table is AgentDay else _span(table.hour, first, last)
+        db.execute(delete(table.__table__).where(*span))
+        db.execute(statement)  # (its rowcount is -1 through psycopg: counted below)
+        written[name] = db.execute(select(func.count()).select_from(table).where(*span)).scalar_one()
+    return written
+
+
+def rebuild(op: Operation, period: str | None = None, *, now: datetime | None = None) -> dict[str, Any]:
+    """`stats rebuild`: recompute the roll-ups of a period of the account's days, or of everything,
+    in the operation's transaction (all or nothing). Admins and technical users."""
+    require_area(op, Area.CONFIGURATION)
+    first = last = None
+    if period:
+        bounds = parse_period(period, account_zone(op), now or datetime.now(UTC))
+        first, last = bounds.start, bounds.end - timedelta(microseconds=1)
+    written = rebuild_hours(op, first, last)
+    return {"period": period or "all", "first_hour": _iso(first and floor_hour(first)),
+            "last_hour": _iso(last and floor_hour(last)), **written}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_CHUNK = 5000  # call ids per IN list: below every backend's parameter limit
+
+
+def refresh_calls(db: Any, call_ids: Collection[str]) -> None:
+    """Recompute the hours the given calls (by call id) started in: the recorder's one hook."""
+    ids = list(call_ids)
+    bounds = [db.execute(select(func.min(CallRecord.started_at), func.max(CallRecord.started_at)).where(
+        CallRecord.call_id.in_(ids[n:n + _CHUNK]))).one() for n in range(0, len(ids), _CHUNK)]
+    firsts = [first for first, _ in bounds if first is not None]
+    if firsts:
+        rebuild_hours(db, min(firsts), max(last for _, last in bounds if last is not None))
+
+
+# ---------------------------------------------------------------- when statistics may use them
+
+
+def _on_the_hour(moment: datetime) -> bool:
+    return moment == floor_hour(moment)
+
+
+def _whole_hour_offsets(op: Operation, column: Any, windows: list[Period]) -> bool:
+    """Whether the account zone's offset is a whole number of hours over the windows, or over the
+    rows of `column` without any."""
+    from ringtui.services.stats import offset_stretches  # stats builds on this module
+
+    if windows:
+        first, last = min(w.start for w in windows), max(w.end for w in windows)
+    else:
+        first, last = op.session.execute(select(func.min(column), func.max(column))).one()
+    if first is None:
+        return True
+    initial, changes = offset_stretches(account_zone(op), first, last)
+    return all(offset % 3600 == 0 for offset in (initial, *(change for _, change in changes)))
+
+
+def _time_conditions(op: Operation, options: FilterOptions, column: Any,
+                     now: datetime) -> list[ColumnElement[bool]] | None:
+    """The period and hours as conditions on a roll-up's hour column; None when a boundary is
+    not on a UTC hour (the roll-ups cannot answer)."""
+    zone = account_zone(op)
+    period = parse_period(options.period, zone, now) if options.period else None
+    windows = [] if period is None else [period]
+    if options.hours:
+        if period is None:  # hours over all the history: the first and last hours bound the days
+            first, last = op.session.execute(select(func.min(column), func.max(column))).one()
+            if first is None:
+                return [false()]
+            period = Period(first, last + HOUR)
+        windows = hour_windows(period, parse_hours(options.hours), zone)
+    if not all(_on_the_hour(moment) for window in windows for moment in (window.start, window.end)):
+        return None
+    if not _whole_hour_offsets(op, column, windows):
+        return None
+    if not options.hours:
+        return [and_(column >= w.start, column < w.end) for w in windows]
+    return [or_(*(and_(column >= w.start, column < w.end) for w in windows))] if windows else [false()]
+
+
+def _answerable(op: Operation, options: FilterOptions, allowed: frozenset[str]) -> bool:
+    """Every filter given maps onto the roll-up and the acting user sees every call."""
+    return set(options.given()) <= allowed and not visible_calls(op)
+
+
+def call_rollup(op: Operation, options: FilterOptions | None,
+                now: datetime) -> tuple[CallTable, list[ColumnElement[bool]]] | None:
+    """The call roll-up and its conditions for these filters, or None when raw SQL must answer.
+    Call after filters.call_conditions, which has checked the filters and the user's rights."""
+    options = with_saved_filter(op, options or FilterOptions())
+    if not _answerable(op, options, CALL_FILTERS):
+        return None
+    table: CallTable = IvrHour if options.ivr else CallHour
+    conditions = _time_conditions(op, options, table.hour, now)
+    if conditions is None:
+        return None
+    if options.ivr:
+        conditions.append(IvrHour.ivr_id == ivr_by_name(op, options.ivr).id)
+    scope = (options.scope or "all").strip().lower()
+    if scope in ("ivrs", "direct"):
+        conditions.append(table.kind == (CallKind.IVR if scope == "ivrs" else CallKind.DIRECT))
+    if options.direction:
+        conditions.append(table.direction == options.direction.strip().lower())
+    if options.type:
+        conditions.append(table.type == options.type.strip().lower())
+    return table, conditions
+
+
+def _agent_rows(table: type[AgentHour] | type[AgentDay], conditions: list[ColumnElement[bool]]) -> Any:
+    return select(table.user_id, *(getattr(table, name) for name in _AGENT_MEASURES)).where(*conditions)
+
+
+def agent_rollup(op: Operation, options: FilterOptions | None, now: datetime) -> Subquery | None:
+    """The agent roll-up rows for these filters (user_id and the measures of _AGENT_MEASURES), or
+    None when raw SQL must answer: whole UTC days from agent_day, the hours around them from
+    agent_hour."""
+    options = with_saved_filter(op, options or FilterOptions())
+    if not _answerable(op, options, AGENT_FILTERS):
+        return None
+    conditions = _time_conditions(op, options, AgentHour.hour, now)
+    if conditions is None:
+        return None
+    if options.hours:
+        return _agent_rows(AgentHour, conditions).subquery()
+    if not options.period:
+        return _agent_rows(AgentDay, []).subquery()
+    period = parse_period(options.period, account_zone(op), now)
+    first_day, last_day = ceil_day(period.start), floor_day(period.end)
+    if first_day >= last_day:
+        return _agent_rows(AgentHour, conditions).subquery()
+    hour = AgentHour.hour
+    edges = or_(and_(hour >= period.start, hour < first_day), and_(hour >= last_day, hour < period.end))
+    return union_all(_agent_rows(AgentHour, [edges]), _agent_rows(
+        AgentDay, [AgentDay.day >= first_day, AgentDay.day < last_day])).subquery()
