@@ -12,20 +12,24 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text, update
+from sqlmodel import Session
 
 from ringtui.config import load_settings
 from ringtui.db import engine_for
 from ringtui.engine.campaigns import call_store, store
 from ringtui.engine.campaigns.dialer import PowerDialer
 from ringtui.engine.campaigns.telephony import SimulatedTelephony
+from ringtui.engine.campaigns.voice import VoiceRunner
 from ringtui.engine.config import load_config
 from ringtui.engine.runtime import EngineOptions, EngineRuntime
 from ringtui.engine.sip.originate import result_of
 from ringtui.engine.sip.rtp import media_of, packets, pcmu
 from ringtui.errors import Invalid
+from ringtui.models import PhoneNumber
 from ringtui.models.types import utcnow
 from ringtui.vocab import CampaignKind, RecipientStatus
 from tests.conftest import ok
+from tests.e2e.test_campaign_calls import tone
 
 ANA = "ana@acme.test"
 NUMBERS = [f"06{i:08d}" for i in range(10_000_000, 10_000_012)]
@@ -145,6 +149,35 @@ def test_no_answer_and_busy_come_back_after_the_retry_delay_until_the_attempts_a
     assert (again.number, again.attempt) == (first.number, 2)
     assert call_store.settle(database, demo, again, RecipientStatus.NO_ANSWER) == RecipientStatus.NO_ANSWER
     assert call_store.progress(database, demo.id)["results"] == {"no_answer": 1}
+
+
+def test_a_voice_message_is_not_played_to_a_number_blacklisted_after_the_list_was_imported(
+        advanced_account, db_url, tmp_path):
+    cli, ours = advanced_account, "+33180000001"
+    ok(cli("account", "power-dialer", "on"))
+    with Session(engine_for(db_url)) as db:
+        db.add(PhoneNumber(e164=ours, country="FR", format="national", status="available"))
+        db.commit()
+    ok(cli("campaign", "voice", "create", "Reminder", "--from", ours, "--message-file",
+           tone(tmp_path / "msg.wav", 0.6), "--to", "0612345671,0612345672"))
+    ok(cli("blacklist", "add", "0612345672", "--direction", "out"))
+    ok(cli("campaign", "launch", "Reminder"))
+
+    async def run() -> None:
+        runtime = EngineRuntime(load_settings(database_url=db_url), EngineOptions())
+        runtime.configure(load_config(runtime.database))
+        voice = VoiceRunner(runtime, SimulatedTelephony(random.Random(1), pace=0.0005), lambda event: None)
+        async with asyncio.timeout(60):
+            while not await asyncio.to_thread(finished, db_url):
+                await voice.step()
+                await asyncio.gather(*voice.calls)
+
+    asyncio.run(run())
+    results = dict(rows(db_url, "SELECT number, status FROM campaign_recipient"))
+    assert results["+33612345672"] == "blacklisted"
+    assert results["+33612345671"] in {"answered", "no_answer", "busy", "invalid"}
+    refused = rows(db_url, "SELECT type, talk_s FROM call_record WHERE to_number = '+33612345672'")
+    assert refused == [("missed", 0.0)]  # recorded, never rung
 
 
 # ---------------------------------------------------------------- SIP results, G.711, RTP

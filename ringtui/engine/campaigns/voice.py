@@ -21,7 +21,7 @@ from ringtui.engine.campaigns.dialer import Progress, Publish, poll
 from ringtui.engine.campaigns.telephony import Outcome, Telephony
 from ringtui.engine.sip.rtp import SAMPLE_RATE, pcmu
 from ringtui.models.types import utcnow
-from ringtui.vocab import CampaignKind, EndedBy, RecipientStatus
+from ringtui.vocab import CampaignKind, Direction, EndedBy, RecipientStatus
 
 if TYPE_CHECKING:
     from ringtui.engine.runtime import EngineRuntime
@@ -83,8 +83,7 @@ class VoiceRunner:
     async def _call(self, campaign: CallCampaign, claimed: Claimed, message: bytes) -> None:
         started = utcnow()
         try:
-            outcome = await self.telephony.voice_call(claimed.number, campaign.from_number, message,
-                                                      self.runtime.settings.campaigns.ring_s)
+            outcome = await self._place(campaign, claimed, message)
         except asyncio.CancelledError:
             raise  # the engine stops: settled at the next start
         except Exception as error:
@@ -96,3 +95,10 @@ class VoiceRunner:
         await asyncio.to_thread(call_store.settle, self.database, campaign, claimed,
                                 outcome.result or RecipientStatus.FAILED, outcome.detail)
         await self.progress.tell(campaign)
+
+    async def _place(self, campaign: CallCampaign, claimed: Claimed, message: bytes) -> Outcome:
+        # the list was checked at import; a number blacklisted OUT since then is not called
+        if self.runtime.center.is_blocked(claimed.number, Direction.OUT):
+            return Outcome(RecipientStatus.BLACKLISTED, f"{claimed.number} is blacklisted", ended_by="system")
+        return await self.telephony.voice_call(claimed.number, campaign.from_number, message,
+                                               self.runtime.settings.campaigns.ring_s)

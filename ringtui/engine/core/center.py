@@ -178,6 +178,10 @@ class CallCenter:
             numbers = frozenset(rule)
             self._is_blocked = lambda number, direction, email: number in numbers
 
+    def is_blocked(self, number: str, direction: Direction, email: str | None = None) -> bool:
+        """Whether the blacklist refuses `number` in `direction` (the company's entries when no e-mail)."""
+        return self._is_blocked(number, direction, email)
+
     def set_time_zone(self, name: str) -> None:
         self.zone = ZoneInfo(name)
 
