@@ -18,6 +18,7 @@ GroupName = Annotated[str | None, typer.Option("--group", help="Only calls taken
 UserEmail = Annotated[str | None, typer.Option("--user", help="Only calls of this user (e-mail).")]
 Country = Annotated[str | None, typer.Option("--country", help="Only customers of this country (ISO2).")]
 TagName = Annotated[str | None, typer.Option("--tag", help="Only calls with this tag.")]
+MeetingTagName = Annotated[str | None, typer.Option("--tag", help="Only meetings with this tag.")]
 CallDirection = Annotated[str | None, typer.Option("--direction", help="in or out.")]
 CallType = Annotated[str | None, typer.Option("--type", help="answered, missed, voicemail or no-key.")]
 Limit = Annotated[int, typer.Option("--limit", help="At most this many calls, newest first (1..100000).")]

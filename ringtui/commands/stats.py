@@ -14,6 +14,7 @@ from ringtui.commands._filters import (
     GroupName,
     Hours,
     IvrName,
+    MeetingTagName,
     Period,
     SavedFilterName,
     Scope,
@@ -301,12 +302,13 @@ def sms(
 def meet(
     tool: MeetTool = None, sort: MeetSort = "meetings",
     period: Period = None, hours: Hours = None, group: GroupName = None, user: UserEmail = None,
-    saved: SavedFilterName = None, as_json: JsonFlag = False, as_csv: CsvFlag = False,
+    tag: MeetingTagName = None, saved: SavedFilterName = None,
+    as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Meetings: count by tool, total and average duration, average participants; per agent."""
     from ringtui.services import stats_messages
 
-    options = filter_options(period=period, hours=hours, group=group, user=user, saved=saved)
+    options = filter_options(period=period, hours=hours, group=group, user=user, tag=tag, saved=saved)
     with operation() as op:
         figures = stats_messages.meet_stats(op, options, tool, sort)
     _render_figures(figures, "meet", "Meet", as_json=as_json, as_csv=as_csv)
