@@ -26,7 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, select, text
+from cdr_import import fresh_postgres, ringtui_executable
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from stats_million import build
 
@@ -39,13 +40,6 @@ BASELINE_QUERY = (
     "c.wait_s, c.talk_s, c.ended_by, c.processed_channel FROM call_record c "
     "LEFT JOIN ivr i ON i.id = c.ivr_id LEFT JOIN app_user u ON u.id = c.user_id "
     "ORDER BY c.started_at DESC, c.id DESC")
-
-
-def ringtui_executable() -> Path:
-    candidate = Path(sys.executable).parent / "ringtui"
-    if not candidate.exists():
-        sys.exit(f"no ringtui executable next to {sys.executable}: run with the venv's python")
-    return candidate
 
 
 def tag_calls(url: str) -> None:
@@ -77,17 +71,11 @@ def sqlite_data(path: Path, calls: int) -> str:
 
 
 def postgres_data(base_url: str, calls: int) -> str:
-    url = make_url(base_url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-    rendered = url.render_as_string(hide_password=False)
-    print(f"building {calls:,} calls into {url.database}", file=sys.stderr)
-    build(rendered, calls)
-    tag_calls(rendered)
-    return rendered
+    url = fresh_postgres(base_url)
+    print(f"building {calls:,} calls into {make_url(url).database}", file=sys.stderr)
+    build(url, calls)
+    tag_calls(url)
+    return url
 
 
 def timed(command: list[str], out: Path) -> tuple[float, float, float, int]:
