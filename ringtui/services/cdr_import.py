@@ -68,7 +68,6 @@ _UNIQUEID_MAX = 64 - len(CALL_ID_PREFIX)  # call_id is VARCHAR(64)
 _PARSED_MAX = 500_000  # numbers kept parsed
 _COMPLETE_EVERY = 100  # lines between looks for complete calls: a call waits WINDOW lines anyway
 _TEXT_MAX = 32
-_CHANNEL_SUFFIX = re.compile(r"-[0-9a-fA-F]+$")
 
 # disposition -> (call type, outcome of the agent's ring attempt on an inbound call)
 DISPOSITIONS: dict[str, tuple[CallType, Outcome]] = {
@@ -129,8 +128,8 @@ class _Summary:
     already_imported: int = 0
     internal_skipped: int = 0
     invalid: list[tuple[int, str]] = field(default_factory=list)
-    first: datetime | None = None  # start of the earliest call written (naive UTC)
-    last: datetime | None = None  # end of the latest
+    first: datetime | None = None  # the earliest start of a call written (naive UTC)
+    last: datetime | None = None  # the latest
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, "format": FORMATS[0], "timezone": self.timezone, "lines": self.lines,
@@ -273,11 +272,11 @@ def _utc(*times: datetime | None) -> tuple[datetime, ...]:
 
 
 def _after_import(connection: Connection, first: datetime, last: datetime) -> None:
-    """Bring what is derived from call records up to date for the calls imported, started from
-    `first` to `last` (UTC), in the import's transaction.
+    """Bring what is derived from call records up to date for the calls imported, which started
+    from `first` to `last` (aware UTC), in the import's transaction (after the indexes are back).
 
-    MERGE: the hourly roll-ups (services/rollups.rebuild_hours, another branch) are rebuilt here
-    for the hours from `first` to `last`; they were not on main when this was written.
+    MERGE: the hourly roll-ups' `rebuild_hours(connection, first, last)` (services/rollups, on the
+    rollups branch) goes here; it was not on main when this was written.
     """
 
 
@@ -545,7 +544,7 @@ def _write(op: Operation, batch: list[_Call], summary: _Summary) -> None:
         _insert(op, "ring_attempt", _ATTEMPT_COLUMNS, attempts)
     summary.imported += len(new)
     first = min(call.record["started_at"] for call in new)
-    last = max(call.record["ended_at"] for call in new)
+    last = max(call.record["started_at"] for call in new)
     summary.first = first if summary.first is None else min(summary.first, first)
     summary.last = last if summary.last is None else max(summary.last, last)
 
