@@ -32,7 +32,7 @@ from ringtui.services.plans import Feature, require_feature
 
 KINDS = ("calls", "sms", "meet", "contacts")
 FORMATS = ("csv", "json")
-BATCH = 2000
+BATCH = 250
 _CALL_COLUMNS = ("id", "started_at", "direction", "type", "from_number", "to_number", "ivr_id", "user_id",
                  "wait_s", "talk_s", "ended_by", "processed_channel")
 _PLAIN = frozenset({str, int, float, type(None)})  # written by the csv module as `cell` writes them
@@ -154,11 +154,11 @@ def _write_csv(batches: Iterator[Iterator[Row]], columns: tuple[str, ...], strea
     values = itemgetter(*columns)
     count = 0
     for batch in batches:
-        # most cells are text or numbers, which the csv module writes as `cell` would (str(),
-        # '' for None); only times, lists and yes/no go through `cell`
-        lines = [[v if type(v) in _PLAIN else _export_cell(v) for v in values(row)] for row in batch]
-        writer.writerows(lines)
-        count += len(lines)
+        for row in batch:
+            # most cells are text or numbers, which the csv module writes as `cell` would (str(),
+            # '' for None); only times, lists and yes/no go through `cell`
+            writer.writerow([v if type(v) in _PLAIN else _export_cell(v) for v in values(row)])
+            count += 1
     return count
 
 
