@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -66,7 +67,11 @@ def sqlite_data(path: Path, calls: int) -> str:
     print(f"building {calls:,} calls into {path} (once)", file=sys.stderr)
     build(f"sqlite:///{partial}", calls)
     tag_calls(f"sqlite:///{partial}")
-    partial.rename(path)
+    # a copy through the backup API holds what is still in the write-ahead log (a rename would not)
+    with sqlite3.connect(partial) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
     return url
 
 
