@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, get_type_hints
 
 import typer
 
@@ -18,6 +21,7 @@ GroupName = Annotated[str | None, typer.Option("--group", help="Only calls taken
 UserEmail = Annotated[str | None, typer.Option("--user", help="Only calls of this user (e-mail).")]
 Country = Annotated[str | None, typer.Option("--country", help="Only customers of this country (ISO2).")]
 TagName = Annotated[str | None, typer.Option("--tag", help="Only calls with this tag.")]
+MeetingTagName = Annotated[str | None, typer.Option("--tag", help="Only meetings with this tag.")]
 CallDirection = Annotated[str | None, typer.Option("--direction", help="in or out.")]
 CallType = Annotated[str | None, typer.Option("--type", help="answered, missed, voicemail or no-key.")]
 Limit = Annotated[int, typer.Option("--limit", help="At most this many calls, newest first (1..100000).")]
@@ -32,3 +36,42 @@ def filter_options(**options: Any) -> Any:
 
 SavedFilterName = Annotated[str | None, typer.Option("--filter", help=(
     "Start from this saved filter (see `ringtui filters list`); options given here override its values."))]
+
+
+# The FILTERS options in CLI.md order: option parameter name and its annotation.
+FILTER_PARAMETERS: dict[str, tuple[str, Any]] = {
+    "period": ("period", Period), "hours": ("hours", Hours), "scope": ("scope", Scope),
+    "ivr": ("ivr", IvrName), "group": ("group", GroupName), "user": ("user", UserEmail),
+    "country": ("country", Country), "tag": ("tag", TagName), "direction": ("direction", CallDirection),
+    "type": ("type_", CallType), "saved": ("saved", SavedFilterName),
+}
+CALL_FILTERS = tuple(FILTER_PARAMETERS)
+
+
+def with_filters(*names: str, **annotations: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The command gets the FILTERS options `names` (all by default) where its `filters` parameter
+    is, and that parameter as one FilterOptions: a single definition of the options and of the way
+    they become FilterOptions. `annotations` replaces an option's annotation (its help text)."""
+    chosen = [(name, FILTER_PARAMETERS[name][0], annotations.get(name, FILTER_PARAMETERS[name][1]))
+              for name in names or CALL_FILTERS]
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        hints = get_type_hints(func, localns={"FilterOptions": Any}, include_extras=True)
+        parameters: list[inspect.Parameter] = []
+        for parameter in inspect.signature(func).parameters.values():
+            if parameter.name != "filters":
+                parameters.append(parameter.replace(annotation=hints[parameter.name]))
+                continue
+            parameters += [inspect.Parameter(argument, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                             annotation=annotation) for _, argument, annotation in chosen]
+
+        @functools.wraps(func)
+        def command(**values: Any) -> Any:
+            options = {name: values.pop(argument) for name, argument, _ in chosen}
+            return func(filters=filter_options(**options), **values)
+
+        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        command.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+        return command
+
+    return decorate

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ringtui.commands._filters import (
-    CallDirection,
-    CallType,
-    Country,
-    GroupName,
-    Hours,
-    IvrName,
-    Limit,
-    Period,
-    SavedFilterName,
-    Scope,
-    TagName,
-    UserEmail,
-    filter_options,
-)
+from ringtui.commands._filters import Limit, with_filters
 from ringtui.commands._runtime import CsvFlag, JsonFlag, SkipInvalid, operation
 from ringtui.output import info, render_object, render_rows
+
+if TYPE_CHECKING:
+    from ringtui.services.filters import FilterOptions
 
 NAME = "calls"
 HELP = "Call logs: list with filters, show one call, tag or flag it, import Asterisk CDRs."
@@ -33,20 +22,17 @@ LIST_COLUMNS = ["id", "started_at", "direction", "type", "from_number", "to_numb
                 "wait_s", "talk_s", "tags", "processed_channel"]
 
 @app.command("list")
+@with_filters()
 def list_(
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     limit: Limit = 100,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """List calls (inbound, outbound, missed), newest first."""
     from ringtui.services import calls
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        rows = calls.list_calls(op, options, limit=limit)
+        rows = calls.list_calls(op, filters, limit=limit)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=LIST_COLUMNS, title="Calls")
 
 

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ringtui.commands._filters import (
-    CallDirection,
-    CallType,
-    Country,
-    GroupName,
-    Hours,
-    IvrName,
-    Period,
-    SavedFilterName,
-    Scope,
-    TagName,
-    UserEmail,
-    filter_options,
-)
+from ringtui.commands._filters import with_filters
 from ringtui.commands._runtime import operation
 from ringtui.output import info
+
+if TYPE_CHECKING:
+    from ringtui.services.filters import FilterOptions
 
 NAME = "export"
 HELP = "Export calls, SMS or meetings (with FILTERS) or contacts as CSV or a JSON array, to stdout or a file."
@@ -38,19 +28,16 @@ Out = Annotated[Path | None, typer.Option(
 
 @app.callback(invoke_without_command=True, subcommand_metavar="[FILTERS] [--format csv|json] [--out FILE]",
               context_settings={"allow_interspersed_args": True})
+@with_filters()
 def export(
     kind: Kind,
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     file_format: Format = "csv", out: Out = None,
 ) -> None:
     """Export every call, SMS or meeting the acting user may see (filtered as the lists), or every contact."""
     from ringtui.services import exports
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        result = exports.export(op, kind, options, file_format=file_format, out=out, stdout=sys.stdout)
+        result = exports.export(op, kind, filters, file_format=file_format, out=out, stdout=sys.stdout)
     if out is not None:
         info(f"Exported {result['rows']} {result['kind']} as {result['format']} to {out}.")

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ringtui.commands._filters import (
-    CallDirection,
-    CallType,
-    Country,
-    GroupName,
-    Hours,
-    IvrName,
-    Period,
-    SavedFilterName,
-    Scope,
-    TagName,
-    UserEmail,
-    filter_options,
-)
+from ringtui.commands._filters import with_filters
 from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
 from ringtui.output import info, render_object, render_rows
+
+if TYPE_CHECKING:
+    from ringtui.services.filters import FilterOptions
 
 NAME = "filters"
 HELP = "Saved filters: FILTERS options kept under a name, used with --filter NAME by every FILTERS command."
@@ -32,20 +22,17 @@ COLUMNS = ["name", "owner", "options", "created_at"]
 
 
 @app.command("save")
+@with_filters()
 def save(
     name: FilterName,
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     as_json: JsonFlag = False,
 ) -> None:
     """Save FILTERS options under NAME (a relative period such as last-week stays relative)."""
     from ringtui.services import saved_filters
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        result = saved_filters.save_filter(op, name, options)
+        result = saved_filters.save_filter(op, name, filters)
     info(f"Filter {result['name']!r} saved: {_options_text(result['options'])}.")
     if as_json:
         render_object(result, as_json=True)

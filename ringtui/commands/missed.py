@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ringtui.commands._filters import (
-    CallDirection,
-    CallType,
-    Country,
-    GroupName,
-    Hours,
-    IvrName,
-    Limit,
-    Period,
-    SavedFilterName,
-    Scope,
-    TagName,
-    UserEmail,
-    filter_options,
-)
+from ringtui.commands._filters import Limit, with_filters
 from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
 from ringtui.output import info, render_object, render_rows
+
+if TYPE_CHECKING:
+    from ringtui.services.filters import FilterOptions
 
 NAME = "missed"
 HELP = "Missed inbound calls: the worklist, and recording how each was followed up."
@@ -33,12 +22,11 @@ LIST_COLUMNS = ["id", "started_at", "from_number", "to_number", "ivr", "type", "
 
 
 @app.command("list")
+@with_filters()
 def list_(
     unprocessed: Annotated[bool, typer.Option("--unprocessed", help="Only calls still to process.")] = False,
     processed: Annotated[bool, typer.Option("--processed", help="Only calls already processed.")] = False,
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     limit: Limit = 100,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
@@ -47,11 +35,9 @@ def list_(
 
     if unprocessed and processed:
         raise typer.BadParameter("give --unprocessed or --processed, not both")
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     state = True if processed else (False if unprocessed else None)
     with operation() as op:
-        rows = missed.list_missed(op, options, processed=state, limit=limit)
+        rows = missed.list_missed(op, filters, processed=state, limit=limit)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=LIST_COLUMNS, title="Missed calls")
 
 

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ringtui.commands._filters import (
-    CallDirection,
-    CallType,
-    Country,
-    GroupName,
-    Hours,
-    IvrName,
-    Period,
-    SavedFilterName,
-    Scope,
-    TagName,
-    UserEmail,
-    filter_options,
-)
+from ringtui.commands._filters import GroupName, MeetingTagName, Period, UserEmail, with_filters
 from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
 from ringtui.output import info, render_object, render_rows
+
+if TYPE_CHECKING:
+    from ringtui.services.filters import FilterOptions
 
 NAME = "stats"
 HELP = "Statistics: call indicators, history, heatmap and the per-agent leaderboard, with filters."
@@ -33,36 +23,30 @@ LEADERBOARD_COLUMNS = ["agent", "out", "answered", "toolate", "call_answered", "
 
 
 @app.command("calls")
+@with_filters()
 def calls(
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     as_json: JsonFlag = False,
 ) -> None:
     """Call indicators: totals, service level, waits, talk times, missed-call handling."""
     from ringtui.services import stats
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        figures = stats.call_stats(op, options)
+        figures = stats.call_stats(op, filters)
     render_object(figures, as_json=as_json, title="Calls")
 
 
 @app.command("leaderboard")
+@with_filters()
 def leaderboard(
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Per agent: ring attempts by outcome (OUT, ANSWERED, TOOLATE, ...) and talk time."""
     from ringtui.services import stats
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        rows = stats.leaderboard(op, options)
+        rows = stats.leaderboard(op, filters)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=LEADERBOARD_COLUMNS, title="Leaderboard")
 
 
@@ -99,20 +83,17 @@ HistoryOut = Annotated[Path | None, typer.Option("--out", help=(
 
 
 @app.command("history")
+@with_filters()
 def history(
     interval: Interval, indicator: Indicator = None, channel: Channel = "calls", out: HistoryOut = None,
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     as_json: JsonFlag = False,
 ) -> None:
     """An indicator over time, per local hour, day, week or month (empty buckets left out)."""
     from ringtui.services import stats_messages
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        figures = stats_messages.history(op, channel, interval, indicator, options)
+        figures = stats_messages.history(op, channel, interval, indicator, filters)
         zone = op.account.timezone or "UTC"
         if out is not None:
             from ringtui.services.report_images import save_history
@@ -136,20 +117,17 @@ HeatmapOut = Annotated[Path | None, typer.Option("--out", help=(
 
 
 @app.command("heatmap")
+@with_filters()
 def heatmap(
     indicator: Indicator = None, channel: Channel = "calls", out: HeatmapOut = None,
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     as_json: JsonFlag = False,
 ) -> None:
     """An indicator per local weekday and hour: 168 cells (counts 0 when empty, averages and ratios null)."""
     from ringtui.services import stats_messages
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        grid = stats_messages.heatmap(op, channel, indicator, options)
+        grid = stats_messages.heatmap(op, channel, indicator, filters)
         zone = op.account.timezone or "UTC"
         if out is not None:
             from ringtui.services.report_images import save_heatmap
@@ -174,55 +152,46 @@ GEO_COLUMNS = ["country", "calls", "answered"]
 
 
 @app.command("tags")
+@with_filters()
 def tags(
     sort: TagSort = "calls",
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Per tag: the calls that carry it and their total talk time."""
     from ringtui.services import stats
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        rows = stats.tag_stats(op, options, sort)
+        rows = stats.tag_stats(op, filters, sort)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=TAG_COLUMNS, title="Tags")
 
 
 @app.command("callers")
+@with_filters()
 def callers(
     limit: CallerLimit = 20,
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Per customer number (most calls first): calls, answered, missed, talk times, top agent."""
     from ringtui.services import stats
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        rows = stats.caller_stats(op, options, limit)
+        rows = stats.caller_stats(op, filters, limit)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=CALLER_COLUMNS, title="Callers")
 
 
 @app.command("geo")
+@with_filters()
 def geo(
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """The 10 customer countries with most calls (calls, answered) and the busiest zone."""
     from ringtui.services import stats
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        figures = stats.geo_stats(op, options)
+        figures = stats.geo_stats(op, filters)
     if as_json:
         render_object(figures, as_json=True)
         return
@@ -239,20 +208,17 @@ SNOOZE_COLUMNS = ["agent", "reason", "periods", "snoozed_s"]
 
 
 @app.command("surveys")
+@with_filters()
 def surveys(
     by: SurveyGrouping = "ivr",
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None, tag: TagName = None,
-    direction: CallDirection = None, type_: CallType = None, saved: SavedFilterName = None,
+    *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Survey answers and average rating (1-5) per IVR and category, or per agent (--by agent)."""
     from ringtui.services import stats
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, tag=tag, direction=direction, type=type_, saved=saved)
     with operation() as op:
-        rows = stats.survey_stats(op, options, by)
+        rows = stats.survey_stats(op, filters, by)
     columns = SURVEY_COLUMNS.get(by.strip().lower(), SURVEY_COLUMNS["ivr"])
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=columns, title="Surveys")
 
@@ -296,49 +262,38 @@ def _render_figures(figures: dict, kind: str, title: str, *, as_json: bool, as_c
 
 
 @app.command("sms")
-def sms(
-    period: Period = None, hours: Hours = None, scope: Scope = None, ivr: IvrName = None,
-    group: GroupName = None, user: UserEmail = None, country: Country = None,
-    direction: CallDirection = None, saved: SavedFilterName = None,
-    as_json: JsonFlag = False, as_csv: CsvFlag = False,
-) -> None:
+@with_filters("period", "hours", "scope", "ivr", "group", "user", "country", "direction", "saved")
+def sms(*, filters: FilterOptions, as_json: JsonFlag = False, as_csv: CsvFlag = False) -> None:
     """SMS: totals (direct and campaigns), fragments, price, response time, unanswered; per agent."""
     from ringtui.services import stats_messages
 
-    options = filter_options(period=period, hours=hours, scope=scope, ivr=ivr, group=group, user=user,
-                             country=country, direction=direction, saved=saved)
     with operation() as op:
-        figures = stats_messages.sms_stats(op, options)
+        figures = stats_messages.sms_stats(op, filters)
     _render_figures(figures, "sms", "SMS", as_json=as_json, as_csv=as_csv)
 
 
 @app.command("meet")
+@with_filters("period", "hours", "group", "user", "tag", "saved", tag=MeetingTagName)
 def meet(
     tool: MeetTool = None, sort: MeetSort = "meetings",
-    period: Period = None, hours: Hours = None, group: GroupName = None, user: UserEmail = None,
-    saved: SavedFilterName = None, as_json: JsonFlag = False, as_csv: CsvFlag = False,
+    *, filters: FilterOptions, as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Meetings: count by tool, total and average duration, average participants; per agent."""
     from ringtui.services import stats_messages
 
-    options = filter_options(period=period, hours=hours, group=group, user=user, saved=saved)
     with operation() as op:
-        figures = stats_messages.meet_stats(op, options, tool, sort)
+        figures = stats_messages.meet_stats(op, filters, tool, sort)
     _render_figures(figures, "meet", "Meet", as_json=as_json, as_csv=as_csv)
 
 
 @app.command("omnichannel")
+@with_filters("period", "hours", "group", "user", "direction", "saved")
 def omnichannel(
-    platform: Platform = None,
-    period: Period = None, hours: Hours = None, group: GroupName = None, user: UserEmail = None,
-    direction: CallDirection = None, saved: SavedFilterName = None,
-    as_json: JsonFlag = False, as_csv: CsvFlag = False,
+    platform: Platform = None, *, filters: FilterOptions, as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Omnichannel messages (add-on): totals per platform, response time, unanswered; per agent."""
     from ringtui.services import stats_messages
 
-    options = filter_options(period=period, hours=hours, group=group, user=user, direction=direction,
-                             saved=saved)
     with operation() as op:
-        figures = stats_messages.omni_stats(op, options, platform)
+        figures = stats_messages.omni_stats(op, filters, platform)
     _render_figures(figures, "omnichannel", "Omnichannel", as_json=as_json, as_csv=as_csv)

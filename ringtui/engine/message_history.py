@@ -23,9 +23,11 @@ from ringtui.models import (
     ContactNumber,
     GroupMember,
     Meeting,
+    MeetingTag,
     OmniMessage,
     PhoneNumber,
     SmsMessage,
+    Tag,
     User,
     UserGroup,
 )
@@ -58,6 +60,10 @@ CAMPAIGN_TEXTS = (
 )
 MEETING_TITLES = ("Daily stand-up", "Customer onboarding", "Weekly sales review", "Support escalation",
                   "Training: new IVR", "1:1", "Quarterly planning", "Demo for a prospect")
+# Tags a meeting of this title gets, those of them the account has (S8 filters meetings by tag).
+MEETING_TAGS = {"Customer onboarding": ("VIP",), "Weekly sales review": ("Sale",),
+                "Demo for a prospect": ("Sale",), "Support escalation": ("Complaint", "Technical issue"),
+                "Training: new IVR": ("Technical issue",)}
 MEET_WEIGHTS = {MeetTool.RINGOVER: 40, MeetTool.TEAMS: 25, MeetTool.ZOOM: 20, MeetTool.GOOGLE_MEET: 15}
 OMNI_WEIGHTS = {OmniPlatform.WHATSAPP: 45, OmniPlatform.MESSENGER: 20, OmniPlatform.INSTAGRAM: 15,
                 OmniPlatform.GOOGLE_REVIEWS: 10, OmniPlatform.OUTLOOK: 10}
@@ -81,6 +87,7 @@ class _Account:
     ivr_lines: list[tuple[int, str]]               # (IVR id, number)
     groups: list[tuple[int, list[int]]]            # (group id, member ids)
     customers: list[str]
+    tags: dict[str, int]                           # tag name -> id
 
 
 def _load(database: Engine) -> _Account:
@@ -97,11 +104,12 @@ def _load(database: Engine) -> _Account:
         for group_id, user_id in db.execute(memberships):
             members.setdefault(group_id, []).append(user_id)
         customers = list(db.execute(select(ContactNumber.e164).order_by(ContactNumber.id)).scalars())
+        tags = dict(db.execute(select(Tag.name, Tag.id)).all())
     return _Account(zone=ZoneInfo(account.timezone or "UTC"),
                     omnichannel="omnichannel" in (account.addons or []),
                     agents=[(user_id, lines.get(user_id)) for user_id in active.scalars()],
                     ivr_lines=ivr_lines, groups=sorted(members.items()),
-                    customers=customers or ["+33612345678", "+34612345678", "+447700900123"])
+                    customers=customers or ["+33612345678", "+34612345678", "+447700900123"], tags=tags)
 
 
 def _country(number: str) -> str | None:
@@ -228,7 +236,16 @@ def seed_message_history(database: Engine, *, first_day: date, last_day: date, s
     meetings = [row for row in meetings if row["ended_at"] < end]
     omni = [row for row in omni if row["sent_at"] < end]
     with database.begin() as db:
-        for model, rows in ((SmsMessage, sms), (Meeting, meetings), (OmniMessage, omni)):
+        for model, rows in ((SmsMessage, sms), (OmniMessage, omni)):
             if rows:
                 db.execute(insert(model.__table__), rows)
+        if meetings:
+            table = Meeting.__table__
+            ids = db.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                             meetings).scalars()
+            tagged = [{"meeting_id": meeting_id, "tag_id": account.tags[name]}
+                      for meeting_id, row in zip(ids, meetings, strict=True)
+                      for name in MEETING_TAGS.get(row["title"], ()) if name in account.tags]
+            if tagged:
+                db.execute(insert(MeetingTag.__table__), tagged)
     return MessageReport(len(sms), len(meetings), len(omni))

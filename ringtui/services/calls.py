@@ -52,13 +52,19 @@ def tags_of(op: Operation, record_ids: list[int]) -> dict[int, list[str]]:
 
 
 def call_dict(record: CallRecord, ivr: str | None, agent: str | None, tags: list[str]) -> dict[str, Any]:
-    return {
-        "id": record.id, "started_at": record.started_at, "direction": record.direction,
-        "type": record.type, "from_number": record.from_number, "to_number": record.to_number,
-        "ivr": ivr, "agent": agent, "wait_s": record.wait_s, "talk_s": record.talk_s, "tags": tags,
-        "ended_by_customer": record.ended_by == EndedBy.CUSTOMER,
-        "processed_channel": record.processed_channel,
-    }
+    return call_values(record.id, record.started_at, record.direction, record.type, record.from_number,
+                       record.to_number, ivr, agent, record.wait_s, record.talk_s, tags, record.ended_by,
+                       record.processed_channel)
+
+
+def call_values(id: int, started_at: Any, direction: str, type: str, from_number: str, to_number: str,
+                ivr: str | None, agent: str | None, wait_s: float, talk_s: float, tags: list[str],
+                ended_by: str | None, processed_channel: str | None) -> dict[str, Any]:
+    """A call as the lists show it (LIST_FIELDS), from its columns (exports pass plain rows)."""
+    return {"id": id, "started_at": started_at, "direction": direction, "type": type,
+            "from_number": from_number, "to_number": to_number, "ivr": ivr, "agent": agent,
+            "wait_s": wait_s, "talk_s": talk_s, "tags": tags,
+            "ended_by_customer": ended_by == EndedBy.CUSTOMER, "processed_channel": processed_channel}
 
 
 def _check_limit(limit: int) -> None:

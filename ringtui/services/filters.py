@@ -234,12 +234,17 @@ def _record_conditions(op: Operation, options: FilterOptions) -> list[ColumnElem
     if options.country:
         conditions.append(CallRecord.caller_country == check_country(options.country))
     if options.tag:
-        tag = op.session.execute(select(Tag.id).where(
-            func.lower(Tag.name) == options.tag.strip().lower())).scalar()
-        if tag is None:
-            raise Invalid(f"unknown tag {options.tag!r} (see `ringtui tags list`)")
-        conditions.append(exists().where(CallTag.call_record_id == CallRecord.id, CallTag.tag_id == tag))
+        conditions.append(exists().where(CallTag.call_record_id == CallRecord.id,
+                                         CallTag.tag_id == tag_id(op, options.tag)))
     return conditions
+
+
+def tag_id(op: Operation, name: str) -> int:
+    """The id of the tag named `name` (any case), for --tag on calls and meetings."""
+    tag = op.session.execute(select(Tag.id).where(func.lower(Tag.name) == name.strip().lower())).scalar()
+    if tag is None:
+        raise Invalid(f"unknown tag {name!r} (see `ringtui tags list`)")
+    return tag
 
 
 def with_saved_filter(op: Operation, options: FilterOptions) -> FilterOptions:

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 
 from ringtui.errors import Invalid
-from ringtui.models import GroupMember, Meeting, OmniMessage, SmsMessage
+from ringtui.models import GroupMember, Meeting, MeetingTag, OmniMessage, SmsMessage
 from ringtui.services.access import visible_records
 from ringtui.services.base import Operation
 from ringtui.services.filters import (
@@ -27,6 +27,7 @@ from ringtui.services.filters import (
     hour_windows,
     parse_hours,
     parse_period,
+    tag_id,
     with_saved_filter,
 )
 from ringtui.services.lookups import group_by_name, ivr_by_name, user_by_email
@@ -112,9 +113,10 @@ def sms_conditions(op: Operation, options: FilterOptions | None = None, *,
 
 def meeting_conditions(op: Operation, options: FilterOptions | None = None, tool: str | None = None, *,
                        now: datetime | None = None) -> list[ColumnElement[bool]]:
-    """SQL conditions on meeting: --tool, period and hours on the start, --group, --user, visibility."""
+    """SQL conditions on meeting: --tool, period and hours on the start, --group, --user, --tag,
+    visibility."""
     options = with_saved_filter(op, options or FilterOptions())
-    _refuse(options, ("scope", "ivr", "country", "tag", "direction", "type"), "meetings")
+    _refuse(options, ("scope", "ivr", "country", "direction", "type"), "meetings")
     conditions = [*visible_records(op, user=Meeting.user_id, what="Meet logs"),
                   *time_conditions(op, options, Meeting.started_at, now)]
     if tool:
@@ -123,6 +125,9 @@ def meeting_conditions(op: Operation, options: FilterOptions | None = None, tool
         conditions.append(Meeting.user_id.in_(_members(op, options.group)))
     if options.user:
         conditions.append(Meeting.user_id == user_by_email(op, options.user).id)
+    if options.tag:
+        conditions.append(exists().where(MeetingTag.meeting_id == Meeting.id,
+                                         MeetingTag.tag_id == tag_id(op, options.tag)))
     return conditions
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 
 from ringtui.cli import app
 from ringtui.commands import export as export_command
@@ -227,3 +227,20 @@ def test_memory_does_not_grow_with_the_size_of_the_export(account, db_url, out_d
     else:
         assert len(csv_rows(big.read_text(encoding="utf-8"))) == MANY + 1
     assert peak - baseline < size / fraction, f"peak {peak} (20 calls: {baseline}) for {size} bytes"
+
+
+def test_start_times_with_microseconds_are_exported_as_calls_list_shows_them(center, db_url):
+    """The engine records times to the microsecond; the export writes them from the stored text."""
+    cli, ids = center
+    with engine_for(db_url).begin() as connection:
+        record = CallRecord.__table__
+        for call_id, microsecond in (("c1", 250_000), ("c2", 1)):
+            this = record.c.id == ids[call_id]
+            started = connection.execute(select(record.c.started_at).where(this)).scalar()
+            connection.execute(update(record).where(this).values(started_at=started.replace(microsecond=microsecond)))
+    starts = {row["id"]: row["started_at"] for row in exported(cli, "calls")}
+    assert (starts[ids["c1"]], starts[ids["c2"]]) == ("2026-11-02T08:30:00.250000Z",
+                                                      "2026-11-02T09:00:00.000001Z")
+    assert starts == {row["id"]: row["started_at"] for row in listed(cli, *EVERY_CALL)}
+    _, *rows = csv_rows(ok(cli("export", "calls")).stdout)
+    assert {int(row[0]): row[1] for row in rows} == starts

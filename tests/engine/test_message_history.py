@@ -11,8 +11,8 @@ from sqlalchemy import delete, select, update
 
 from ringtui.config import Settings
 from ringtui.db import engine_for
-from ringtui.engine.message_history import SMS_PRICES, seed_message_history
-from ringtui.models import Account, Meeting, OmniMessage, PhoneNumber, SmsMessage, User
+from ringtui.engine.message_history import MEETING_TAGS, SMS_PRICES, seed_message_history
+from ringtui.models import Account, Meeting, MeetingTag, OmniMessage, PhoneNumber, SmsMessage, Tag, User
 from ringtui.services.demo import seed_demo
 from ringtui.services.sms_text import analyse
 from ringtui.vocab import MeetTool, UserStatus
@@ -90,3 +90,16 @@ def test_same_seed_same_messages(demo):
             connection.execute(delete(model))
     seed(demo, 11)
     assert (rows(demo, SmsMessage), rows(demo, Meeting)) == first
+
+
+def test_meetings_are_tagged_by_their_title(demo):
+    """S8 filters meetings by tag: the demo's sales meetings carry Sale, escalations Complaint and
+    Technical issue, ..., others none."""
+    seed(demo)
+    with demo.connect() as connection:
+        titles = dict(connection.execute(select(Meeting.id, Meeting.title)).all())
+        tagged = connection.execute(select(MeetingTag.meeting_id, Tag.name).join(
+            Tag, Tag.id == MeetingTag.tag_id)).all()
+    expected = {(meeting, tag) for meeting, title in titles.items() for tag in MEETING_TAGS.get(title, ())}
+    assert set(tagged) == expected and len(tagged) == len(expected)
+    assert {tag for _, tag in tagged} >= {"Sale", "Technical issue"}  # a week holds such meetings
