@@ -28,7 +28,7 @@ from ringtui.engine.core.events import (
 )
 from ringtui.models import CallRecord, CallTag, Ivr, RingAttempt, SnoozePeriod, SurveyAnswer, Tag, User
 from ringtui.services.phones import country_of
-from ringtui.services.rollups import refresh_calls
+from ringtui.services.rollups import add_calls, recount_agents, refresh_calls
 from ringtui.vocab import AgentState, CallType, Direction, EndedBy
 
 E = TypeVar("E", bound=Event)
@@ -108,7 +108,10 @@ class Recorder:
                 db.execute(_LATE, [{"late_call": e.call_id, "late_user": self._users.get(e.agent),
                                     "late_start": e.started_at, "late_outcome": e.outcome} for e in late])
             self._write_snoozes(db, _of(batch, AgentStateChanged))
-            refresh_calls(db, ended | {event.call_id for event in late})  # their hours' roll-ups
+            # roll-ups: the calls ended here are added (after the late outcomes above, which they
+            # include); a late outcome on a call recorded earlier recounts that agent's hour and day
+            add_calls(db, ended)
+            recount_agents(db, [(e.call_id, self._users.get(e.agent)) for e in late if e.call_id not in ended])
         return len(batch)
 
     def flush(self) -> int:

@@ -1,12 +1,17 @@
 """Hourly roll-ups of the call records: kept equal to call_record, and when statistics may use them.
 
-Maintenance is by UTC hour: `rebuild_hours` deletes the roll-up rows of a span of hours and
-recomputes them from call_record and ring_attempt with INSERT ... SELECT ... GROUP BY, in the
-caller's transaction. The recorder calls `refresh_calls` for the calls a batch closed (or whose
-attempts it changed) in the transaction that writes them, so the hours they started in are
-recomputed with them; bulk paths (CDR import, `stats rebuild`) call `rebuild_hours` for the span
-they touched. Recomputing an hour rather than adding deltas keeps maxima exact and makes a late
-change (an attempt turned TOOLATE, an orphan closed at restart) impossible to count twice.
+Bulk paths (CDR import, `stats rebuild`) call `rebuild_hours`, which deletes the roll-up rows of a
+span of UTC hours and recomputes them from call_record and ring_attempt with INSERT ... SELECT ...
+GROUP BY, in the caller's transaction.
+
+The live engine cannot afford that: a flush would rescan all the traffic already in its hour and
+day. So the recorder, in the transaction that writes a batch, calls `add_calls` for the calls the
+batch ENDED: their measures, aggregated in SQL, are upserted (INSERT ... ON CONFLICT on each
+table's grouping key) adding counts and sums and keeping the greater maximum; a call ends once, and
+a failed batch rolls back with its upserts, so nothing is counted twice. What is not "a call ended
+once" is recomputed exactly but narrowly: an attempt turned TOOLATE after its call was recorded
+(`recount_agents`: only that agent's hour and day) and orphans closed at restart (`refresh_calls`:
+the hours they started in).
 
 Statistics answer from the roll-ups only when every filter maps onto their dimensions and every
 time boundary falls on a UTC hour: an account zone whose offset is not a whole number of hours
@@ -32,6 +37,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -133,8 +139,8 @@ _MEASURES = ["direction", "kind", "type", "calls", "wait_sum", "wait_max", "talk
 _AGENT_MEASURES = [*(outcome.value.lower() for outcome in Outcome), "talk_s"]
 
 
-def _agent_measures() -> Any:
-    hour = hour_of(CallRecord.started_at)
+def _agent_measures(unit: str = "hour") -> Any:
+    hour = utc_trunc(CallRecord.started_at, unit)
     counts = [func.count(case((RingAttempt.outcome == outcome, 1))) for outcome in Outcome]
     took = RingAttempt.outcome.in_([Outcome.ANSWERED, Outcome.OUT])
     talk = func.sum(case((took, CallRecord.talk_s), else_=0.0))
@@ -159,11 +165,7 @@ def rebuild_hours(target: Any, first: datetime | None, last: datetime | None) ->
         "agent_hour": (AgentHour, insert(AgentHour.__table__).from_select(
             ["hour", "user_id", *_AGENT_MEASURES], _agent_measures().where(*started))),
     }
-    day = utc_trunc(AgentHour.hour, "day")
-    sums = [func.sum(getattr(AgentHour, name)) for name in _AGENT_MEASURES]
-    days = insert(AgentDay.__table__).from_select(["day", "user_id", *_AGENT_MEASURES], select(
-        day, AgentHour.user_id, *sums).where(*_span(AgentHour.hour, first, last, DAY)).group_by(
-        day, AgentHour.user_id))
+    days = _days_from_hours(*_span(AgentHour.hour, first, last, DAY))
     written = {}
     for name, (table, statement) in (*statements.items(), ("agent_day", (AgentDay, days))):
         span = _span(table.day, first, last, DAY) if table is AgentDay else _span(table.hour, first, last)
@@ -171,6 +173,14 @@ def rebuild_hours(target: Any, first: datetime | None, last: datetime | None) ->
         db.execute(statement)  # (its rowcount is -1 through psycopg: counted below)
         written[name] = db.execute(select(func.count()).select_from(table).where(*span)).scalar_one()
     return written
+
+
+def _days_from_hours(*conditions: ColumnElement[bool]) -> Any:
+    """INSERT into agent_day the sums of the agent_hour rows meeting `conditions`, per UTC day."""
+    day = utc_trunc(AgentHour.hour, "day")
+    sums = [func.sum(getattr(AgentHour, name)) for name in _AGENT_MEASURES]
+    return insert(AgentDay.__table__).from_select(["day", "user_id", *_AGENT_MEASURES], select(
+        day, AgentHour.user_id, *sums).where(*conditions).group_by(day, AgentHour.user_id))
 
 
 def rebuild(op: Operation, period: str | None = None, *, now: datetime | None = None) -> dict[str, Any]:
@@ -193,14 +203,71 @@ def _iso(moment: datetime | None) -> str | None:
 _CHUNK = 5000  # call ids per IN list: below every backend's parameter limit
 
 
-def refresh_calls(db: Any, call_ids: Collection[str]) -> None:
-    """Recompute the hours the given calls (by call id) started in: the recorder's one hook."""
+def _chunks(call_ids: Collection[str]) -> list[list[str]]:
     ids = list(call_ids)
-    bounds = [db.execute(select(func.min(CallRecord.started_at), func.max(CallRecord.started_at)).where(
-        CallRecord.call_id.in_(ids[n:n + _CHUNK]))).one() for n in range(0, len(ids), _CHUNK)]
-    firsts = [first for first, _ in bounds if first is not None]
-    if firsts:
-        rebuild_hours(db, min(firsts), max(last for _, last in bounds if last is not None))
+    return [ids[n:n + _CHUNK] for n in range(0, len(ids), _CHUNK)]
+
+
+def _upsert(db: Any, table: Any, keys: list[str], columns: list[str], rows: Any) -> None:
+    """INSERT `rows` (a SELECT giving `columns`, one row per key) into `table`, adding counts and
+    sums to the row already there for the same `keys` and keeping the greater maximum."""
+    dialect = db.get_bind().dialect.name if hasattr(db, "get_bind") else db.dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
+        table.__table__).from_select(columns, rows)
+    new, old = statement.excluded, table.__table__.c
+    db.execute(statement.on_conflict_do_update(index_elements=keys, set_={
+        name: case((new[name] > old[name], new[name]), else_=old[name]) if name.endswith("_max")
+        else old[name] + new[name] for name in columns if name not in keys}))
+
+
+_CALL_KEYS = ["hour", "direction", "kind", "type"]
+
+
+def add_calls(db: Any, call_ids: Collection[str]) -> None:
+    """Add the calls just ended (by call id, each ended once, in this transaction) to the roll-ups:
+    the recorder's live path, whose work grows with the batch, not with the hour or the day.
+
+    A NULL type (never written by the engine) does not match ON CONFLICT and gets a row of its
+    own: the readers sum the rows, so the figures stay right."""
+    for ids in _chunks(call_ids):
+        ended = [CallRecord.call_id.in_(ids), CallRecord.ended_at.is_not(None)]
+        _upsert(db, CallHour, _CALL_KEYS, ["hour", *_MEASURES], _call_measures().where(*ended))
+        _upsert(db, IvrHour, ["ivr_id", *_CALL_KEYS], ["hour", "ivr_id", *_MEASURES],
+                _call_measures(CallRecord.ivr_id).where(*ended, CallRecord.ivr_id.is_not(None)))
+        mine = CallRecord.call_id.in_(ids)
+        _upsert(db, AgentHour, ["hour", "user_id"], ["hour", "user_id", *_AGENT_MEASURES],
+                _agent_measures().where(mine))
+        _upsert(db, AgentDay, ["day", "user_id"], ["day", "user_id", *_AGENT_MEASURES],
+                _agent_measures("day").where(mine))
+
+
+def recount_agents(db: Any, changed: Collection[tuple[str, int | None]]) -> None:
+    """Recompute exactly the agent_hour and agent_day rows of the agents whose attempt on an
+    already recorded call changed outcome (call id, user id): only their hour and day."""
+    users_by_call: dict[str, set[int]] = {}
+    for call_id, user_id in changed:
+        if user_id is not None:
+            users_by_call.setdefault(call_id, set()).add(user_id)
+    hours = {(hour, user_id) for ids in _chunks(users_by_call) for call_id, hour in db.execute(
+        select(CallRecord.call_id, hour_of(CallRecord.started_at)).where(CallRecord.call_id.in_(ids)))
+        for user_id in users_by_call[call_id]}
+    for hour, user_id in hours:
+        db.execute(delete(AgentHour.__table__).where(AgentHour.hour == hour, AgentHour.user_id == user_id))
+        db.execute(insert(AgentHour.__table__).from_select(["hour", "user_id", *_AGENT_MEASURES],
+                   _agent_measures().where(RingAttempt.user_id == user_id,
+                                           *_span(CallRecord.started_at, hour, hour))))
+    for day, user_id in {(floor_day(hour), user_id) for hour, user_id in hours}:
+        db.execute(delete(AgentDay.__table__).where(AgentDay.day == day, AgentDay.user_id == user_id))
+        db.execute(_days_from_hours(AgentHour.user_id == user_id, *_span(AgentHour.hour, day, day, DAY)))
+
+
+def refresh_calls(db: Any, call_ids: Collection[str]) -> None:
+    """Recompute the hours the given calls (by call id) started in, each on its own: orphans closed
+    at restart, rare enough for an exact recompute."""
+    hours = {hour for ids in _chunks(call_ids) for hour in db.execute(
+        select(hour_of(CallRecord.started_at)).where(CallRecord.call_id.in_(ids)).distinct()).scalars()}
+    for hour in sorted(hours):
+        rebuild_hours(db, hour, hour)
 
 
 # ---------------------------------------------------------------- when statistics may use them
