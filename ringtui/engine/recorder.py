@@ -111,7 +111,8 @@ class Recorder:
             # roll-ups: the calls ended here are added (after the late outcomes above, which they
             # include); a late outcome on a call recorded earlier recounts that agent's hour and day
             add_calls(db, ended)
-            recount_agents(db, [(e.call_id, self._users.get(e.agent)) for e in late if e.call_id not in ended])
+            recount_agents(db, [(event.call_id, self._users.get(event.agent))
+                                for event in late if event.call_id not in ended])
         return len(batch)
 
     def flush(self) -> int:
