@@ -6,7 +6,9 @@ two ways of bringing the roll-ups up to date in the flush's transaction (rolled 
 
 - delta: `add_calls`, the recorder's live path (aggregate the batch, upsert);
 - hour recompute: `refresh_calls`, the path it replaced (and still the one for orphans),
-  which deletes and recomputes the whole hour and the agents' day.
+  which deletes and recomputes the whole hour and the agents' day;
+- late outcomes: `shift_outcomes` for the 20 attempts of 10 of the flush's calls turned TOOLATE
+  after their calls were recorded (one count moved in 20 agents' hour and day).
 
 Median of `--runs` runs each.
 
@@ -25,13 +27,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, insert, select
 from sqlmodel import SQLModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ringtui.models import CallRecord, RingAttempt
-from ringtui.services.rollups import add_calls, rebuild_hours, refresh_calls
+from ringtui.services.rollups import add_calls, rebuild_hours, refresh_calls, shift_outcomes
 
 HOUR = datetime(2026, 11, 23, 10, tzinfo=UTC)
 AGENTS = 200
@@ -69,6 +71,15 @@ def timed(engine: Any, hour_calls: int, batch: int, update: Callable[[Any, list[
     return elapsed
 
 
+def late_outcomes(connection: Any, ids: list[str]) -> None:
+    """The attempts of 10 of the batch's calls turned TOOLATE after their calls were recorded
+    (timed alone: the recorder's own UPDATE of the attempts is not part of the roll-ups)."""
+    attempts = connection.execute(select(
+        CallRecord.call_id, RingAttempt.user_id, RingAttempt.started_at).join(
+        RingAttempt, RingAttempt.call_record_id == CallRecord.id).where(CallRecord.call_id.in_(ids[:10])))
+    shift_outcomes(connection, [(*attempt, "TOOLATE") for attempt in attempts])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hour-calls", type=int, default=200_000)
@@ -82,7 +93,8 @@ def main() -> None:
             write(connection, args.hour_calls)
             rebuild_hours(connection, None, None)
         print(f"{args.hour_calls:,} calls already in the hour, a flush of {args.batch} calls ending in it:")
-        ways = (("delta (add_calls)", add_calls), ("hour recompute (refresh_calls)", refresh_calls))
+        ways = (("delta (add_calls)", add_calls), ("hour recompute (refresh_calls)", refresh_calls),
+                ("late outcomes (shift_outcomes)", late_outcomes))
         for name, update in ways:
             runs = [timed(engine, args.hour_calls, args.batch, update) for _ in range(args.runs)]
             print(f"  {name:32} median {statistics.median(runs) * 1000:8.1f} ms   "

@@ -8,10 +8,10 @@ The live engine cannot afford that: a flush would rescan all the traffic already
 day. So the recorder, in the transaction that writes a batch, calls `add_calls` for the calls the
 batch ENDED: their measures, aggregated in SQL, are upserted (INSERT ... ON CONFLICT on each
 table's grouping key) adding counts and sums and keeping the greater maximum; a call ends once, and
-a failed batch rolls back with its upserts, so nothing is counted twice. What is not "a call ended
-once" is recomputed exactly but narrowly: an attempt turned TOOLATE after its call was recorded
-(`recount_agents`: only that agent's hour and day) and orphans closed at restart (`refresh_calls`:
-the hours they started in).
+a failed batch rolls back with its upserts, so nothing is counted twice. An attempt turned TOOLATE
+after its call was recorded moves one count from its old outcome to the new in that agent's hour
+and day (`shift_outcomes`, exact: counts are integers, and no maximum is involved). Orphans closed
+at restart, rare, recompute the hours they started in (`refresh_calls`).
 
 Statistics answer from the roll-ups only when every filter maps onto their dimensions and every
 time boundary falls on a UTC hour: an account zone whose offset is not a whole number of hours
@@ -209,11 +209,11 @@ def _chunks(call_ids: Collection[str]) -> list[list[str]]:
 
 
 def _upsert(db: Any, table: Any, keys: list[str], columns: list[str], rows: Any) -> None:
-    """INSERT `rows` (a SELECT giving `columns`, one row per key) into `table`, adding counts and
-    sums to the row already there for the same `keys` and keeping the greater maximum."""
+    """INSERT `rows` (a SELECT giving `columns`, or a list of dicts; one row per key) into `table`,
+    adding counts and sums to the row already there for the same `keys`, keeping the greater maximum."""
     dialect = db.get_bind().dialect.name if hasattr(db, "get_bind") else db.dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
-        table.__table__).from_select(columns, rows)
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table.__table__)
+    statement = statement.values(rows) if isinstance(rows, list) else statement.from_select(columns, rows)
     new, old = statement.excluded, table.__table__.c
     db.execute(statement.on_conflict_do_update(index_elements=keys, set_={
         name: case((new[name] > old[name], new[name]), else_=old[name]) if name.endswith("_max")
@@ -241,24 +241,47 @@ def add_calls(db: Any, call_ids: Collection[str]) -> None:
                 _agent_measures("day").where(mine))
 
 
-def recount_agents(db: Any, changed: Collection[tuple[str, int | None]]) -> None:
-    """Recompute exactly the agent_hour and agent_day rows of the agents whose attempt on an
-    already recorded call changed outcome (call id, user id): only their hour and day."""
-    users_by_call: dict[str, set[int]] = {}
-    for call_id, user_id in changed:
-        if user_id is not None:
-            users_by_call.setdefault(call_id, set()).add(user_id)
-    hours = {(hour, user_id) for ids in _chunks(users_by_call) for call_id, hour in db.execute(
-        select(CallRecord.call_id, hour_of(CallRecord.started_at)).where(CallRecord.call_id.in_(ids)))
-        for user_id in users_by_call[call_id]}
-    for hour, user_id in hours:
-        db.execute(delete(AgentHour.__table__).where(AgentHour.hour == hour, AgentHour.user_id == user_id))
-        db.execute(insert(AgentHour.__table__).from_select(["hour", "user_id", *_AGENT_MEASURES],
-                   _agent_measures().where(RingAttempt.user_id == user_id,
-                                           *_span(CallRecord.started_at, hour, hour))))
-    for day, user_id in {(floor_day(hour), user_id) for hour, user_id in hours}:
-        db.execute(delete(AgentDay.__table__).where(AgentDay.day == day, AgentDay.user_id == user_id))
-        db.execute(_days_from_hours(AgentHour.user_id == user_id, *_span(AgentHour.hour, day, day, DAY)))
+Late = tuple[str, int | None, datetime, str]  # call id, user id, attempt start, new outcome
+
+
+def shift_outcomes(db: Any, changes: Collection[Late]) -> None:
+    """Move attempts of calls already recorded from their outcome to a new one (a late pick-up:
+    TOOLATE) in agent_hour and agent_day: one count off the old outcome, one onto the new, and the
+    call's talk time off or onto the agent when answering changes. Call it BEFORE the attempts are
+    updated: it reads their old outcomes. Work per change, not per hour or day of traffic."""
+    wanted = {(call_id, user_id, started) for call_id, user_id, started, _ in changes if user_id is not None}
+    attempts: dict[tuple[str, int, datetime], list[list[Any]]] = {}
+    for ids in _chunks({call_id for call_id, _, _ in wanted}):
+        for call_id, user_id, started, outcome, talk, hour in db.execute(select(
+                CallRecord.call_id, RingAttempt.user_id, RingAttempt.started_at, RingAttempt.outcome,
+                CallRecord.talk_s, hour_of(CallRecord.started_at)).join(
+                RingAttempt, RingAttempt.call_record_id == CallRecord.id).where(CallRecord.call_id.in_(ids))):
+            if (call_id, user_id, started) in wanted:  # (the update moves every attempt that matches)
+                attempts.setdefault((call_id, user_id, started), []).append([outcome, talk, hour])
+    hours: dict[tuple[datetime, int], dict[str, Any]] = {}
+    for call_id, user_id, started, new in changes:
+        for attempt in attempts.get((call_id, user_id, started), []):
+            old, talk, hour = attempt
+            if old != new:
+                row = hours.setdefault((hour, user_id), dict.fromkeys(_AGENT_MEASURES, 0))
+                row[old.lower()] -= 1
+                row[new.lower()] += 1
+                row["talk_s"] += talk * (_took(new) - _took(old))
+                attempt[0] = new  # a second change of this attempt in the batch starts from here
+    days: dict[tuple[datetime, int], dict[str, Any]] = {}
+    for (hour, user_id), row in hours.items():
+        day = days.setdefault((floor_day(hour), user_id), dict.fromkeys(_AGENT_MEASURES, 0))
+        for name, value in row.items():
+            day[name] += value
+    for table, key, rows in ((AgentHour, "hour", hours), (AgentDay, "day", days)):
+        if rows:
+            _upsert(db, table, [key, "user_id"], [key, "user_id", *_AGENT_MEASURES],
+                    [{key: moment, "user_id": user_id, **row} for (moment, user_id), row in rows.items()])
+
+
+def _took(outcome: str) -> int:
+    """1 when the attempt's agent had the call (its talk time counts for them)."""
+    return int(outcome in (Outcome.ANSWERED, Outcome.OUT))
 
 
 def refresh_calls(db: Any, call_ids: Collection[str]) -> None:
