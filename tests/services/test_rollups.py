@@ -309,9 +309,8 @@ def test_the_recorder_adds_batch_after_batch_exactly_as_a_rebuild(cli, db_url):
     recorder.write(pending)
     # late pick-ups: on a call recorded in an earlier flush, and on one ending in the same flush
     # (an ANSWERED attempt turned TOOLATE also takes its talk time out of that agent's hour)
-    recorded = next(e.call for e in calls
-                    if len(e.call.attempts) == 2 and e.call.attempts[1].outcome == Outcome.ANSWERED)
-    late_user = recorded.attempts[1].agent
+    recorded = next(e.call for e in calls if len(e.call.attempts) == 2 and e.call.talk_s > 0)
+    late_user = recorded.attempts[0].agent  # the agent who answered: their talk time goes too
     fresh = call("late", at(3, 9, 30), Direction.IN, CallKind.IVR, "+33600000001",
                  type_=CallType.ANSWERED, ivr="Sales", agent=ANA, wait=3, talk=30,
                  attempts=((BOB, Outcome.NO_ANSWER), (ANA, Outcome.ANSWERED)))
