@@ -165,7 +165,11 @@ def rebuild_hours(target: Any, first: datetime | None, last: datetime | None) ->
         "agent_hour": (AgentHour, insert(AgentHour.__table__).from_select(
             ["hour", "user_id", *_AGENT_MEASURES], _agent_measures().where(*started))),
     }
-    days = _days_from_hours(*_span(AgentHour.hour, first, last, DAY))
+    day = utc_trunc(AgentHour.hour, "day")
+    sums = [func.sum(getattr(AgentHour, name)) for name in _AGENT_MEASURES]
+    days = insert(AgentDay.__table__).from_select(["day", "user_id", *_AGENT_MEASURES], select(
+        day, AgentHour.user_id, *sums).where(*_span(AgentHour.hour, first, last, DAY)).group_by(
+        day, AgentHour.user_id))
     written = {}
     for name, (table, statement) in (*statements.items(), ("agent_day", (AgentDay, days))):
         span = _span(table.day, first, last, DAY) if table is AgentDay else _span(table.hour, first, last)
@@ -173,14 +177,6 @@ def rebuild_hours(target: Any, first: datetime | None, last: datetime | None) ->
         db.execute(statement)  # (its rowcount is -1 through psycopg: counted below)
         written[name] = db.execute(select(func.count()).select_from(table).where(*span)).scalar_one()
     return written
-
-
-def _days_from_hours(*conditions: ColumnElement[bool]) -> Any:
-    """INSERT into agent_day the sums of the agent_hour rows meeting `conditions`, per UTC day."""
-    day = utc_trunc(AgentHour.hour, "day")
-    sums = [func.sum(getattr(AgentHour, name)) for name in _AGENT_MEASURES]
-    return insert(AgentDay.__table__).from_select(["day", "user_id", *_AGENT_MEASURES], select(
-        day, AgentHour.user_id, *sums).where(*conditions).group_by(day, AgentHour.user_id))
 
 
 def rebuild(op: Operation, period: str | None = None, *, now: datetime | None = None) -> dict[str, Any]:
@@ -249,15 +245,8 @@ def shift_outcomes(db: Any, changes: Collection[Late]) -> None:
     TOOLATE) in agent_hour and agent_day: one count off the old outcome, one onto the new, and the
     call's talk time off or onto the agent when answering changes. Call it BEFORE the attempts are
     updated: it reads their old outcomes. Work per change, not per hour or day of traffic."""
-    wanted = {(call_id, user_id, started) for call_id, user_id, started, _ in changes if user_id is not None}
-    attempts: dict[tuple[str, int, datetime], list[list[Any]]] = {}
-    for ids in _chunks({call_id for call_id, _, _ in wanted}):
-        for call_id, user_id, started, outcome, talk, hour in db.execute(select(
-                CallRecord.call_id, RingAttempt.user_id, RingAttempt.started_at, RingAttempt.outcome,
-                CallRecord.talk_s, hour_of(CallRecord.started_at)).join(
-                RingAttempt, RingAttempt.call_record_id == CallRecord.id).where(CallRecord.call_id.in_(ids))):
-            if (call_id, user_id, started) in wanted:  # (the update moves every attempt that matches)
-                attempts.setdefault((call_id, user_id, started), []).append([outcome, talk, hour])
+    attempts = _attempts(db, {(call_id, user_id, started) for call_id, user_id, started, _ in changes
+                              if user_id is not None})
     hours: dict[tuple[datetime, int], dict[str, Any]] = {}
     for call_id, user_id, started, new in changes:
         for attempt in attempts.get((call_id, user_id, started), []):
@@ -277,6 +266,19 @@ def shift_outcomes(db: Any, changes: Collection[Late]) -> None:
         if rows:
             _upsert(db, table, [key, "user_id"], [key, "user_id", *_AGENT_MEASURES],
                     [{key: moment, "user_id": user_id, **row} for (moment, user_id), row in rows.items()])
+
+
+def _attempts(db: Any, wanted: set[tuple[str, int, datetime]]) -> dict[tuple, list[list[Any]]]:
+    """[outcome, call's talk time, call's hour] of the attempts by (call id, user id, start)."""
+    attempts: dict[tuple, list[list[Any]]] = {}
+    for ids in _chunks({call_id for call_id, _, _ in wanted}):
+        for call_id, user_id, started, outcome, talk, hour in db.execute(select(
+                CallRecord.call_id, RingAttempt.user_id, RingAttempt.started_at, RingAttempt.outcome,
+                CallRecord.talk_s, hour_of(CallRecord.started_at)).join(
+                RingAttempt, RingAttempt.call_record_id == CallRecord.id).where(CallRecord.call_id.in_(ids))):
+            if (call_id, user_id, started) in wanted:  # (the update moves every attempt that matches)
+                attempts.setdefault((call_id, user_id, started), []).append([outcome, talk, hour])
+    return attempts
 
 
 def _took(outcome: str) -> int:
