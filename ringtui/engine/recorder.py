@@ -28,7 +28,7 @@ from ringtui.engine.core.events import (
 )
 from ringtui.models import CallRecord, CallTag, Ivr, RingAttempt, SnoozePeriod, SurveyAnswer, Tag, User
 from ringtui.services.phones import country_of
-from ringtui.services.rollups import refresh_calls
+from ringtui.services.rollups import add_calls, refresh_calls, shift_outcomes
 from ringtui.vocab import AgentState, CallType, Direction, EndedBy
 
 E = TypeVar("E", bound=Event)
@@ -104,11 +104,15 @@ class Recorder:
             if closed:
                 self._write_closes(db, closed, written=set(opened))
             late = _of(batch, AttemptOutcomeChanged)
+            # attempts of calls recorded earlier move in the roll-ups (those of calls ended in this
+            # batch are added below with their new outcome); before the update: it reads the old
+            shift_outcomes(db, [(event.call_id, self._users.get(event.agent), event.started_at, event.outcome)
+                                for event in late if event.call_id not in ended])
             if late:  # an agent picked up after the call was over: TOOLATE (S5)
                 db.execute(_LATE, [{"late_call": e.call_id, "late_user": self._users.get(e.agent),
                                     "late_start": e.started_at, "late_outcome": e.outcome} for e in late])
             self._write_snoozes(db, _of(batch, AgentStateChanged))
-            refresh_calls(db, ended | {event.call_id for event in late})  # their hours' roll-ups
+            add_calls(db, ended)  # the roll-ups, after the late outcomes above, which they include
         return len(batch)
 
     def flush(self) -> int:

@@ -2,14 +2,15 @@
 
 Each row holds counts, sums and maxima (never averages, so rows add up) of the ended calls that
 started in one UTC hour, for one combination of the dimensions the statistics filter on most.
-They are derived data: ringtui.services.rollups keeps them equal to call_record, hour by hour.
+They are derived data: ringtui.services.rollups keeps them equal to call_record. Each table is
+unique on its grouping key, so the recorder adds a batch's calls with INSERT ... ON CONFLICT.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ringtui.models.types import UTCDateTime
@@ -33,7 +34,8 @@ class CallHour(CallMeasures, table=True):
     """Ended calls per UTC hour x direction x kind x type."""
 
     __tablename__ = "call_hour"
-    __table_args__ = (Index("ix_call_hour_hour", "hour"),)
+    # the grouping key, for the recorder's upserts (ON CONFLICT); it also serves reads by hour
+    __table_args__ = (UniqueConstraint("hour", "direction", "kind", "type", name="uq_call_hour_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
 
@@ -42,9 +44,11 @@ class IvrHour(CallMeasures, table=True):
     """Ended calls through an IVR per IVR x UTC hour x direction x kind x type (the --ivr filter)."""
 
     __tablename__ = "ivr_hour"
-    __table_args__ = (Index("ix_ivr_hour_ivr_hour", "ivr_id", "hour"), Index("ix_ivr_hour_hour", "hour"))
+    __table_args__ = (UniqueConstraint("ivr_id", "hour", "direction", "kind", "type", name="uq_ivr_hour_key"),
+                      Index("ix_ivr_hour_hour", "hour"))
 
     id: int | None = Field(default=None, primary_key=True)
+    # NULL only once its IVR is deleted: such rows are never upserted into nor read by IVR
     ivr_id: int | None = Field(default=None, sa_column=Column(  # indexed with the hour above
         Integer, ForeignKey("ivr.id", ondelete="SET NULL"), nullable=True))
 
@@ -73,7 +77,7 @@ class AgentHour(AgentMeasures, table=True):
     """Ring attempts per agent and UTC hour of their call's start."""
 
     __tablename__ = "agent_hour"
-    __table_args__ = (Index("ix_agent_hour_hour", "hour"),)
+    __table_args__ = (UniqueConstraint("hour", "user_id", name="uq_agent_hour_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     hour: datetime = Field(sa_type=UTCDateTime)
@@ -84,7 +88,7 @@ class AgentDay(AgentMeasures, table=True):
     hours at either end of a period that are not whole UTC days come from agent_hour."""
 
     __tablename__ = "agent_day"
-    __table_args__ = (Index("ix_agent_day_day", "day"),)
+    __table_args__ = (UniqueConstraint("day", "user_id", name="uq_agent_day_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     day: datetime = Field(sa_type=UTCDateTime)

@@ -1,12 +1,17 @@
 """Hourly roll-ups of the call records: kept equal to call_record, and when statistics may use them.
 
-Maintenance is by UTC hour: `rebuild_hours` deletes the roll-up rows of a span of hours and
-recomputes them from call_record and ring_attempt with INSERT ... SELECT ... GROUP BY, in the
-caller's transaction. The recorder calls `refresh_calls` for the calls a batch closed (or whose
-attempts it changed) in the transaction that writes them, so the hours they started in are
-recomputed with them; bulk paths (CDR import, `stats rebuild`) call `rebuild_hours` for the span
-they touched. Recomputing an hour rather than adding deltas keeps maxima exact and makes a late
-change (an attempt turned TOOLATE, an orphan closed at restart) impossible to count twice.
+Bulk paths (CDR import, `stats rebuild`) call `rebuild_hours`, which deletes the roll-up rows of a
+span of UTC hours and recomputes them from call_record and ring_attempt with INSERT ... SELECT ...
+GROUP BY, in the caller's transaction.
+
+The live engine cannot afford that: a flush would rescan all the traffic already in its hour and
+day. So the recorder, in the transaction that writes a batch, calls `add_calls` for the calls the
+batch ENDED: their measures, aggregated in SQL, are upserted (INSERT ... ON CONFLICT on each
+table's grouping key) adding counts and sums and keeping the greater maximum; a call ends once, and
+a failed batch rolls back with its upserts, so nothing is counted twice. An attempt turned TOOLATE
+after its call was recorded moves one count from its old outcome to the new in that agent's hour
+and day (`shift_outcomes`, exact: counts are integers, and no maximum is involved). Orphans closed
+at restart, rare, recompute the hours they started in (`refresh_calls`).
 
 Statistics answer from the roll-ups only when every filter maps onto their dimensions and every
 time boundary falls on a UTC hour: an account zone whose offset is not a whole number of hours
@@ -32,6 +37,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -133,8 +139,8 @@ _MEASURES = ["direction", "kind", "type", "calls", "wait_sum", "wait_max", "talk
 _AGENT_MEASURES = [*(outcome.value.lower() for outcome in Outcome), "talk_s"]
 
 
-def _agent_measures() -> Any:
-    hour = hour_of(CallRecord.started_at)
+def _agent_measures(unit: str = "hour") -> Any:
+    hour = utc_trunc(CallRecord.started_at, unit)
     counts = [func.count(case((RingAttempt.outcome == outcome, 1))) for outcome in Outcome]
     took = RingAttempt.outcome.in_([Outcome.ANSWERED, Outcome.OUT])
     talk = func.sum(case((took, CallRecord.talk_s), else_=0.0))
@@ -193,14 +199,100 @@ def _iso(moment: datetime | None) -> str | None:
 _CHUNK = 5000  # call ids per IN list: below every backend's parameter limit
 
 
-def refresh_calls(db: Any, call_ids: Collection[str]) -> None:
-    """Recompute the hours the given calls (by call id) started in: the recorder's one hook."""
+def _chunks(call_ids: Collection[str]) -> list[list[str]]:
     ids = list(call_ids)
-    bounds = [db.execute(select(func.min(CallRecord.started_at), func.max(CallRecord.started_at)).where(
-        CallRecord.call_id.in_(ids[n:n + _CHUNK]))).one() for n in range(0, len(ids), _CHUNK)]
-    firsts = [first for first, _ in bounds if first is not None]
-    if firsts:
-        rebuild_hours(db, min(firsts), max(last for _, last in bounds if last is not None))
+    return [ids[n:n + _CHUNK] for n in range(0, len(ids), _CHUNK)]
+
+
+def _upsert(db: Any, table: Any, keys: list[str], columns: list[str], rows: Any) -> None:
+    """INSERT `rows` (a SELECT giving `columns`, or a list of dicts; one row per key) into `table`,
+    adding counts and sums to the row already there for the same `keys`, keeping the greater maximum."""
+    dialect = db.get_bind().dialect.name if hasattr(db, "get_bind") else db.dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table.__table__)
+    statement = statement.values(rows) if isinstance(rows, list) else statement.from_select(columns, rows)
+    new, old = statement.excluded, table.__table__.c
+    db.execute(statement.on_conflict_do_update(index_elements=keys, set_={
+        name: case((new[name] > old[name], new[name]), else_=old[name]) if name.endswith("_max")
+        else old[name] + new[name] for name in columns if name not in keys}))
+
+
+_CALL_KEYS = ["hour", "direction", "kind", "type"]
+
+
+def add_calls(db: Any, call_ids: Collection[str]) -> None:
+    """Add the calls just ended (by call id, each ended once, in this transaction) to the roll-ups:
+    the recorder's live path, whose work grows with the batch, not with the hour or the day.
+
+    A NULL type (never written by the engine) does not match ON CONFLICT and gets a row of its
+    own: the readers sum the rows, so the figures stay right."""
+    for ids in _chunks(call_ids):
+        ended = [CallRecord.call_id.in_(ids), CallRecord.ended_at.is_not(None)]
+        _upsert(db, CallHour, _CALL_KEYS, ["hour", *_MEASURES], _call_measures().where(*ended))
+        _upsert(db, IvrHour, ["ivr_id", *_CALL_KEYS], ["hour", "ivr_id", *_MEASURES],
+                _call_measures(CallRecord.ivr_id).where(*ended, CallRecord.ivr_id.is_not(None)))
+        mine = CallRecord.call_id.in_(ids)
+        _upsert(db, AgentHour, ["hour", "user_id"], ["hour", "user_id", *_AGENT_MEASURES],
+                _agent_measures().where(mine))
+        _upsert(db, AgentDay, ["day", "user_id"], ["day", "user_id", *_AGENT_MEASURES],
+                _agent_measures("day").where(mine))
+
+
+Late = tuple[str, int | None, datetime, str]  # call id, user id, attempt start, new outcome
+
+
+def shift_outcomes(db: Any, changes: Collection[Late]) -> None:
+    """Move attempts of calls already recorded from their outcome to a new one (a late pick-up:
+    TOOLATE) in agent_hour and agent_day: one count off the old outcome, one onto the new, and the
+    call's talk time off or onto the agent when answering changes. Call it BEFORE the attempts are
+    updated: it reads their old outcomes. Work per change, not per hour or day of traffic."""
+    attempts = _attempts(db, {(call_id, user_id, started) for call_id, user_id, started, _ in changes
+                              if user_id is not None})
+    hours: dict[tuple[datetime, int], dict[str, Any]] = {}
+    for call_id, user_id, started, new in changes:
+        for attempt in attempts.get((call_id, user_id, started), []):
+            old, talk, hour = attempt
+            if old != new:
+                row = hours.setdefault((hour, user_id), dict.fromkeys(_AGENT_MEASURES, 0))
+                row[old.lower()] -= 1
+                row[new.lower()] += 1
+                row["talk_s"] += talk * (_took(new) - _took(old))
+                attempt[0] = new  # a second change of this attempt in the batch starts from here
+    days: dict[tuple[datetime, int], dict[str, Any]] = {}
+    for (hour, user_id), row in hours.items():
+        day = days.setdefault((floor_day(hour), user_id), dict.fromkeys(_AGENT_MEASURES, 0))
+        for name, value in row.items():
+            day[name] += value
+    for table, key, rows in ((AgentHour, "hour", hours), (AgentDay, "day", days)):
+        if rows:
+            _upsert(db, table, [key, "user_id"], [key, "user_id", *_AGENT_MEASURES],
+                    [{key: moment, "user_id": user_id, **row} for (moment, user_id), row in rows.items()])
+
+
+def _attempts(db: Any, wanted: set[tuple[str, int, datetime]]) -> dict[tuple, list[list[Any]]]:
+    """[outcome, call's talk time, call's hour] of the attempts by (call id, user id, start)."""
+    attempts: dict[tuple, list[list[Any]]] = {}
+    for ids in _chunks({call_id for call_id, _, _ in wanted}):
+        for call_id, user_id, started, outcome, talk, hour in db.execute(select(
+                CallRecord.call_id, RingAttempt.user_id, RingAttempt.started_at, RingAttempt.outcome,
+                CallRecord.talk_s, hour_of(CallRecord.started_at)).join(
+                RingAttempt, RingAttempt.call_record_id == CallRecord.id).where(CallRecord.call_id.in_(ids))):
+            if (call_id, user_id, started) in wanted:  # (the update moves every attempt that matches)
+                attempts.setdefault((call_id, user_id, started), []).append([outcome, talk, hour])
+    return attempts
+
+
+def _took(outcome: str) -> int:
+    """1 when the attempt's agent had the call (its talk time counts for them)."""
+    return int(outcome in (Outcome.ANSWERED, Outcome.OUT))
+
+
+def refresh_calls(db: Any, call_ids: Collection[str]) -> None:
+    """Recompute the hours the given calls (by call id) started in, each on its own: orphans closed
+    at restart, rare enough for an exact recompute."""
+    hours = {hour for ids in _chunks(call_ids) for hour in db.execute(
+        select(hour_of(CallRecord.started_at)).where(CallRecord.call_id.in_(ids)).distinct()).scalars()}
+    for hour in sorted(hours):
+        rebuild_hours(db, hour, hour)
 
 
 # ---------------------------------------------------------------- when statistics may use them

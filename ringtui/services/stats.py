@@ -221,14 +221,21 @@ _COUNTS = {"total_calls", "inbound_calls", "outbound_calls", "answered_calls", "
            "unprocessed_missed"}
 
 
+def _round(value: Any, digits: int) -> float:
+    """A sum of seconds rounded for display. Float sums depend on the order of their terms (the
+    roll-ups add hour rows, the recorder adds batches, raw SQL adds calls): snapped to the
+    microsecond first, the same total rounds the same way whichever order it was added in."""
+    return round(round(float(value), 6), digits)
+
+
 def _figure(name: str, value: Any) -> Any:
     if name in _COUNTS:
         return int(value or 0)
     if name == "total_duration_s":
-        return round(float(value or 0), 1)
+        return _round(value or 0, 1)
     if value is None:
         return None
-    return round(float(value), 4 if name == "service_level" else 1)
+    return _round(value, 4 if name == "service_level" else 1)
 
 
 def _require_statistics(op: Operation) -> None:
@@ -297,7 +304,7 @@ def leaderboard(op: Operation, options: FilterOptions | None = None, *,
         query = _rollup_leaderboard(plan)
     rows = [dict(row._mapping) for row in op.session.execute(query)]
     for row in rows:
-        row["talk_s"] = round(float(row["talk_s"]), 1)
+        row["talk_s"] = _round(row["talk_s"], 1)
     return sorted(rows, key=lambda row: (-row["answered"], -row["out"], row["agent"]))
 
 
@@ -548,7 +555,7 @@ TOP_COUNTRIES = 10
 
 
 def _seconds(value: Any) -> float | None:
-    return None if value is None else round(float(value), 1)
+    return None if value is None else _round(value, 1)
 
 
 def tag_stats(op: Operation, options: FilterOptions | None = None, sort: str = "calls", *,
@@ -566,7 +573,7 @@ def tag_stats(op: Operation, options: FilterOptions | None = None, sort: str = "
              .join(CallRecord, CallRecord.id == CallTag.call_record_id)
              .where(ended(), *conditions)
              .group_by(Tag.name, Tag.color))
-    rows = [{**row._mapping, "talk_s": round(float(row.talk_s), 1)} for row in op.session.execute(query)]
+    rows = [{**row._mapping, "talk_s": _round(row.talk_s, 1)} for row in op.session.execute(query)]
     if order == "name":
         return sorted(rows, key=lambda row: row["tag"].lower())
     return sorted(rows, key=lambda row: (-row["calls"], row["tag"].lower()))
@@ -618,7 +625,7 @@ def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int
     rows = [dict(row._mapping) for row in op.session.execute(query)]
     top = _top_agents(op, conditions, [row["number"] for row in rows])
     for row in rows:
-        row["talk_total_s"] = round(float(row["talk_total_s"]), 1)
+        row["talk_total_s"] = _round(row["talk_total_s"], 1)
         for name in ("talk_min_s", "talk_max_s", "talk_avg_s"):
             row[name] = _seconds(row[name])
         row["top_agent"] = top.get(row["number"])
@@ -647,7 +654,7 @@ SURVEY_GROUPINGS = ("ivr", "agent")
 
 
 def _rating(value: Any) -> float | None:
-    return None if value is None else round(float(value), 2)
+    return None if value is None else _round(value, 2)
 
 
 def survey_stats(op: Operation, options: FilterOptions | None = None, by: str = "ivr", *,
@@ -711,5 +718,5 @@ def snooze_stats(op: Operation, period: str | None = None, group: str | None = N
              .where(*conditions)
              .group_by(*keys)
              .order_by(*keys))
-    return [{**row._mapping, "snoozed_s": round(float(row.snoozed_s or 0), 1)}
+    return [{**row._mapping, "snoozed_s": _round(row.snoozed_s or 0, 1)}
             for row in op.session.execute(query)]

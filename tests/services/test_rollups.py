@@ -16,17 +16,19 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from ringtui.config import Settings
 from ringtui.db import engine_for
-from ringtui.engine.core.events import AttemptOutcomeChanged, CallStarted
-from ringtui.engine.recorder import close_orphans, record_all
+from ringtui.engine.core.events import AttemptOutcomeChanged, CallEnded, CallStarted
+from ringtui.engine.recorder import Recorder, _started_from, close_orphans, record_all
 from ringtui.errors import Invalid
-from ringtui.models import Account, AgentDay, AgentHour, CallHour, CallRecord, IvrHour
+from ringtui.models import Account, AgentDay, AgentHour, CallHour, CallRecord, IvrHour, RingAttempt
 from ringtui.services import stats
 from ringtui.services.base import operation
 from ringtui.services.filters import FilterOptions
+from ringtui.services.rollups import rebuild_hours
 from ringtui.vocab import CallKind, CallType, Direction, Outcome
 from tests.commands import test_calls as base
 from tests.commands.test_calls import ANA, BOB, HISTORY, NOV_2, SUP, at, build_center, call
@@ -38,11 +40,12 @@ NOW = at(30, 12)
 TYPES = (CallType.ANSWERED, CallType.ANSWERED, CallType.MISSED, CallType.VOICEMAIL)
 
 
-def seeded_calls(count: int = 240, seed: int = 7) -> list:
+def seeded_calls(count: int = 240, seed: int = 7, first: datetime | None = None,
+                 span: timedelta = timedelta(days=60), prefix: str = "s") -> list:
     rng = random.Random(seed)
     calls = []
     for n in range(count):
-        start = at(1, 0, month=10) + timedelta(seconds=rng.randrange(60 * 86400))
+        start = (first or at(1, 0, month=10)) + timedelta(seconds=rng.randrange(int(span.total_seconds())))
         inbound = rng.random() < 0.75
         type_ = rng.choice(TYPES) if inbound else rng.choice((CallType.ANSWERED, CallType.MISSED))
         answered = type_ == CallType.ANSWERED
@@ -51,7 +54,7 @@ def seeded_calls(count: int = 240, seed: int = 7) -> list:
         if inbound and rng.random() < 0.5:
             outcomes.append((BOB if agent == ANA else ANA, rng.choice(list(Outcome))))
         calls.append(call(
-            f"s{n}", start, Direction.IN if inbound else Direction.OUT,
+            f"{prefix}{n}", start, Direction.IN if inbound else Direction.OUT,
             CallKind.IVR if inbound and rng.random() < 0.7 else CallKind.DIRECT,
             f"+3361234{rng.randrange(100):04d}", type_=type_,
             ivr=rng.choice(("Support", "Sales")) if inbound else None,
@@ -264,3 +267,101 @@ def test_migration_0009_fills_the_rollups_from_the_calls_already_there(tmp_path:
         hours = connection.execute(select(CallHour.hour, CallHour.calls, CallHour.wait_max)).all()
     engine.dispose()
     assert hours == [(at(2, 9), 5, 20.0)]
+
+
+# ---------------------------------------------------------------- the live path, batch by batch
+
+def rollup_contents(db_url: str) -> dict[str, list[tuple]]:
+    """Every roll-up row without its id, sorted; sums rounded to the microsecond (float sums differ
+    in their last bits with the order they were added in)."""
+    contents = {}
+    with Session(engine_for(db_url)) as db:
+        for table in (CallHour, IvrHour, AgentHour, AgentDay):
+            columns = [column for column in table.__table__.columns if column.name != "id"]
+            rows = [tuple(round(value, 6) if isinstance(value, float) else value for value in row)
+                    for row in db.execute(select(*columns))]
+            contents[table.__tablename__] = sorted(rows, key=lambda row: tuple(map(str, row)))
+    return contents
+
+
+def rebuilt_contents(db_url: str) -> dict[str, list[tuple]]:
+    with Session(engine_for(db_url)) as db, db.begin():
+        rebuild_hours(db, None, None)
+    return rollup_contents(db_url)
+
+
+def busy_morning() -> list[CallEnded]:
+    """150 calls over 09:00-12:00 on Nov 3 and 20 around midnight (two UTC days of agent_day)."""
+    return [*seeded_calls(150, seed=11, first=at(3, 9), span=timedelta(hours=3), prefix="m"),
+            *seeded_calls(20, seed=12, first=at(3, 23, 50), span=timedelta(minutes=20), prefix="n")]
+
+
+def test_the_recorder_adds_batch_after_batch_exactly_as_a_rebuild(cli, db_url):
+    build_center(cli)
+    engine = engine_for(db_url)
+    calls = busy_morning()
+    recorder, pending = Recorder(engine), []
+    # flushes of 7 calls starting; a third of them end in the same flush, the others in the next
+    for first in range(0, len(calls), 7):
+        chunk = calls[first:first + 7]
+        recorder.write([*(_started_from(e.call) for e in chunk), *pending, *chunk[::3]])
+        pending = [e for e in chunk if e not in chunk[::3]]
+    recorder.write(pending)
+    # late pick-ups: on a call recorded in an earlier flush, and on one ending in the same flush
+    # (an ANSWERED attempt turned TOOLATE also takes its talk time out of that agent's hour)
+    recorded = next(e.call for e in calls if len(e.call.attempts) == 2 and e.call.talk_s > 0)
+    late_user = recorded.attempts[0].agent  # the agent who answered: their talk time goes too
+    fresh = call("late", at(3, 9, 30), Direction.IN, CallKind.IVR, "+33600000001",
+                 type_=CallType.ANSWERED, ivr="Sales", agent=ANA, wait=3, talk=30,
+                 attempts=((BOB, Outcome.NO_ANSWER), (ANA, Outcome.ANSWERED)))
+    record_all(engine, [fresh, *(AttemptOutcomeChanged(at=e.ended_at, call_id=e.call_id, agent=who,
+                                                       started_at=e.started_at, outcome=Outcome.TOOLATE)
+                                 for e, who in ((recorded, late_user), (fresh.call, BOB)))])
+    # a call left open by a crash, closed at the next start
+    record_all(engine, [CallStarted(at=at(3, 10, 10), call_id="orphan", direction=Direction.IN,
+                                    kind=CallKind.IVR, from_number="+33600000002", to_number=base.LINE,
+                                    ivr="Support")])
+    assert close_orphans(engine, at(3, 10, 20)) == ["orphan"]
+    live = rollup_contents(db_url)
+    assert live == rebuilt_contents(db_url)
+    assert sum(row[4] for row in live["call_hour"]) == len(calls) + 2  # column 4: calls
+    assert len(live["agent_day"]) > 2 and {row[-1] for row in live["agent_day"]} == {at(3, 0), at(4, 0)}
+    with Session(engine) as db:
+        assert db.execute(select(func.sum(AgentDay.toolate))).scalar_one() == db.execute(
+            select(func.count()).where(RingAttempt.outcome == Outcome.TOOLATE)).scalar_one() >= 2
+
+
+BOOM = {"sqlite": ["CREATE TRIGGER boom BEFORE INSERT ON agent_day BEGIN SELECT RAISE(ABORT, 'boom'); END"],
+        "postgresql": ["CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS "
+                       "$$ BEGIN RAISE EXCEPTION 'boom'; END $$",
+                       "CREATE TRIGGER boom BEFORE INSERT ON agent_day FOR EACH ROW EXECUTE FUNCTION boom()"]}
+UNBOOM = {"sqlite": ["DROP TRIGGER boom"],
+          "postgresql": ["DROP TRIGGER boom ON agent_day", "DROP FUNCTION boom()"]}
+
+
+def test_a_failing_batch_leaves_the_rollups_unchanged_and_its_retry_counts_once(cli, db_url):
+    build_center(cli)
+    engine = engine_for(db_url)
+    record_all(engine, busy_morning()[:40])
+    before = rollup_contents(db_url)
+    batch = [call(f"x{n}", at(4, 9, n), Direction.IN, CallKind.IVR, "+33600000003",
+                  type_=CallType.ANSWERED, ivr="Sales", agent=ANA, wait=5, talk=60,
+                  attempts=((ANA, Outcome.ANSWERED),)) for n in range(3)]
+    # agent_day's upsert, the last of the four, fails: the three before it must roll back with it
+    with engine.begin() as connection:
+        for statement in BOOM[engine.dialect.name]:
+            connection.exec_driver_sql(statement)
+    try:
+        with pytest.raises(DBAPIError, match="boom"):
+            Recorder(engine).write(batch)
+    finally:
+        with engine.begin() as connection:
+            for statement in UNBOOM[engine.dialect.name]:
+                connection.exec_driver_sql(statement)
+    assert rollup_contents(db_url) == before
+    with Session(engine) as db:
+        assert db.execute(select(func.count()).where(CallRecord.call_id.like("x%"))).scalar_one() == 0
+    Recorder(engine).write(batch)  # the same batch again, as a retry would
+    after = rollup_contents(db_url)
+    assert after == rebuilt_contents(db_url)
+    assert sum(row[4] for row in after["call_hour"]) == 43

@@ -32,10 +32,9 @@ def upgrade() -> None:
     sa.Column('talk_sum', sa.Float(), nullable=False),
     sa.Column('talk_max', sa.Float(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('hour', 'direction', 'kind', 'type', name='uq_call_hour_key')
     )
-    with op.batch_alter_table('call_hour', schema=None) as batch_op:
-        batch_op.create_index('ix_call_hour_hour', ['hour'], unique=False)
 
     op.create_table('agent_day',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -54,10 +53,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('day', ringtui.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('day', 'user_id', name='uq_agent_day_key')
     )
-    with op.batch_alter_table('agent_day', schema=None) as batch_op:
-        batch_op.create_index('ix_agent_day_day', ['day'], unique=False)
 
     op.create_table('agent_hour',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -76,10 +74,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hour', ringtui.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('hour', 'user_id', name='uq_agent_hour_key')
     )
-    with op.batch_alter_table('agent_hour', schema=None) as batch_op:
-        batch_op.create_index('ix_agent_hour_hour', ['hour'], unique=False)
 
     op.create_table('ivr_hour',
     sa.Column('hour', ringtui.models.types.UTCDateTime(timezone=True), nullable=False),
@@ -94,11 +91,11 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ivr_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['ivr_id'], ['ivr.id'], ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('ivr_id', 'hour', 'direction', 'kind', 'type', name='uq_ivr_hour_key')
     )
     with op.batch_alter_table('ivr_hour', schema=None) as batch_op:
         batch_op.create_index('ix_ivr_hour_hour', ['hour'], unique=False)
-        batch_op.create_index('ix_ivr_hour_ivr_hour', ['ivr_id', 'hour'], unique=False)
 
     with op.batch_alter_table('call_record', schema=None) as batch_op:
         batch_op.create_index('ix_call_record_ivr_started', ['ivr_id', 'started_at'], unique=False)
@@ -113,20 +110,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_call_record_ivr_started')
 
     with op.batch_alter_table('ivr_hour', schema=None) as batch_op:
-        batch_op.drop_index('ix_ivr_hour_ivr_hour')
         batch_op.drop_index('ix_ivr_hour_hour')
 
     op.drop_table('ivr_hour')
-    with op.batch_alter_table('agent_hour', schema=None) as batch_op:
-        batch_op.drop_index('ix_agent_hour_hour')
-
     op.drop_table('agent_hour')
-    with op.batch_alter_table('agent_day', schema=None) as batch_op:
-        batch_op.drop_index('ix_agent_day_day')
-
     op.drop_table('agent_day')
-    with op.batch_alter_table('call_hour', schema=None) as batch_op:
-        batch_op.drop_index('ix_call_hour_hour')
-
     op.drop_table('call_hour')
     # ### end Alembic commands ###
