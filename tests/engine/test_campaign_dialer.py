@@ -178,6 +178,7 @@ def test_a_voice_message_is_not_played_to_a_number_blacklisted_after_the_list_wa
     assert results["+33612345671"] in {"answered", "no_answer", "busy", "invalid"}
     refused = rows(db_url, "SELECT type, talk_s FROM call_record WHERE to_number = '+33612345672'")
     assert refused == [("missed", 0.0)]  # recorded, never rung
+    assert rows(db_url, "SELECT sum(calls) FROM call_hour") == [(2,)]  # both in the hourly roll-ups
 
 
 # ---------------------------------------------------------------- SIP results, G.711, RTP

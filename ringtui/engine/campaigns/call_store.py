@@ -24,6 +24,7 @@ from ringtui.engine.campaigns.store import C, R
 from ringtui.engine.campaigns.store import _finish_if_done as _finish_in
 from ringtui.models import CallRecord, CampaignAssignee, GroupMember, User
 from ringtui.models.types import utcnow
+from ringtui.services.rollups import add_calls
 from ringtui.vocab import (
     CallKind,
     CallType,
@@ -171,6 +172,7 @@ def close_record(database: Engine, claimed: Claimed, *, started: datetime, answe
         connection.execute(update(CR).where(CR.c.call_id == claimed.call_id).values(
             answered_at=answered, ended_at=ended, ended_by=ended_by.value, talk_s=max(0.0, talk),
             wait_s=max(0.0, wait), type=(CallType.ANSWERED if answered else CallType.MISSED).value))
+        add_calls(connection, [claimed.call_id])  # no core call, so no recorder: the roll-ups here
 
 
 def link_records(database: Engine) -> int:
