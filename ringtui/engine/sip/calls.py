@@ -45,7 +45,7 @@ from ringtui.engine.sip.message import (
     reply_address,
 )
 from ringtui.engine.sip.sdp import answer_again
-from ringtui.engine.sip.transport import T1_S, T2_S, TIMER_B_S
+from ringtui.engine.sip.transport import T1_S, T2_S, TIMER_B_S, invite_client_timers
 from ringtui.errors import Invalid
 from ringtui.services.phones import to_e164
 from ringtui.vocab import Outcome
@@ -117,7 +117,6 @@ class AgentLeg:
     answer: str = ""  # the phone's answer, in its 200: the caller gets it
     remote_cseq: int = 0  # the phone's latest CSeq in the dialog
     held_ack: Response | None = None  # its 200, whose ACK waits for the caller's answer (a late offer)
-    interval: float = T1_S
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
     def stop_timers(self) -> None:
@@ -388,16 +387,8 @@ class SipCalls:
         self.agent_legs[leg.dialog_id] = leg
         self.rings.setdefault((action.call_id, action.agent), []).append(leg)
         self.endpoint.send(leg.invite, leg.destination)
-        loop = asyncio.get_running_loop()
-        leg.timers.append(loop.call_later(T1_S, self._retransmit_invite, leg))
-        leg.timers.append(loop.call_later(TIMER_B_S, self._invite_timed_out, leg))
-
-    def _retransmit_invite(self, leg: AgentLeg) -> None:
-        if leg.state != "calling":
-            return
-        self.endpoint.send(leg.invite, leg.destination)
-        leg.interval *= 2  # Timer A doubles, no cap for INVITE (RFC 3261 17.1.1.2)
-        leg.timers.append(asyncio.get_running_loop().call_later(leg.interval, self._retransmit_invite, leg))
+        invite_client_timers(leg.timers, lambda: self.endpoint.send(leg.invite, leg.destination),
+                             lambda: leg.state == "calling", lambda: self._invite_timed_out(leg), TIMER_B_S)
 
     def _invite_timed_out(self, leg: AgentLeg) -> None:
         if leg.state != "calling":

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from aiovoip.message import Response
 
 from ringtui.config import TrunkSettings
-from ringtui.engine.sip.calls import T1_S, T2_S, TIMER_B_S
 from ringtui.engine.sip.digest import Malformed, authorization, parse_challenge
 from ringtui.engine.sip.message import (
     SERVER,
@@ -38,6 +37,7 @@ from ringtui.engine.sip.message import (
     reply,
 )
 from ringtui.engine.sip.sdp import answer_again
+from ringtui.engine.sip.transport import T1_S, T2_S, TIMER_B_S, invite_client_timers
 from ringtui.vocab import RecipientStatus
 
 log = logging.getLogger("ringtui.engine.sip")
@@ -75,7 +75,6 @@ class Leg:
     challenged: bool = False
     cancel_wanted: bool = False  # hang up as soon as a provisional response allows a CANCEL
     timed_out: bool = False  # rang its full ring_s
-    interval: float = T1_S
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     final: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     ended: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -135,20 +134,12 @@ class Originator:
         return leg
 
     def _send_invite(self, leg: Leg, extra: list[tuple[str, str]]) -> None:
-        leg.branch, leg.interval = _branch(), T1_S
+        leg.branch = _branch()
         leg.invite = self._request("INVITE", leg.target.uri, leg, leg.to_header, leg.cseq, branch=leg.branch,
                                    body=leg.offer, extra=[("Contact", self._contact()), *extra])
         self.send(leg.invite, leg.target.destination)
-        loop = asyncio.get_running_loop()
-        leg.timers.append(loop.call_later(T1_S, self._retransmit, leg))
-        leg.timers.append(loop.call_later(TIMER_B_S, self._no_response, leg))
-
-    def _retransmit(self, leg: Leg) -> None:
-        if leg.state != "calling":
-            return
-        self.send(leg.invite, leg.target.destination)
-        leg.interval *= 2
-        leg.timers.append(asyncio.get_running_loop().call_later(leg.interval, self._retransmit, leg))
+        invite_client_timers(leg.timers, lambda: self.send(leg.invite, leg.target.destination),
+                             lambda: leg.state == "calling", lambda: self._no_response(leg), TIMER_B_S)
 
     def _no_response(self, leg: Leg) -> None:
         if leg.state in {"calling", "proceeding"}:

@@ -57,7 +57,7 @@ from ringtui.engine.sip.message import (
     reply_address,
 )
 from ringtui.engine.sip.sdp import answer_again
-from ringtui.engine.sip.transport import T1_S, T2_S, TIMER_B_S
+from ringtui.engine.sip.transport import T1_S, T2_S, TIMER_B_S, invite_client_timers
 from ringtui.errors import Invalid, PermissionDenied
 from ringtui.services.dialing import Dialler, destination, dialler
 
@@ -104,7 +104,6 @@ class OutboundCall:
     trunk_sdp: str = ""  # the session the trunk was given (the phone's offer)
     trunk_cseq: int = 0  # the trunk's latest CSeq in its dialog
     trunk_invite: bytes = b""
-    interval: float = T1_S
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     retransmit: asyncio.TimerHandle | None = None  # the agent's final response, until the ACK
 
@@ -301,24 +300,14 @@ class Outbound:
 
     def _send_invite(self, call: OutboundCall, extra: list[tuple[str, str]]) -> None:
         call.branch = _branch()
-        call.interval = T1_S
         call.stop_timers()
         call.trunk_invite = self._request(
             "INVITE", call.uri, call, call.to_header, call.cseq, branch=call.branch, body=call.trunk_sdp,
             extra=[("Contact", self._contact()),
                    ("P-Asserted-Identity", parse_name_addr(call.from_header).uri.join("<>")), *extra])
         self._to_trunk(call, call.trunk_invite)
-        loop = asyncio.get_running_loop()
-        call.timers.append(loop.call_later(T1_S, self._retransmit_invite, call))
-        call.timers.append(loop.call_later(TIMER_B_S, self._invite_timed_out, call))
-
-    def _retransmit_invite(self, call: OutboundCall) -> None:
-        if call.state != "calling":
-            return
-        self._to_trunk(call, call.trunk_invite)
-        call.interval *= 2  # Timer A doubles, no cap for INVITE
-        loop = asyncio.get_running_loop()
-        call.timers.append(loop.call_later(call.interval, self._retransmit_invite, call))
+        invite_client_timers(call.timers, lambda: self._to_trunk(call, call.trunk_invite),
+                             lambda: call.state == "calling", lambda: self._invite_timed_out(call), TIMER_B_S)
 
     def _invite_timed_out(self, call: OutboundCall) -> None:
         if call.state not in {"calling", "proceeding"}:

@@ -72,6 +72,23 @@ def widen_buffers(sock: socket.socket | None) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
 
 
+
+def invite_client_timers(timers: list[asyncio.TimerHandle], resend: Callable[[], None],
+                         calling: Callable[[], bool], timed_out: Callable[[], None],
+                         timer_b_s: float = TIMER_B_S) -> None:
+    """An INVITE client transaction's timers (RFC 3261 17.1.1.2), their handles kept in `timers`:
+    Timer A resends the INVITE after T1, then after twice the last wait (no cap for INVITE) while
+    `calling()`; Timer B calls `timed_out` after `timer_b_s` (it checks the state itself)."""
+    loop = asyncio.get_running_loop()
+
+    def again(wait: float) -> None:
+        if calling():
+            resend()
+            timers.append(loop.call_later(wait * 2, again, wait * 2))
+
+    timers.append(loop.call_later(T1_S, again, T1_S))
+    timers.append(loop.call_later(timer_b_s, timed_out))
+
 class SipEndpoint(asyncio.DatagramProtocol):
     def __init__(self, handler: Handler, *, clock: Callable[[], float] = time.monotonic,
                  on_response: Listener | None = None, on_ack: Listener | None = None,
