@@ -38,6 +38,7 @@ from ringtui.engine.sip.message import (
     SERVER,
     MalformedMessage,
     SipRequest,
+    dialog_of_2xx,
     header_values,
     parse_name_addr,
     parse_via,
@@ -432,10 +433,7 @@ class SipCalls:
             return
         leg.stop_timers()
         leg.state = "answered"
-        leg.to_header = str(response.headers["To"])
-        contacts = header_values(response.headers, "Contact")
-        leg.remote_target = parse_name_addr(contacts[0]).uri if contacts else leg.uri
-        leg.routes = header_values(response.headers, "Record-Route")[::-1]
+        leg.to_header, leg.remote_target, leg.routes = dialog_of_2xx(response, leg.uri)
         leg.answer = _text(response)
         caller = self.callers.get(leg.call_id)
         # a late offer (the caller's INVITE had no SDP): the phone's 200 carries the offer, the caller's

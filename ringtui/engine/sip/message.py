@@ -292,3 +292,12 @@ def reply_address(request: SipRequest) -> tuple[str, int]:
     if "rport" in top.params:
         return host, port
     return host, top.port or 5060
+
+
+def dialog_of_2xx(response: Response, request_uri: str) -> tuple[str, str, list[str]]:
+    """What a 2xx to our INVITE fixes for the dialog (RFC 3261 12.1.2): the To header with the remote
+    tag, the remote target (its Contact, else the INVITE's Request-URI) and the route set (its
+    Record-Route, reversed)."""
+    contacts = header_values(response.headers, "Contact")
+    target = parse_name_addr(contacts[0]).uri if contacts else request_uri
+    return str(response.headers["To"]), target, header_values(response.headers, "Record-Route")[::-1]

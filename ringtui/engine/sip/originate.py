@@ -31,6 +31,7 @@ from ringtui.engine.sip.digest import Malformed, authorization, parse_challenge
 from ringtui.engine.sip.message import (
     SERVER,
     SipRequest,
+    dialog_of_2xx,
     header_values,
     parse_name_addr,
     parse_via,
@@ -250,10 +251,7 @@ class Originator:
             return
         leg.stop_timers()
         leg.state = "answered"
-        leg.to_header = str(response.headers["To"])
-        contacts = header_values(response.headers, "Contact")
-        leg.remote_target = parse_name_addr(contacts[0]).uri if contacts else leg.target.uri
-        leg.routes = header_values(response.headers, "Record-Route")[::-1]
+        leg.to_header, leg.remote_target, leg.routes = dialog_of_2xx(response, leg.target.uri)
         leg.remote_sdp = _body(response)
         self._ack(leg, response)
         if leg.cancel_wanted:  # answered as the CANCEL crossed it: hung up at once, still unanswered

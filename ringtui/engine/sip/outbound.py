@@ -50,6 +50,7 @@ from ringtui.engine.sip.message import (
     SERVER,
     MalformedMessage,
     SipRequest,
+    dialog_of_2xx,
     header_values,
     parse_name_addr,
     parse_via,
@@ -393,10 +394,7 @@ class Outbound:
             return
         call.stop_timers()
         call.state = "answered"
-        call.to_header = str(response.headers["To"])
-        contacts = header_values(response.headers, "Contact")
-        call.remote_target = parse_name_addr(contacts[0]).uri if contacts else call.uri
-        call.routes = header_values(response.headers, "Record-Route")[::-1]
+        call.to_header, call.remote_target, call.routes = dialog_of_2xx(response, call.uri)
         self._ack(call, response)
         if call.cancelled or call.agent_gone:  # the agent gave up meanwhile: the called party is hung up on
             self._bye_trunk(call)
