@@ -29,8 +29,9 @@ from ringtui.engine.sip.gateway import SipGateway
 from ringtui.models import PhoneNumber
 from tests.conftest import ok
 from tests.e2e.test_sip_calls import register
+from tests.e2e.test_sip_calls import sipp as run_sipp
 from tests.e2e.test_sip_outbound import settled
-from tests.e2e.test_sip_registrar import SCENARIOS, SIPP_TIMEOUT_S, free_udp_port, with_engine
+from tests.e2e.test_sip_registrar import SCENARIOS, free_udp_port, with_engine
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("sipp") is None,
@@ -81,21 +82,9 @@ def center(advanced_account, tmp_path, monkeypatch) -> dict[str, Any]:
 
 
 async def sipp(scenario: str, cwd: Path, *args: str, calls: int = 3, check: bool = True) -> None:
-    """Run `calls` SIPp calls of `scenario` in `cwd` (tests/e2e/test_sip_calls.sipp runs one)."""
-    cwd.mkdir(parents=True, exist_ok=True)
-    process = await asyncio.create_subprocess_exec(
-        "sipp", *args, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-m", str(calls), "-nostdin",
-        "-timeout", f"{SIPP_TIMEOUT_S * 2}s", "-timeout_error", "-trace_err", "-trace_msg", cwd=cwd,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    try:
-        async with asyncio.timeout(SIPP_TIMEOUT_S * 2 + 5):
-            _, stderr = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    errors = "".join(path.read_text(errors="replace") for path in cwd.glob("*_errors.log"))
-    assert not check or process.returncode == 0, stderr.decode(errors="replace") + errors
+    """Run `calls` SIPp calls of `scenario` in `cwd`; with `check`, they must all succeed."""
+    code, errors = await run_sipp(scenario, cwd, *args, "-trace_msg", calls=calls)
+    assert not check or code == 0, errors
 
 
 def customers(tmp_path: Path, *, hang_up: bool = False) -> str:

@@ -66,15 +66,16 @@ def impatient_center(account, tmp_path, monkeypatch) -> dict[str, str]:
     return set_up(account, 5)
 
 
-async def sipp(scenario: str, cwd: Path, *args: str) -> tuple[int, str]:
-    """Run one SIPp call of `scenario` (in its own directory); (exit code, its errors)."""
+async def sipp(scenario: str, cwd: Path, *args: str, calls: int = 1) -> tuple[int, str]:
+    """Run `calls` SIPp calls of `scenario` (in its own directory); (exit code, its errors)."""
     cwd.mkdir(parents=True, exist_ok=True)
+    timeout_s = SIPP_TIMEOUT_S * (1 if calls == 1 else 2)
     process = await asyncio.create_subprocess_exec(
-        "sipp", *args, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-m", "1", "-nostdin",
-        "-timeout", f"{SIPP_TIMEOUT_S}s", "-timeout_error", "-trace_err", cwd=cwd,
+        "sipp", *args, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-m", str(calls), "-nostdin",
+        "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err", cwd=cwd,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     try:
-        async with asyncio.timeout(SIPP_TIMEOUT_S + 5):
+        async with asyncio.timeout(timeout_s + 5):
             _, stderr = await process.communicate()
     except TimeoutError:
         process.kill()
