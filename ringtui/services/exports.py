@@ -213,6 +213,7 @@ def _pg_call_copy(op: Operation, options: FilterOptions, file_format: str) -> Ca
             stream.write("[")
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL extra_float_digits = 1")
+            cursor.execute("SET LOCAL jit = off")  # compiling this plan took longer than running it
             with cursor.copy(statement, params) as copy:
                 # libpq hands over one whole row (its line) at a time
                 if file_format == "csv":
