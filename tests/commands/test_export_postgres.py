@@ -22,8 +22,12 @@ from tests.commands.test_calls import HISTORY, SUP, build_center
 from tests.conftest import Result, _truncate_postgres, ok
 
 AWKWARD_IVR = 'Sales, "EU"'
-FLOATS = {"c0": (0.1 + 0.2, 50.0), "c1": (1e-05, 123456789.0), "c2": (2.5e-07, 0.0),
-          "c3": (1234567.125, 200.0)}
+FLOATS = {
+    "c0": (0.1 + 0.2, 50.0),
+    "c1": (1e-05, 123456789.0),
+    "c2": (2.5e-07, 0.0),
+    "c3": (1234567.125, 200.0),
+}
 MORE_TAGS = ("Zed", "apple", "Éclair")  # with Urgent: code-point order differs from a locale's
 
 
@@ -47,19 +51,38 @@ def awkward_history(url: str) -> None:
             this = record.c.id == ids[call_id]
             connection.execute(update(record).where(this).values(wait_s=wait, talk_s=talk))
         started = connection.execute(select(record.c.started_at).where(record.c.id == ids["c1"])).scalar()
-        connection.execute(update(record).where(record.c.id == ids["c1"]).values(
-            started_at=started.replace(microsecond=250_000)))
+        connection.execute(
+            update(record)
+            .where(record.c.id == ids["c1"])
+            .values(started_at=started.replace(microsecond=250_000))
+        )
         connection.execute(update(record).where(record.c.id == ids["c5"]).values(from_number=""))
         connection.execute(update(record).where(record.c.id == ids["c2"]).values(processed_channel="sms"))
-        connection.execute(insert(CallTag.__table__), [{"call_record_id": ids["c3"], "tag_id": tags[name]}
-                                                       for name in MORE_TAGS])
+        connection.execute(
+            insert(CallTag.__table__),
+            [{"call_record_id": ids["c3"], "tag_id": tags[name]} for name in MORE_TAGS],
+        )
         ivr = Ivr.__table__
         connection.execute(update(ivr).where(ivr.c.name == "Sales").values(name=AWKWARD_IVR))
-        connection.execute(insert(record), [{  # ringing: no end, type, agent or ending yet
-            "call_id": "ringing", "direction": "in", "kind": "direct", "from_number": "+33600000000",
-            "to_number": "+33144951479", "caller_country": "FR",
-            "started_at": datetime(2026, 11, 3, 8, 0, 0, 1, tzinfo=UTC), "wait_s": 0.0, "talk_s": 0.0,
-            "recorded": False, "vip": False, "flagged": False}])
+        connection.execute(
+            insert(record),
+            [
+                {  # ringing: no end, type, agent or ending yet
+                    "call_id": "ringing",
+                    "direction": "in",
+                    "kind": "direct",
+                    "from_number": "+33600000000",
+                    "to_number": "+33144951479",
+                    "caller_country": "FR",
+                    "started_at": datetime(2026, 11, 3, 8, 0, 0, 1, tzinfo=UTC),
+                    "wait_s": 0.0,
+                    "talk_s": 0.0,
+                    "recorded": False,
+                    "vip": False,
+                    "flagged": False,
+                }
+            ],
+        )
 
 
 @pytest.fixture
@@ -76,8 +99,15 @@ def both(tmp_path: Path, sqlite_template: Path, postgres_url: str) -> tuple[str,
 
 
 @pytest.mark.parametrize("file_format", ["csv", "json"])
-@pytest.mark.parametrize("filters", [(), ("--ivr", AWKWARD_IVR), ("--hours", "09:00-13:00", "--tag", "Sale"),
-                                     ("--type", "missed", "--direction", "in")])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        (),
+        ("--ivr", AWKWARD_IVR),
+        ("--hours", "09:00-13:00", "--tag", "Sale"),
+        ("--type", "missed", "--direction", "in"),
+    ],
+)
 def test_postgres_export_is_byte_for_byte_the_sqlite_export(both, file_format, filters):
     sqlite_url, postgres_url = both
     args = ("export", "calls", *filters, "--format", file_format)
@@ -90,8 +120,18 @@ def test_the_awkward_values_are_in_the_export(both):
     """Proof that the comparison above covers them."""
     sqlite_url, postgres_url = both
     text = ok(run(postgres_url, "export", "calls")).stdout
-    for cell in ("0.30000000000000004", "1e-05", "123456789.0", "2.5e-07", "1234567.125", ".250000Z",
-                 '"Sales, ""EU"""', '"Urgent, Zed, apple, Éclair"', ",sms\n", "T08:00:00.000001Z"):
+    for cell in (
+        "0.30000000000000004",
+        "1e-05",
+        "123456789.0",
+        "2.5e-07",
+        "1234567.125",
+        ".250000Z",
+        '"Sales, ""EU"""',
+        '"Urgent, Zed, apple, Éclair"',
+        ",sms\n",
+        "T08:00:00.000001Z",
+    ):
         assert cell in text, cell
     assert text == ok(run(sqlite_url, "export", "calls")).stdout
 
