@@ -9,8 +9,10 @@ the baseline: the same rows and columns dumped to CSV by the `sqlite3` command-l
 
     .venv/bin/python bench/export_calls.py [--calls N] [--data FILE.db] [--pg postgresql+psycopg://...]
 
---pg builds the same history in that database (dropped and created) and times the exports there
-(rows read through a server-side cursor).
+--pg builds the same history in that database (dropped and created; with --pg-reuse, kept when it
+already holds N calls) and times the exports there: the server writes each cell and streams the
+file with COPY (SELECT ...) TO STDOUT, CSV and JSON alike, so the baseline (psql \\copy of the
+same columns, with no tags, names or formatting) is the same kind of work.
 """
 
 from __future__ import annotations
@@ -75,7 +77,22 @@ def sqlite_data(path: Path, calls: int) -> str:
     return url
 
 
-def postgres_data(base_url: str, calls: int) -> str:
+def _held(url: str) -> int | None:
+    """Calls in that PostgreSQL database, or None when it cannot be read (missing, not migrated)."""
+    engine = ringtui_db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM call_record")).scalar_one()
+    except Exception:  # any failure means: build it
+        return None
+    finally:
+        engine.dispose()
+
+
+def postgres_data(base_url: str, calls: int, *, reuse: bool = False) -> str:
+    if reuse and _held(base_url) == calls:
+        print(f"reusing {make_url(base_url).database}", file=sys.stderr)
+        return base_url
     url = fresh_postgres(base_url)
     print(f"building {calls:,} calls into {make_url(url).database}", file=sys.stderr)
     build(url, calls)
@@ -124,14 +141,19 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="the SQLite file to build once and reuse "
                         "(default /tmp/ringtui-bench/export-N.db)")
     parser.add_argument("--pg", help="also on this PostgreSQL URL (the database is dropped and created)")
+    parser.add_argument("--pg-reuse", action="store_true",
+                        help="keep the --pg database when it already holds --calls calls (built once)")
+    parser.add_argument("--pg-only", action="store_true", help="with --pg: skip the SQLite runs")
     options = parser.parse_args()
     data = options.data or Path(tempfile.gettempdir()) / "ringtui-bench" / f"export-{options.calls}.db"
     print("| database | calls | command | wall (s) | CPU (s) | peak RSS (MB) | file (MB) |")
     print("|---|---:|---|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="ringtui-export-") as tmp:
-        run("SQLite", sqlite_data(data, options.calls), options.calls, Path(tmp))
+        if not (options.pg and options.pg_only):
+            run("SQLite", sqlite_data(data, options.calls), options.calls, Path(tmp))
         if options.pg:
-            run("PostgreSQL", postgres_data(options.pg, options.calls), options.calls, Path(tmp))
+            run("PostgreSQL", postgres_data(options.pg, options.calls, reuse=options.pg_reuse),
+                options.calls, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,13 @@ time order (as the recorder writes them), 75% inbound (70% through an IVR), with
 per call and a second one on 30% of inbound calls, through the bulk path: SQLAlchemy Core
 executemany on SQLite, COPY (psycopg 3 `cursor.copy`) on PostgreSQL. It then builds the roll-ups
 with `rebuild_hours` (INSERT ... SELECT ... GROUP BY), timed. Figures are the median of K runs after
-one unmeasured warm-up, through the services the CLI calls:
+one unmeasured warm-up, the service and its baseline in turns, through the services the CLI calls:
 
-- stats calls --ivr 'IVR 3', 30 days   vs  SELECT count, sums over the IVR's calls of 30 days
+- stats calls --ivr 'IVR 3', 30 days   vs  one SELECT over call_record computing the same 16 figures the
+  command prints (S1: counts, service level, talk and wait sums, averages and maxima; S2: unprocessed
+  missed calls and the average callback delay, a correlated min() of the next outbound call to the
+  caller's number per missed call) over the IVR's ended calls of the same 30 local days; the bench
+  checks that both give the same figures before timing them
 - stats heatmap, 365 days              vs  SELECT weekday, hour, count(*) ... GROUP BY (UTC)
 - stats leaderboard, 30 days           vs  SELECT user_id, outcome, count(*) attempts x calls
 - stats history --interval day, 365 d  vs  SELECT date, count(*) ... GROUP BY (UTC)
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import platform
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +39,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -42,10 +48,10 @@ from stats_million import make_account, median_of
 
 from ringtui import db as ringtui_db
 from ringtui.config import Settings
-from ringtui.models import CallRecord, Ivr
+from ringtui.models import Account, CallRecord, Ivr
 from ringtui.services import rollups, stats
 from ringtui.services.base import operation
-from ringtui.services.filters import FilterOptions
+from ringtui.services.filters import FilterOptions, parse_period
 
 AGENTS, IVRS, BATCH, CUSTOMERS, LINE = 500, 50, 50_000, 200_000, "+33144951479"
 IN_OUTCOMES = ("ANSWERED",) * 5 + ("NO_ANSWER", "REJECTED", "TOOLATE", "INCALL", "SNOOZE")
@@ -165,10 +171,26 @@ _PG_BASELINES = {
     "history": "SELECT date_trunc('day', started_at) AS day, count(*) FROM call_record "
                "WHERE started_at >= :year GROUP BY day",
 }
+_IN, _OUT = "c.direction = 'in'", "c.direction = 'out'"
+_ANSWERED, _MISSED = f"{_IN} AND c.type = 'answered'", f"{_IN} AND c.type <> 'answered'"
+_CALLBACK_AT = ("(SELECT min(o.started_at) FROM call_record o WHERE o.direction = 'out' "
+                "AND o.to_number = c.from_number AND o.started_at >= c.ended_at)")
+_SECONDS = {"sqlite": "((julianday({later}) - julianday({earlier})) * 86400.0)",
+            "postgresql": "EXTRACT(EPOCH FROM ({later} - {earlier}))"}
+# the 16 figures of `stats calls`, in stats.CALL_INDICATORS order, straight over call_record
+_CALLS_BASELINE = (
+    f"SELECT count(*), count(CASE WHEN {_IN} THEN 1 END), count(CASE WHEN {_OUT} THEN 1 END), "
+    f"count(CASE WHEN {_ANSWERED} THEN 1 END), count(CASE WHEN {_MISSED} THEN 1 END), "
+    f"CAST(count(CASE WHEN {_ANSWERED} THEN 1 END) AS FLOAT) / nullif(count(CASE WHEN {_IN} THEN 1 END), 0), "
+    f"sum(c.talk_s), avg(CASE WHEN {_ANSWERED} THEN c.wait_s END), max(CASE WHEN {_IN} THEN c.wait_s END), "
+    f"avg(CASE WHEN {_MISSED} THEN c.wait_s END), avg(CASE WHEN {_ANSWERED} THEN c.talk_s END), "
+    f"max(CASE WHEN {_ANSWERED} THEN c.talk_s END), avg(CASE WHEN {_OUT} THEN c.talk_s END), "
+    f"max(CASE WHEN {_OUT} THEN c.talk_s END), "
+    f"count(CASE WHEN {_MISSED} AND c.processed_at IS NULL THEN 1 END), "
+    f"avg(CASE WHEN {_MISSED} THEN {{callback}} END) "
+    "FROM call_record c WHERE c.ivr_id = :ivr AND c.started_at >= :start AND c.started_at < :stop "
+    "AND c.ended_at IS NOT NULL")
 _BASELINES = {
-    "calls": "SELECT count(*), sum(CASE WHEN type = 'answered' THEN 1 ELSE 0 END), avg(wait_s), max(wait_s), "
-             "sum(talk_s) FROM call_record "
-             "WHERE ivr_id = :ivr AND started_at >= :month AND started_at < :end",
     "leaderboard": "SELECT a.user_id, a.outcome, count(*), sum(c.talk_s) FROM ring_attempt a "
                    "JOIN call_record c ON c.id = a.call_record_id "
                    "WHERE c.started_at >= :month AND c.started_at < :end GROUP BY a.user_id, a.outcome",
@@ -179,7 +201,7 @@ Times = tuple[float, float, float]
 Figure = tuple[str, Times, Times, Times | None]
 
 
-def measure(url: str, runs: int, *, with_raw_services: bool) -> list[Figure]:
+def measure(url: str, runs: int, *, with_raw_services: bool, only: str | None = None) -> list[Figure]:
     engine = ringtui_db.engine_for(url)
     settings = Settings(database_url=url)
     with engine.connect() as connection:
@@ -190,10 +212,17 @@ def measure(url: str, runs: int, *, with_raw_services: bool) -> list[Figure]:
     month, year = f"{today - timedelta(days=29)}..{today}", f"{today - timedelta(days=364)}..{today}"
     bounds = {"ivr": ivr, "end": last + timedelta(days=1), "month": last - timedelta(days=30),
               "year": last - timedelta(days=365)}
-    if engine.dialect.name == "sqlite":
-        bounds = {k: v.strftime(SQLITE_TIME) if isinstance(v, datetime) else v for k, v in bounds.items()}
-    baselines = _BASELINES | (_SQLITE_BASELINES if engine.dialect.name == "sqlite" else _PG_BASELINES)
     now = last + timedelta(hours=1)
+    with engine.connect() as connection:  # the same local days as the service's period
+        zone = ZoneInfo(connection.execute(select(Account.timezone)).scalar_one() or "UTC")
+    period = parse_period(month, zone, now)
+    bounds |= {"start": period.start, "stop": period.end}
+    dialect = engine.dialect.name
+    if dialect == "sqlite":
+        bounds = {k: v.strftime(SQLITE_TIME) if isinstance(v, datetime) else v for k, v in bounds.items()}
+    baselines = _BASELINES | (_SQLITE_BASELINES if dialect == "sqlite" else _PG_BASELINES)
+    baselines["calls"] = _CALLS_BASELINE.format(
+        callback=_SECONDS[dialect].format(later=_CALLBACK_AT, earlier="c.ended_at"))
 
     def plain(name: str) -> Callable[[], Any]:
         def run() -> Any:
@@ -217,12 +246,40 @@ def measure(url: str, runs: int, *, with_raw_services: bool) -> list[Figure]:
         "history": ("stats history --interval day, 365 days", lambda op, source: stats.call_history(
             op, "day", None, FilterOptions(period=year), now=now, source=source)),
     }
+    _same_calls_figures(plain("calls")()[0], service(lambda op: figures["calls"][1](op, "rollup"))())
     rows: list[Figure] = []
     for name, (label, work) in figures.items():
-        rows.append((label, median_of(runs, service(lambda op, w=work: w(op, "rollup"))),
-                     median_of(runs, plain(name)),
+        if only and name != only:
+            continue
+        rollup, baseline = _paired(runs, service(lambda op, w=work: w(op, "rollup")), plain(name))
+        rows.append((label, rollup, baseline,
                      median_of(1, service(lambda op, w=work: w(op, "raw"))) if with_raw_services else None))
     return rows
+
+
+def _paired(runs: int, first: Callable[[], Any], second: Callable[[], Any]) -> tuple[Times, Times]:
+    """(median, min, max) of each, run in turns after one warm-up each, so that a loaded machine
+    slows both alike."""
+    first(), second()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for work, spent in ((first, times[0]), (second, times[1])):
+            started = time.perf_counter()
+            work()
+            spent.append(time.perf_counter() - started)
+    return _spread(times[0]), _spread(times[1])
+
+
+def _spread(times: list[float]) -> Times:
+    return statistics.median(times), min(times), max(times)
+
+
+def _same_calls_figures(baseline: Any, service: dict[str, Any]) -> None:
+    """The calls baseline must compute what the command prints, or the ratio would flatter."""
+    plain = {name: stats._figure(name, value) for name, value in zip(stats.CALL_INDICATORS, baseline,
+                                                                       strict=True)}
+    if plain != service:
+        sys.exit(f"the calls baseline and the service disagree:\n{plain}\n{service}")
 
 
 def report(rows: list[Figure]) -> str:
@@ -230,7 +287,7 @@ def report(rows: list[Figure]) -> str:
              "| same service raw (s) |", "|---|---:|---:|---:|---:|---:|---:|"]
     for label, (median, low, high), (base, _, _), raw in rows:
         raw_text = f"{raw[0]:.3f}" if raw else "-"
-        lines.append(f"| {label} | {median:.4f} | {low:.4f} | {high:.4f} | {base:.3f} | {median / base:.2f} "
+        lines.append(f"| {label} | {median:.4f} | {low:.4f} | {high:.4f} | {base:.4f} | {median / base:.2f} "
                      f"| {raw_text} |")
     return "\n".join(lines)
 
@@ -252,6 +309,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--raw", action="store_true",
                         help="also time each service on call_record (source=raw), once: slow at 10M")
+    parser.add_argument("--only", choices=("calls", "heatmap", "leaderboard", "history"),
+                        help="time this figure only")
     args = parser.parse_args()
     if args.db == "postgresql" and not (args.reuse or "").startswith("postgresql"):
         parser.error("--db postgresql needs --reuse postgresql+psycopg://... "
@@ -271,7 +330,7 @@ def main() -> None:
         else:
             print(f"reusing {held:,} calls in {target}")
         print(f"median of {args.runs} runs\n")
-        print(report(measure(url, args.runs, with_raw_services=args.raw)))
+        print(report(measure(url, args.runs, with_raw_services=args.raw, only=args.only)))
         ringtui_db.dispose_engines()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import inspect
 from sqlmodel import select
 
 from ringtui.errors import NotFound
@@ -24,9 +25,17 @@ def group_by_name(op: Operation, name: str) -> UserGroup:
 
 
 def ivr_by_name(op: Operation, name: str) -> Ivr:
-    ivr = op.session.exec(select(Ivr).where(Ivr.name == name.strip())).first()
+    """The IVR named `name`; a second look-up of the same name in the operation costs no query (the
+    statistics services look the --ivr filter up once for the conditions and once for the roll-up)."""
+    wanted = name.strip()
+    known: dict[str, Ivr] = op.session.info.setdefault("ivrs_by_name", {})
+    ivr = known.get(wanted)
+    if ivr is not None and not inspect(ivr).was_deleted and ivr.name == wanted:  # not renamed since
+        return ivr
+    ivr = op.session.exec(select(Ivr).where(Ivr.name == wanted)).first()
     if ivr is None:
         raise NotFound(f"no IVR {name!r} (see `ringtui ivr list`)")
+    known[wanted] = ivr
     return ivr
 
 
