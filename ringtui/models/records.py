@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from ringtui.models.directory import _fk
@@ -18,6 +18,10 @@ class Tag(SQLModel, table=True):
     color: str = Field(default="#888888", sa_type=String(7))
     conditions: str = Field(default="", sa_type=Text, description="conditions of use, shown to agents")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+MISSED_INBOUND = "direction = 'in' AND type IS NOT NULL AND type != 'answered'"
+OUTBOUND = "direction = 'out'"
 
 
 class CallRecord(SQLModel, table=True):
@@ -35,6 +39,12 @@ class CallRecord(SQLModel, table=True):
         Index("ix_call_record_to_number_started", "to_number", "started_at"),
         # one IVR over a period: the S2 half of `stats calls --ivr` and raw per-IVR filters
         Index("ix_call_record_ivr_started", "ivr_id", "started_at"),
+        # S2 of one IVR without reading its answered calls: every column the query needs, missed only
+        Index("ix_call_record_missed_ivr", "ivr_id", "started_at", "ended_at", "from_number", "processed_at",
+              "direction", "type", sqlite_where=text(MISSED_INBOUND), postgresql_where=text(MISSED_INBOUND)),
+        # the callback that followed a missed call (S2): outbound calls to a number, in time order
+        Index("ix_call_record_callback", "to_number", "started_at",
+              sqlite_where=text(OUTBOUND), postgresql_where=text(OUTBOUND)),
     )
 
     id: int | None = Field(default=None, primary_key=True)
