@@ -972,21 +972,17 @@ def _dropped_indexes(raw: Any, file: Path) -> list[str]:
 def _write(op: Operation, calls: pl.DataFrame, attempts: pl.DataFrame, summary: _Summary) -> None:
     import polars as pl
 
-    known = _existing_ids(op, calls["call_id"].to_list())
-    if known:
-        old = pl.Series(list(known), dtype=pl.String)
-        calls = calls.filter(~pl.col("call_id").is_in(old.implode()))
-        attempts = attempts.filter(~pl.col("call_id").is_in(old.implode()))
-        summary.already_imported += len(known)
+    known = _already_imported(op, calls["call_id"])
+    if known.len():
+        calls = calls.filter(~pl.col("call_id").is_in(known.implode()))
+        attempts = attempts.filter(~pl.col("call_id").is_in(known.implode()))
+        summary.already_imported += known.len()
     if calls.height == 0:
         return
+    before = _rows(op, "SELECT coalesce(max(id), 0) FROM call_record", ())[0][0]
     _insert(op, "call_record", calls.select(*_RECORD_COLUMNS, *(pl.lit(False).alias(f) for f in _FLAGS)))
     if attempts.height:
-        ids = pl.DataFrame(
-            _existing_ids(op, calls["call_id"].to_list(), with_ids=True),
-            orient="row",
-            schema={"call_id": pl.String, "call_record_id": pl.Int64},
-        )
+        ids = _record_ids(op, calls["call_id"], before)
         _insert(op, "ring_attempt", attempts.join(ids, on="call_id").select(_ATTEMPT_COLUMNS))
     summary.imported += calls.height
     first, last = calls["started_at"].min(), calls["started_at"].max()
@@ -994,21 +990,67 @@ def _write(op: Operation, calls: pl.DataFrame, attempts: pl.DataFrame, summary: 
     summary.last = last if summary.last is None else max(summary.last, last)
 
 
-def _existing_ids(op: Operation, call_ids: list[str], *, with_ids: bool = False) -> Any:
-    """The call ids among `call_ids` already in call_record (with_ids: (call id, id) pairs), in one
-    query: the ids go as one parameter, a JSON array for SQLite, an array for PostgreSQL."""
+def _record_ids(op: Operation, call_ids: pl.Series, before: int) -> pl.DataFrame:
+    """(call_id, call_record_id) of the calls just inserted, in `call_ids`' order, the greatest id
+    being `before` until then. Ids are handed out in insertion order: when the rows above `before`
+    are exactly these, their ids are before+1, before+2...; else (a concurrent writer's rows among
+    them) they are read back."""
+    import polars as pl
+
+    count, greatest = _rows(
+        op, "SELECT count(*), coalesce(max(id), 0) FROM call_record WHERE id > ?", (before,)
+    )[0]
+    if (count, greatest) == (call_ids.len(), before + call_ids.len()):
+        return (
+            pl.DataFrame({"call_id": call_ids})
+            .with_row_index("call_record_id", offset=before + 1)
+            .select("call_id", pl.col("call_record_id").cast(pl.Int64))
+        )
+    rows = _rows(op, "SELECT call_id, id FROM call_record WHERE id > ?", (before,))
+    return pl.DataFrame(rows, orient="row", schema={"call_id": pl.String, "call_record_id": pl.Int64})
+
+
+def _already_imported(op: Operation, call_ids: pl.Series) -> pl.Series:
+    """The call ids among `call_ids` already in call_record.
+
+    SQLite first reads the ids between the chunk's least and greatest (call ids of a Master.csv
+    grow with time, so that is mostly the chunk's own: none on a first import); a range crowded
+    with other ids, and PostgreSQL (whose collation orders text otherwise), look the ids up one by
+    one, passed as one parameter (a JSON array, an array)."""
+    import polars as pl
+
+    sqlite = op.session.get_bind().dialect.name == "sqlite"
+    rows = None
+    if sqlite:
+        most = 2 * call_ids.len()
+        rows = _rows(
+            op,
+            "SELECT call_id FROM call_record WHERE call_id BETWEEN ? AND ? LIMIT ?",
+            (call_ids.min(), call_ids.max(), most + 1),
+        )
+        rows = rows if len(rows) <= most else None
+    if rows is None:
+        rows = (
+            _rows(
+                op,
+                "SELECT call_id FROM call_record WHERE call_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(call_ids.to_list()),),
+            )
+            if sqlite
+            else _rows(op, "SELECT call_id FROM call_record WHERE call_id = ANY(?)", (call_ids.to_list(),))
+        )
+    found = pl.Series([row[0] for row in rows], dtype=pl.String)
+    return found.filter(found.is_in(call_ids.implode()))
+
+
+def _rows(op: Operation, statement: str, parameters: tuple[Any, ...]) -> list[Any]:
+    """A statement's rows through the session's DBAPI connection (in its transaction); `?` placeholders."""
     raw = op.session.connection().connection.dbapi_connection
-    found = "call_id, id" if with_ids else "call_id"
     if op.session.get_bind().dialect.name == "postgresql":
         with raw.cursor() as cursor:
-            cursor.execute(f"SELECT {found} FROM call_record WHERE call_id = ANY(%s)", (call_ids,))
-            rows = cursor.fetchall()
-    else:
-        rows = raw.execute(
-            f"SELECT {found} FROM call_record WHERE call_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(call_ids),),
-        ).fetchall()
-    return rows if with_ids else {row[0] for row in rows}
+            cursor.execute(statement.replace("?", "%s"), parameters)
+            return cursor.fetchall()
+    return raw.execute(statement, parameters).fetchall()
 
 
 def _insert(op: Operation, table_name: str, rows: pl.DataFrame) -> None:

@@ -81,14 +81,16 @@ def _record_end(data: bytes) -> int:
 
 def _line_breaks(chunk: bytes) -> int:
     """Line ends as universal newlines count them: LF, CRLF and a lone CR."""
-    return chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+    returns = chunk.count(b"\r")
+    return chunk.count(b"\n") + (returns and returns - chunk.count(b"\r\n"))
 
 
 def _frame(chunk: bytes, first_line: int, file: Path) -> pl.DataFrame:
     import polars as pl
 
     records = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
-    if chunk.count(b"\r") == chunk.count(b"\r\n"):  # no lone CR: polars and csv agree on line ends
+    returns = chunk.count(b"\r")
+    if not returns or returns == chunk.count(b"\r\n"):  # no lone CR: polars and csv agree on line ends
         try:
             frame = pl.read_csv(
                 io.BytesIO(chunk),
