@@ -39,11 +39,13 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from queue import Full, Queue
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -223,18 +225,12 @@ def import_cdrs(
         )
     if format.strip().lower() not in FORMATS:
         raise Invalid(f"unknown CDR format {format!r}: give {', '.join(FORMATS)}")
-    from ringtui.services import cdr_reader  # polars: only on the import's path
-
     directory = _load_directory(op, _zone(timezone or op.account.timezone or "UTC"))
     summary = _Summary(file=str(file), timezone=directory.clock.zone.key)
-    calls = _Calls(summary)
     with _bulk_load(op, file):
-        for frame in cdr_reader.frames(file, BATCH_BYTES, list(COLUMNS), REQUIRED):
-            summary.lines += frame.height
-            calls.add(_checked(frame, directory, summary), last_line=int(frame["line"][-1]))
-            _write_ready(op, calls, summary, skip_invalid)
-        calls.finish()
-        _write_ready(op, calls, summary, skip_invalid)
+        for calls, attempts in _one_ahead(_complete_calls(file, directory, summary)):
+            if not summary.refused(skip_invalid):
+                _write(op, calls, attempts, summary)
         if summary.refused(skip_invalid):
             raise BulkInvalid(f"calls import of {file}", sorted(summary.invalid))
         if summary.lines == 0:
@@ -253,10 +249,61 @@ def import_cdrs(
     return summary.as_dict()
 
 
-def _write_ready(op: Operation, calls: _Calls, summary: _Summary, skip_invalid: bool) -> None:
-    ready = calls.take_ready()
-    if ready is not None and not summary.refused(skip_invalid):
-        _write(op, *ready, summary)
+def _complete_calls(
+    file: Path, directory: _Directory, summary: _Summary
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """(calls, their ring attempts) chunk by chunk, bad and internal lines counted in `summary`."""
+    from ringtui.services import cdr_reader  # polars: only on the import's path
+
+    calls = _Calls(summary)
+    for frame in cdr_reader.frames(file, BATCH_BYTES, list(COLUMNS), REQUIRED):
+        summary.lines += frame.height
+        calls.add(_checked(frame, directory, summary), last_line=int(frame["line"][-1]))
+        if (ready := calls.take_ready()) is not None:
+            yield ready
+    calls.finish()
+    if (ready := calls.take_ready()) is not None:
+        yield ready
+
+
+_END = object()
+
+
+def _one_ahead(items: Iterator[Any]) -> Iterator[Any]:
+    """`items`, the next one made in a thread while the caller takes this one: polars checks the
+    next chunk (mostly without the GIL) while the database writes this one, on another core. The
+    thread only reads the file and the directory; the caller alone uses the session."""
+    handed: Queue[tuple[Any, BaseException | None]] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: Any, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                handed.put((item, error), timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def make() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as error:  # handed to the caller, raised there
+            put(_END, error)
+
+    thread = threading.Thread(target=make, name="cdr-import-reader", daemon=True)
+    thread.start()
+    try:
+        while (got := handed.get())[0] is not _END:
+            yield got[0]
+        if got[1] is not None:
+            raise got[1]
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _utc(*times: datetime | None) -> tuple[datetime, ...]:
