@@ -88,7 +88,7 @@ COLUMNS = (
 )
 REQUIRED = COLUMNS.index("uniqueid") + 1  # userfield may be left out (cdr_csv loguserfield=no)
 CALL_ID_PREFIX = "asterisk:"
-BATCH_BYTES = 16 << 20  # a chunk of the file read and written at once: some 65,000 lines
+BATCH_BYTES = 8 << 20  # a chunk of the file read and written at once: some 32,000 lines
 WINDOW = 1000  # lines after a call's first line in which more lines of it may come
 ANONYMOUS = "anonymous"
 _WITHHELD = frozenset({"", "anonymous", "restricted", "private", "unknown", "unavailable"})
