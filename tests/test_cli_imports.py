@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-# The TUI, the SIP stack, plotting and the live feed: none of them belong on the CLI path.
-FORBIDDEN_ON_CLI_PATH = ("textual", "aiovoip", "matplotlib", "plotext", "websockets")
+# The TUI, the SIP stack, plotting, the live feed and the CDR import's polars: none of them belong on
+# the CLI path.
+FORBIDDEN_ON_CLI_PATH = ("textual", "aiovoip", "matplotlib", "plotext", "websockets", "polars")
 # `--help` must not even load the database layer.
 FORBIDDEN_ON_HELP_PATH = ("sqlmodel", "sqlalchemy")
 
