@@ -186,7 +186,12 @@ def _atomic_file(path: Path) -> Iterator[TextIO]:
         raise Invalid(f"cannot write {str(path)!r}: it is a folder; give a file name such as calls.csv")
     if not directory.is_dir():
         raise Invalid(f"cannot write {str(path)!r}: the folder {str(directory)!r} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    except OSError as error:
+        raise Invalid(
+            f"cannot write {str(path)!r}: {error.strerror}; give a file in a folder you can write to"
+        ) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             yield stream

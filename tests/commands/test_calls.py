@@ -12,6 +12,8 @@ The history (times UTC; the FR account is on Europe/Paris, UTC+1 in November):
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -167,6 +169,13 @@ def test_csv_and_table_output(history):
     lines = ok(cli("calls", "list", "--csv", "--period", NOV_2)).stdout.splitlines()
     assert lines[0].startswith("id,started_at,direction,type,from_number") and len(lines) == 7
     assert "+34612345678" in ok(cli("calls", "list")).stdout
+
+
+def test_csv_has_every_key_of_the_json_rows(history):
+    cli, _ = history
+    rows = list(csv.DictReader(io.StringIO(ok(cli("calls", "list", "--csv", "--period", NOV_2)).stdout)))
+    assert set(rows[0]) == LIST_FIELDS
+    assert [row["ended_by_customer"] for row in rows] == ["yes", "yes", "no", "yes", "yes", "yes"]
 
 
 @pytest.mark.parametrize(("option", "value", "fragment"), [
