@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ringtui.commands._filters import GroupName, MeetingTagName, Period, UserEmail, with_filters
+from ringtui.commands._filters import GroupName, Hours, MeetingTagName, Period, UserEmail, with_filters
 from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
 from ringtui.output import info, render_object, render_rows
 
@@ -225,14 +225,15 @@ def surveys(
 
 @app.command("snooze")
 def snooze(
-    period: Period = None, group: GroupName = None, user: UserEmail = None,
+    period: Period = None, hours: Hours = None, group: GroupName = None, user: UserEmail = None,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
-    """Per agent and reason: snooze periods and seconds snoozed within the period (open ones up to now)."""
+    """Per agent and reason: snooze periods and seconds snoozed within the period (open ones up to now);
+    --hours counts only those hours of every day."""
     from ringtui.services import stats
 
     with operation() as op:
-        rows = stats.snooze_stats(op, period, group, user)
+        rows = stats.snooze_stats(op, period, group, user, hours=hours)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=SNOOZE_COLUMNS, title="Snooze")
 
 

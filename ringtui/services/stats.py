@@ -19,7 +19,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, literal, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnClause
@@ -43,8 +56,11 @@ from ringtui.services.access import Area, require_area, scope_ids
 from ringtui.services.base import Operation
 from ringtui.services.filters import (
     FilterOptions,
+    Period,
     account_zone,
     call_conditions,
+    hour_windows,
+    parse_hours,
     parse_period,
     seconds_between,
 )
@@ -686,22 +702,53 @@ def _moment_literal(moment: datetime) -> Any:
     return literal(moment, UTCDateTime())
 
 
+def _clip(start: Any, stop: Any, window: Period) -> tuple[Any, Any]:
+    """The part of [start, stop) inside the window, as SQL expressions (empty when start >= stop)."""
+    opens, closes = _moment_literal(window.start), _moment_literal(window.end)
+    return (case((start < opens, opens), else_=start), case((stop > closes, closes), else_=stop))
+
+
+def _balanced_sum(terms: list[Any]) -> Any:
+    """a + b + ... nested as a balanced tree: a year of daily windows stays far below SQLite's
+    expression depth limit (1000), which a left-deep sum would pass."""
+    if not terms:
+        return literal(0.0)
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return _balanced_sum(terms[:middle]) + _balanced_sum(terms[middle:])
+
+
+def _snooze_windows(op: Operation, period: str | None, hours: str | None, now: datetime) -> list[Period]:
+    """The UTC windows snoozes are counted in: the period (up to now), each day cut to the hours."""
+    zone = account_zone(op)
+    bounds = parse_period(period, zone, now) if period else None
+    clock = parse_hours(hours) if hours else None
+    if bounds is None:
+        first = op.session.execute(select(func.min(SnoozePeriod.started_at))).scalar()
+        bounds = Period(first or now, now)
+    bounds = Period(bounds.start, min(bounds.end, now))
+    if bounds.start >= bounds.end:
+        return []
+    return hour_windows(bounds, clock, zone) if clock else [bounds]
+
+
 def snooze_stats(op: Operation, period: str | None = None, group: str | None = None,
-                 user: str | None = None, *, now: datetime | None = None) -> list[dict[str, Any]]:
+                 user: str | None = None, *, hours: str | None = None,
+                 now: datetime | None = None) -> list[dict[str, Any]]:
     """S12: per agent and reason, the snooze periods touching the period and the seconds snoozed
-    within it (periods clipped to its bounds; a period still open counts up to now)."""
+    within it (periods clipped to its bounds; a period still open counts up to now). With `hours`,
+    only the part of each day within those hours counts, on every day of the period."""
     _require_statistics(op)
     now = now or datetime.now(UTC)
-    bounds = parse_period(period, account_zone(op), now) if period else None
-    end = min(bounds.end, now) if bounds else now
+    windows = _snooze_windows(op, period, hours, now)
     stop = func.coalesce(SnoozePeriod.ended_at, _moment_literal(now))
-    clipped_stop = case((stop > _moment_literal(end), _moment_literal(end)), else_=stop)
-    clipped_start: Any = SnoozePeriod.started_at
-    conditions: list[ColumnElement[bool]] = [SnoozePeriod.started_at < _moment_literal(end)]
-    if bounds:
-        start = _moment_literal(bounds.start)
-        clipped_start = case((SnoozePeriod.started_at < start, start), else_=SnoozePeriod.started_at)
-        conditions.append(stop > start)
+    inside = [_clip(SnoozePeriod.started_at, stop, window) for window in windows]
+    snoozed = _balanced_sum([case((opens < closes, seconds_between(opens, closes)), else_=0.0)
+                             for opens, closes in inside])
+    conditions: list[ColumnElement[bool]] = [or_(*(
+        and_(SnoozePeriod.started_at < _moment_literal(w.end), stop > _moment_literal(w.start))
+        for w in windows)) if windows else false()]
     if group:
         conditions.append(SnoozePeriod.user_id.in_(select(GroupMember.user_id).where(
             GroupMember.group_id == group_by_name(op, group).id)))
@@ -713,7 +760,7 @@ def snooze_stats(op: Operation, period: str | None = None, group: str | None = N
             select(GroupMember.user_id).where(GroupMember.group_id.in_(groups))))
     keys = (User.email.label("agent"), SnoozePeriod.reason.label("reason"))
     query = (select(*keys, func.count(SnoozePeriod.id).label("periods"),
-                    func.sum(seconds_between(clipped_start, clipped_stop)).label("snoozed_s"))
+                    func.sum(snoozed).label("snoozed_s"))
              .join(User, User.id == SnoozePeriod.user_id)
              .where(*conditions)
              .group_by(*keys)

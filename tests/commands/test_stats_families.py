@@ -219,6 +219,22 @@ def test_snooze_clipped_to_the_period(snoozes):
     assert "lunch" in ok(snoozes("stats", "snooze")).stdout
 
 
+def test_snooze_hours_count_only_those_hours_of_every_day(snoozes):
+    # Nov 2 in Paris, 12:00-14:00 local = 11:00-13:00 UTC: only ana's second lunch
+    assert as_json(snoozes, "snooze", "--period", NOV_2, "--hours", "12:00-14:00") == [
+        {"agent": ANA, "reason": "lunch", "periods": 1, "snoozed_s": 3600.0}]
+    # 23:00-01:00 local spans midnight: Nov 1 23:00-Nov 2 00:00 UTC and Nov 2 22:00-23:00 UTC
+    assert as_json(snoozes, "snooze", "--period", NOV_2, "--hours", "23:00-01:00") == [
+        {"agent": ANA, "reason": "lunch", "periods": 1, "snoozed_s": 3600.0},
+        {"agent": BOB, "reason": "break", "periods": 1, "snoozed_s": 3600.0},
+    ]
+    # no period: every day of the history, 11:00-11:15 local = 10:00-10:15 UTC (CET)
+    rows = {(r["agent"], r["reason"]): r for r in as_json(snoozes, "snooze", "--hours", "11:00-11:15")}
+    assert rows[(ANA, "lunch")] == {"agent": ANA, "reason": "lunch", "periods": 1, "snoozed_s": 600.0}
+    assert rows[(BOB, "meeting")] == {"agent": BOB, "reason": "meeting", "periods": 1, "snoozed_s": 900.0}
+    refused(snoozes("stats", "snooze", "--hours", "9-12"), "'9-12'", "HH:MM-HH:MM")
+
+
 def test_an_open_snooze_counts_up_to_now(snoozes):
     before = datetime.now(UTC)
     rows = {(r["agent"], r["reason"]): r for r in as_json(snoozes, "snooze")}
