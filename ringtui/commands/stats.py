@@ -28,11 +28,13 @@ def calls(
     *, filters: FilterOptions,
     as_json: JsonFlag = False,
 ) -> None:
-    """Call indicators: totals, service level, waits, talk times, missed-call handling."""
+    """Call indicators: totals, service level, waits, talk times, missed-call handling; with --ivr, also
+    the maximum time before abandon and why calls were not answered (not_answered)."""
     from ringtui.services import stats
 
     with operation() as op:
         figures = stats.call_stats(op, filters)
+        figures |= stats.single_ivr_figures(op, filters)
     render_object(figures, as_json=as_json, title="Calls")
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     false,
     func,
     literal,
@@ -63,6 +64,7 @@ from ringtui.services.filters import (
     parse_hours,
     parse_period,
     seconds_between,
+    with_saved_filter,
 )
 from ringtui.services.lookups import group_by_name, user_by_email
 from ringtui.services.plans import Feature, require_feature
@@ -277,6 +279,33 @@ def call_stats(op: Operation, options: FilterOptions | None = None, *,
         row |= op.session.execute(select(*(CALL_INDICATORS[name]().label(name) for name in _S2)).where(
             ended(), missed_inbound(), *conditions)).one()._mapping
     return {name: _figure(name, row[name]) for name in CALL_INDICATORS}
+
+
+# ---------------------------------------------------------------- S6 one IVR shown
+
+NOT_ANSWERED_OUTCOMES = tuple(o for o in Outcome if o not in (Outcome.ANSWERED, Outcome.OUT))
+
+
+def single_ivr_figures(op: Operation, options: FilterOptions | None = None, *,
+                       now: datetime | None = None) -> dict[str, Any]:
+    """S6, when the filters show a single IVR: the maximum time before abandon and why its missed
+    inbound calls were not answered (ring attempts per S5 outcome, and calls that rang no agent).
+    Empty when no single IVR is chosen."""
+    options = with_saved_filter(op, options or FilterOptions())
+    if not options.ivr:
+        return {}
+    conditions = [ended(), missed_inbound(), *call_conditions(op, options, now=now)]
+    max_abandon = op.session.execute(select(func.max(CallRecord.wait_s)).where(*conditions)).scalar()
+    counts = dict(op.session.execute(
+        select(RingAttempt.outcome, func.count())
+        .join(CallRecord, CallRecord.id == RingAttempt.call_record_id)
+        .where(*conditions, RingAttempt.outcome.in_(NOT_ANSWERED_OUTCOMES))
+        .group_by(RingAttempt.outcome)).all())
+    unrung = op.session.execute(select(func.count(CallRecord.id)).where(
+        *conditions, ~exists().where(RingAttempt.call_record_id == CallRecord.id))).scalar()
+    reasons = {outcome.value.lower(): int(counts.get(outcome, 0)) for outcome in NOT_ANSWERED_OUTCOMES}
+    return {"max_abandon_s": None if max_abandon is None else _round(max_abandon, 1),
+            "not_answered": {**reasons, "no_agent_rung": int(unrung or 0)}}
 
 
 # ---------------------------------------------------------------- S5 leaderboard
