@@ -145,7 +145,8 @@ def heatmap(
         typer.echo(heatmap_grid(grid, zone))
 
 
-TagSort = Annotated[str, typer.Option("--sort", help="calls (most first, the default) or name.")]
+TagSort = Annotated[str, typer.Option(
+    "--sort", help="calls (most first, the default), name, or color (tags of one colour together).")]
 CallerLimit = Annotated[int, typer.Option("--limit", help="At most this many customer numbers (1..1000).")]
 TAG_COLUMNS = ["tag", "color", "calls", "talk_s"]
 CALLER_COLUMNS = ["number", "calls", "answered", "missed", "talk_total_s", "talk_min_s", "talk_max_s",

@@ -594,7 +594,7 @@ def weekday_hour_values(op: Operation, column: Any, value: Any,
 
 # ---------------------------------------------------------------- S10 tags, S13 callers, S14 geography
 
-TAG_SORTS = ("calls", "name")
+TAG_SORTS = ("calls", "name", "color")
 MAX_CALLERS = 1000
 TOP_COUNTRIES = 10
 
@@ -607,9 +607,9 @@ def tag_stats(op: Operation, options: FilterOptions | None = None, sort: str = "
               now: datetime | None = None) -> list[dict[str, Any]]:
     """S10: per tag, the ended calls that carry it and their total talk time."""
     _require_statistics(op)
-    order = sort.strip().lower()
+    order = {"colour": "color"}.get(sort.strip().lower(), sort.strip().lower())
     if order not in TAG_SORTS:
-        raise Invalid(f"unknown sort {sort!r}: give {' or '.join(TAG_SORTS)}")
+        raise Invalid(f"unknown sort {sort!r}: give {', '.join(TAG_SORTS)}")
     conditions = call_conditions(op, options, now=now)
     query = (select(Tag.name.label("tag"), Tag.color.label("color"), total_calls().label("calls"),
                     func.coalesce(total_duration_s(), 0.0).label("talk_s"))
@@ -621,6 +621,8 @@ def tag_stats(op: Operation, options: FilterOptions | None = None, sort: str = "
     rows = [{**row._mapping, "talk_s": _round(row.talk_s, 1)} for row in op.session.execute(query)]
     if order == "name":
         return sorted(rows, key=lambda row: row["tag"].lower())
+    if order == "color":  # S10: tags of one colour side by side
+        return sorted(rows, key=lambda row: ((row["color"] or "").lower(), row["tag"].lower()))
     return sorted(rows, key=lambda row: (-row["calls"], row["tag"].lower()))
 
 

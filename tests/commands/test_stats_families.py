@@ -63,9 +63,19 @@ def test_tags_csv_and_table(more):
     assert "Urgent" in ok(more("stats", "tags")).stdout
 
 
+def test_tags_sorted_by_colour_put_one_colour_together(more):
+    ok(more("tags", "add", "Billing", "--color", "#000000"))
+    c1 = next(row["id"] for row in ok(more("calls", "list", "--tag", "Sale", "--json")).json())
+    ok(more("calls", "tag", str(c1), "Billing"))
+    assert [row["tag"] for row in as_json(more, "tags")] == ["Urgent", "Billing", "Sale"]
+    by_colour = [(row["color"], row["tag"]) for row in as_json(more, "tags", "--sort", "color")]
+    assert by_colour == [("#000000", "Billing"), ("#888888", "Sale"), ("#888888", "Urgent")]
+    assert [row["tag"] for row in as_json(more, "tags", "--sort", "colour")] == ["Billing", "Sale", "Urgent"]
+
+
 def test_tags_bad_sort_is_refused(more, unchanged):
     with unchanged():
-        refused(more("stats", "tags", "--sort", "colour"), "'colour'", "calls or name")
+        refused(more("stats", "tags", "--sort", "hue"), "'hue'", "calls, name, color")
         refused(more("stats", "tags", "--tag", "Nope"), "'Nope'")
 
 
