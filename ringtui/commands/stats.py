@@ -151,6 +151,7 @@ CallerLimit = Annotated[int, typer.Option("--limit", help="At most this many cus
 TAG_COLUMNS = ["tag", "color", "calls", "talk_s"]
 CALLER_COLUMNS = ["number", "calls", "answered", "missed", "talk_total_s", "talk_min_s", "talk_max_s",
                   "talk_avg_s", "top_agent"]
+CALLER_CSV_COLUMNS = [*CALLER_COLUMNS, "top_tags", "repeat_min_s", "repeat_max_s", "repeat_avg_s"]
 GEO_COLUMNS = ["country", "calls", "answered"]
 
 
@@ -176,12 +177,14 @@ def callers(
     *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
-    """Per customer number (most calls first): calls, answered, missed, talk times, top agent."""
+    """Per customer number (most calls first): calls, answered, missed, talk times, top agent; JSON and
+    CSV add the top tags and the seconds between repeated inbound calls (min, max, average)."""
     from ringtui.services import stats
 
     with operation() as op:
         rows = stats.caller_stats(op, filters, limit)
-    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=CALLER_COLUMNS, title="Callers")
+    columns = CALLER_CSV_COLUMNS if as_csv else CALLER_COLUMNS
+    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=columns, title="Callers")
 
 
 @app.command("geo")

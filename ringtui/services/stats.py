@@ -651,9 +651,55 @@ def _top_agents(op: Operation, conditions: list[ColumnElement[bool]], numbers: l
     return top
 
 
+TOP_TAGS = 3
+
+
+def _top_tags(op: Operation, conditions: list[ColumnElement[bool]],
+              numbers: list[str]) -> dict[str, list[str]]:
+    """Per customer number, the tags most put on its calls (at most TOP_TAGS; ties by name)."""
+    if not numbers:
+        return {}
+    customer = _customer().label("customer")
+    uses = func.count(CallTag.call_record_id)
+    query = (select(customer, Tag.name.label("tag"))
+             .select_from(CallTag)
+             .join(Tag, Tag.id == CallTag.tag_id)
+             .join(CallRecord, CallRecord.id == CallTag.call_record_id)
+             .where(ended(), _customer().in_(numbers), *conditions)
+             .group_by(customer, Tag.name)
+             .order_by(customer, uses.desc(), Tag.name))
+    top: dict[str, list[str]] = {}
+    for row in op.session.execute(query):
+        tags = top.setdefault(row.customer, [])
+        if len(tags) < TOP_TAGS:
+            tags.append(row.tag)
+    return top
+
+
+def _repeat_intervals(op: Operation, conditions: list[ColumnElement[bool]],
+                      numbers: list[str]) -> dict[str, tuple[Any, Any, Any]]:
+    """Per customer number, the seconds between one inbound call and the next from that number
+    (min, max, average): how soon customers call again. Anonymous callers are not one customer."""
+    numbers = [number for number in numbers if number != ANONYMOUS]
+    if not numbers:
+        return {}
+    previous = func.lag(CallRecord.started_at).over(
+        partition_by=CallRecord.from_number, order_by=(CallRecord.started_at, CallRecord.id))
+    calls = (select(CallRecord.from_number.label("customer"), CallRecord.started_at.label("started_at"),
+                    previous.label("previous"))
+             .where(ended(), inbound(), CallRecord.from_number.in_(numbers), *conditions)
+             .subquery())
+    gap = seconds_between(calls.c.previous, calls.c.started_at)
+    query = (select(calls.c.customer, func.min(gap), func.max(gap), func.avg(gap))
+             .where(calls.c.previous.is_not(None))
+             .group_by(calls.c.customer))
+    return {row[0]: tuple(row[1:]) for row in op.session.execute(query)}
+
+
 def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int = 20, *,
                  now: datetime | None = None) -> list[dict[str, Any]]:
-    """S13: per customer number, its calls, answered and missed, talk times and the top agent."""
+    """S13: per customer number, its calls, answered and missed, talk times, the top agent, the top
+    tags and the interval between its repeated (inbound) calls."""
     _require_statistics(op)
     if not 1 <= limit <= MAX_CALLERS:
         raise Invalid(f"limit {limit} is out of range: give 1..{MAX_CALLERS}")
@@ -670,13 +716,23 @@ def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int
              .order_by(total_calls().desc(), customer)
              .limit(limit))
     rows = [dict(row._mapping) for row in op.session.execute(query)]
-    top = _top_agents(op, conditions, [row["number"] for row in rows])
+    numbers = [row["number"] for row in rows]
+    top = _top_agents(op, conditions, numbers)
+    tags = _top_tags(op, conditions, numbers)
+    repeats = _repeat_intervals(op, conditions, numbers)
     for row in rows:
         row["talk_total_s"] = _round(row["talk_total_s"], 1)
         for name in ("talk_min_s", "talk_max_s", "talk_avg_s"):
             row[name] = _seconds(row[name])
         row["top_agent"] = top.get(row["number"])
+        row["top_tags"] = tags.get(row["number"], [])
+        gaps = repeats.get(row["number"], (None, None, None))
+        row |= {name: _seconds(value) for name, value in zip(REPEAT_KEYS, gaps, strict=True)}
     return rows
+
+
+REPEAT_KEYS = ("repeat_min_s", "repeat_max_s", "repeat_avg_s")
+ANONYMOUS = "anonymous"  # from_number of a call with the caller's number withheld
 
 
 def geo_stats(op: Operation, options: FilterOptions | None = None, *,

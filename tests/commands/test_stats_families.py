@@ -87,7 +87,8 @@ def test_callers_per_customer_number_by_hand(history):
     rows = as_json(cli, "callers")
     assert rows[0] == {"number": "+33612345678", "calls": 2, "answered": 1, "missed": 1,  # c2 in, c4 out
                        "talk_total_s": 60.0, "talk_min_s": 60.0, "talk_max_s": 60.0, "talk_avg_s": 60.0,
-                       "top_agent": ANA}
+                       "top_agent": ANA, "top_tags": [],
+                       "repeat_min_s": None, "repeat_max_s": None, "repeat_avg_s": None}  # one inbound
     assert [(r["number"], r["calls"], r["answered"], r["missed"], r["top_agent"]) for r in rows[1:]] == [
         ("+33611111111", 1, 1, 0, BOB), ("+33622222222", 1, 1, 0, ANA), ("+33699999999", 1, 0, 1, None),
         ("+34612345678", 1, 1, 0, ANA), ("+4915112345678", 1, 0, 1, None)]
@@ -99,7 +100,9 @@ def test_callers_talk_min_max_avg_and_top_agent(more):
     top = as_json(more, "callers", "--limit", "1")
     assert top == [{"number": "+33612345678", "calls": 3, "answered": 2, "missed": 1,  # c2 c4 c7
                     "talk_total_s": 100.0, "talk_min_s": 40.0, "talk_max_s": 60.0, "talk_avg_s": 50.0,
-                    "top_agent": ANA}]  # ana took c4, bob c7: a tie goes to the first e-mail
+                    "top_agent": ANA,  # ana took c4, bob c7: a tie goes to the first e-mail
+                    "top_tags": ["Urgent"],  # c7; repeats: c2 09:00 then c7 14:00
+                    "repeat_min_s": 18000.0, "repeat_max_s": 18000.0, "repeat_avg_s": 18000.0}]
     inbound = as_json(more, "callers", "--direction", "in", "--limit", "1")
     assert [(r["number"], r["calls"], r["answered"], r["top_agent"]) for r in inbound] == [
         ("+33612345678", 2, 1, BOB)]  # c2 missed, c7 bob
@@ -111,6 +114,16 @@ def test_callers_limit_filters_and_csv(more):
     assert as_json(more, "callers", as_user=SUP)[0]["number"] in {"+33611111111", "+4915112345678"}
     lines = ok(more("stats", "callers", "--csv")).stdout.splitlines()
     assert lines[0].startswith("number,calls,answered,missed,talk_total_s") and len(lines) == 7
+    assert lines[0].endswith(",top_agent,top_tags,repeat_min_s,repeat_max_s,repeat_avg_s")
+    assert lines[1].endswith(f",{ANA},Urgent,18000.0,18000.0,18000.0")
+
+
+def test_callers_repeat_intervals_leave_anonymous_callers_out(more, db_url):
+    record_all(engine_for(db_url), [
+        base.call(f"anon{i}", base.at(3, 9 + i), base.IN, base.DIRECT, "anonymous", type_=base.MISSED, wait=5)
+        for i in range(3)])
+    anonymous = next(r for r in as_json(more, "callers") if r["number"] == "anonymous")
+    assert (anonymous["calls"], anonymous["repeat_min_s"], anonymous["repeat_avg_s"]) == (3, None, None)
 
 
 def test_callers_bad_limit_is_refused(more, unchanged):
