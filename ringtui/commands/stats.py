@@ -22,9 +22,15 @@ LEADERBOARD_COLUMNS = ["agent", "out", "answered", "toolate", "call_answered", "
                        "incall", "snooze", "planning", "notconnected", "sip_phone_error", "talk_s"]
 
 
+Threshold = Annotated[int | None, typer.Option("--threshold", help=(
+    "Also give service_level_within: inbound calls answered within this many seconds of waiting, "
+    "over inbound calls (1..3600)."))]
+
+
 @app.command("calls")
 @with_filters()
 def calls(
+    threshold: Threshold = None,
     *, filters: FilterOptions,
     as_json: JsonFlag = False,
 ) -> None:
@@ -35,6 +41,8 @@ def calls(
     with operation() as op:
         figures = stats.call_stats(op, filters)
         figures |= stats.single_ivr_figures(op, filters)
+        if threshold is not None:
+            figures |= stats.service_level_within(op, threshold, filters)
     render_object(figures, as_json=as_json, title="Calls")
 
 

@@ -101,6 +101,19 @@ def test_a_single_ivr_adds_why_calls_were_not_answered_and_the_longest_abandon(h
     assert "max_abandon_s" not in stats(cli)  # several IVRs: the contract's keys only
 
 
+def test_service_level_within_a_threshold(history):
+    cli, _ = history
+    # Nov 2 inbound: c0 answered after 5 s, c3 after 10 s, c1 after 20 s, c2 missed, c5 voicemail
+    within_10 = stats(cli, "--period", NOV_2, "--threshold", "10")
+    assert (within_10["service_level_threshold_s"], within_10["service_level_within"]) == (10, 0.4)
+    assert stats(cli, "--period", NOV_2, "--threshold", "20")["service_level_within"] == 0.6
+    assert stats(cli, "--ivr", "Support", "--threshold", "30")["service_level_within"] == 0.5  # c1 of c1 c2
+    assert stats(cli, "--direction", "out", "--threshold", "30")["service_level_within"] is None
+    assert "service_level_within" not in stats(cli)
+    refused(cli("stats", "calls", "--threshold", "0"), "threshold 0", "1..3600")
+    assert cli("stats", "calls", "--threshold", "soon").exit_code == 2
+
+
 def test_supervisor_figures_cover_granted_ivrs_only(history):
     cli, _ = history
     figures = stats(cli, as_user=SUP)
