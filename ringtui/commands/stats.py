@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ringtui.commands._filters import GroupName, Hours, MeetingTagName, Period, UserEmail, with_filters
+from ringtui.commands._filters import MeetingTagName, with_filters
 from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
 from ringtui.output import info, render_object, render_rows
 
@@ -238,8 +238,9 @@ def surveys(
 
 
 @app.command("snooze")
+@with_filters("period", "hours", "group", "user", "saved")
 def snooze(
-    period: Period = None, hours: Hours = None, group: GroupName = None, user: UserEmail = None,
+    *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """Per agent and reason: snooze periods and seconds snoozed within the period (open ones up to now);
@@ -247,7 +248,7 @@ def snooze(
     from ringtui.services import stats
 
     with operation() as op:
-        rows = stats.snooze_stats(op, period, group, user, hours=hours)
+        rows = stats.snooze_figures(op, filters)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=SNOOZE_COLUMNS, title="Snooze")
 
 

@@ -808,6 +808,21 @@ def _moment_literal(moment: datetime) -> Any:
     return literal(moment, UTCDateTime())
 
 
+SNOOZE_FILTERS = ("period", "hours", "group", "user", "saved")
+
+
+def snooze_figures(op: Operation, options: FilterOptions, *,
+                   now: datetime | None = None) -> list[dict[str, Any]]:
+    """S12 with the FILTERS options (a saved filter included); options that mean nothing for
+    snoozes (an IVR, a call type ...) are refused naming them rather than ignored."""
+    options = with_saved_filter(op, options)
+    unusable = [f"--{name.replace('_', '-')}" for name in options.given() if name not in SNOOZE_FILTERS]
+    if unusable:
+        raise Invalid(f"snooze statistics take no {', '.join(unusable)} filter (they apply to calls); "
+                      "give --period, --hours, --group or --user")
+    return snooze_stats(op, options.period, options.group, options.user, hours=options.hours, now=now)
+
+
 def _clip(start: Any, stop: Any, window: Period) -> tuple[Any, Any]:
     """The part of [start, stop) inside the window, as SQL expressions (empty when start >= stop)."""
     opens, closes = _moment_literal(window.start), _moment_literal(window.end)

@@ -258,6 +258,17 @@ def test_snooze_hours_count_only_those_hours_of_every_day(snoozes):
     refused(snoozes("stats", "snooze", "--hours", "9-12"), "'9-12'", "HH:MM-HH:MM")
 
 
+def test_snooze_takes_a_saved_filter_and_refuses_call_only_options_in_it(snoozes, unchanged):
+    ok(snoozes("filters", "save", "noon", "--period", NOV_2, "--hours", "12:00-14:00"))
+    assert as_json(snoozes, "snooze", "--filter", "noon") == [
+        {"agent": ANA, "reason": "lunch", "periods": 1, "snoozed_s": 3600.0}]
+    assert as_json(snoozes, "snooze", "--filter", "noon", "--user", BOB) == []
+    ok(snoozes("filters", "save", "sales-day", "--period", NOV_2, "--ivr", "Sales"))
+    with unchanged():
+        refused(snoozes("stats", "snooze", "--filter", "sales-day"), "--ivr",
+                "--period, --hours, --group or --user")
+
+
 def test_an_open_snooze_counts_up_to_now(snoozes):
     before = datetime.now(UTC)
     rows = {(r["agent"], r["reason"]): r for r in as_json(snoozes, "snooze")}
