@@ -160,7 +160,7 @@ TAG_COLUMNS = ["tag", "color", "calls", "talk_s"]
 CALLER_COLUMNS = ["number", "calls", "answered", "missed", "talk_total_s", "talk_min_s", "talk_max_s",
                   "talk_avg_s", "top_agent"]
 CALLER_CSV_COLUMNS = [*CALLER_COLUMNS, "top_tags", "repeat_min_s", "repeat_max_s", "repeat_avg_s"]
-GEO_COLUMNS = ["country", "calls", "answered"]
+GEO_COLUMNS = ["country", "calls", "answered", "inbound", "outbound"]
 
 
 @app.command("tags")
@@ -201,7 +201,8 @@ def geo(
     *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
-    """The 10 customer countries with most calls (calls, answered) and the busiest zone."""
+    """The 10 customer countries with most calls (calls, answered, inbound from / outbound to it) and the
+    busiest zone."""
     from ringtui.services import stats
 
     with operation() as op:

@@ -756,11 +756,13 @@ ANONYMOUS = "anonymous"  # from_number of a call with the caller's number withhe
 
 def geo_stats(op: Operation, options: FilterOptions | None = None, *,
               now: datetime | None = None) -> dict[str, Any]:
-    """S14: the 10 customer countries with most calls, and the busiest of them."""
+    """S14: the 10 customer countries with most calls (origin of inbound calls, destination of
+    outbound ones, counted apart too), and the busiest of them."""
     _require_statistics(op)
     conditions = call_conditions(op, options, now=now)
     country = CallRecord.caller_country.label("country")
-    query = (select(country, total_calls().label("calls"), _count(_answered()).label("answered"))
+    query = (select(country, total_calls().label("calls"), _count(_answered()).label("answered"),
+                    inbound_calls().label("inbound"), outbound_calls().label("outbound"))
              .where(ended(), *conditions)
              .group_by(country)
              .order_by(total_calls().desc(), func.coalesce(CallRecord.caller_country, "~~"))

@@ -139,17 +139,19 @@ def test_geo_top_countries_and_busiest_zone(history):
     cli, _ = history
     figures = as_json(cli, "geo")
     assert figures == {"countries": [
-        {"country": "FR", "calls": 5, "answered": 3},  # c0 c2 c3 c4 c6; answered c0 c3 c4
-        {"country": "DE", "calls": 1, "answered": 0},  # c5
-        {"country": "ES", "calls": 1, "answered": 1},  # c1
+        # c0 c2 c3 c4 c6; answered c0 c3 c4; from FR c0 c2 c3, to FR c4 c6
+        {"country": "FR", "calls": 5, "answered": 3, "inbound": 3, "outbound": 2},
+        {"country": "DE", "calls": 1, "answered": 0, "inbound": 1, "outbound": 0},  # c5
+        {"country": "ES", "calls": 1, "answered": 1, "inbound": 1, "outbound": 0},  # c1
     ], "busiest": "FR"}
     assert as_json(cli, "geo", "--ivr", "Support") == {"countries": [
-        {"country": "ES", "calls": 1, "answered": 1}, {"country": "FR", "calls": 1, "answered": 0}],
-        "busiest": "ES"}
+        {"country": "ES", "calls": 1, "answered": 1, "inbound": 1, "outbound": 0},
+        {"country": "FR", "calls": 1, "answered": 0, "inbound": 1, "outbound": 0}], "busiest": "ES"}
     assert as_json(cli, "geo", "--period", "2026-01-01..2026-01-31") == {"countries": [], "busiest": None}
     human = ok(cli("stats", "geo")).stdout
     assert "Busiest zone: FR" in human
-    assert ok(cli("stats", "geo", "--csv")).stdout.splitlines()[0] == "country,calls,answered"
+    assert ok(cli("stats", "geo", "--csv")).stdout.splitlines()[:2] == [
+        "country,calls,answered,inbound,outbound", "FR,5,3,3,2"]
 
 
 @pytest.mark.parametrize("command", ["tags", "callers", "geo", "surveys"])
