@@ -92,10 +92,16 @@ HistoryOut = Annotated[Path | None, typer.Option("--out", help=(
     "Also draw the history into this PNG or JPEG file (FILE.png, FILE.jpg; Advanced plan)."))]
 
 
+HistoryChannel = Annotated[str, typer.Option("--channel", help=(
+    "calls (default), sms, omnichannel (indicators as for the heatmap) or surveys (avg_rating, the "
+    "default, or answers)."))]
+
+
 @app.command("history")
 @with_filters()
 def history(
-    interval: Interval, indicator: Indicator = None, channel: Channel = "calls", out: HistoryOut = None,
+    interval: Interval, indicator: Indicator = None, channel: HistoryChannel = "calls",
+    out: HistoryOut = None,
     *, filters: FilterOptions,
     as_json: JsonFlag = False,
 ) -> None:

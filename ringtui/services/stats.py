@@ -806,6 +806,25 @@ def survey_stats(op: Operation, options: FilterOptions | None = None, by: str = 
     return sorted(rows, key=lambda row: tuple(str(row[key.name] or "~") for key in keys))
 
 
+SURVEY_INDICATORS = ("avg_rating", "answers")
+
+
+def survey_history(op: Operation, interval: str, indicator: str | None = None,
+                   options: FilterOptions | None = None, *, now: datetime | None = None) -> dict[str, Any]:
+    """S11: the average rating (or the number of answers) of surveys per local hour, day, week or
+    month of the surveyed calls; a bucket without answers is left out."""
+    _require_statistics(op)
+    name = (indicator or SURVEY_INDICATORS[0]).strip().lower()
+    if name not in SURVEY_INDICATORS:
+        raise Invalid(f"unknown surveys indicator {indicator!r}: give one of {', '.join(SURVEY_INDICATORS)}")
+    value = func.avg(SurveyAnswer.rating) if name == "avg_rating" else func.count(SurveyAnswer.id)
+    conditions = [SurveyAnswer.call_record_id == CallRecord.id, *call_conditions(op, options, now=now)]
+    points = time_buckets(op, CallRecord.started_at, value, conditions, interval)
+    return {"indicator": name, "interval": interval.strip().lower(),
+            "points": [{"start": start, "value": _rating(raw) if name == "avg_rating" else int(raw)}
+                       for start, raw in points]}
+
+
 def _moment_literal(moment: datetime) -> Any:
     return literal(moment, UTCDateTime())
 

@@ -203,6 +203,21 @@ def test_surveys_per_ivr_and_category_and_per_agent(surveys):
     assert lines[0] == "agent,answers,avg_rating" and len(lines) == 3
 
 
+def test_surveys_history_of_average_ratings(surveys):
+    def history(*args: str) -> list[tuple[str, float]]:
+        figures = as_json(surveys, "history", "--channel", "surveys", *args)
+        return [(point["start"], point["value"]) for point in figures["points"]]
+
+    assert history("--interval", "day") == [("2026-11-01T23:00:00Z", 3.67)]  # Nov 2 in Paris: (4+2+5)/3
+    assert history("--interval", "hour") == [
+        ("2026-11-02T15:00:00Z", 4.0), ("2026-11-02T16:00:00Z", 2.0), ("2026-11-02T17:00:00Z", 5.0)]
+    assert history("--interval", "day", "--ivr", "Support") == [("2026-11-01T23:00:00Z", 3.0)]
+    assert history("--interval", "day", "--indicator", "answers") == [("2026-11-01T23:00:00Z", 3)]
+    assert history("--interval", "day", "--period", "2026-01-01..2026-01-31") == []
+    refused(surveys("stats", "history", "--interval", "day", "--channel", "surveys", "--indicator", "nps"),
+            "'nps'", "avg_rating, answers")
+
+
 def test_surveys_bad_grouping_is_refused(surveys, unchanged):
     with unchanged():
         refused(surveys("stats", "surveys", "--by", "colour"), "'colour'", "ivr or agent")
