@@ -23,15 +23,22 @@ Country = Annotated[str | None, typer.Option("--country", help="Only customers o
 TagName = Annotated[str | None, typer.Option("--tag", help="Only calls with this tag.")]
 MeetingTagName = Annotated[str | None, typer.Option("--tag", help="Only meetings with this tag.")]
 CallDirection = Annotated[str | None, typer.Option("--direction", help="in or out.")]
-CallType = Annotated[str | None, typer.Option("--type", help="answered, missed, voicemail or no-key.")]
+CallType = Annotated[list[str] | None, typer.Option("--type", help=(
+    "answered, missed, voicemail or no-key; repeat it (or give a comma list) for several."))]
+ExcludeType = Annotated[list[str] | None, typer.Option("--exclude-type", help=(
+    "Leave out calls of this type (answered, missed, voicemail, no-key); repeatable."))]
+AccountNumber = Annotated[list[str] | None, typer.Option("--number", help=(
+    "Only calls to (inbound) or from (outbound) this number of the account, e.g. one number of an "
+    "IVR; repeatable."))]
 Limit = Annotated[int, typer.Option("--limit", help="At most this many calls, newest first (1..100000).")]
 
 
 def filter_options(**options: Any) -> Any:
-    """The FILTERS options, as the services take them."""
+    """The FILTERS options, as the services take them: a repeated option as one comma-joined value."""
     from ringtui.services.filters import FilterOptions
 
-    return FilterOptions(**options)
+    return FilterOptions(**{name: ",".join(value) if isinstance(value, list) else value
+                            for name, value in options.items()})
 
 
 SavedFilterName = Annotated[str | None, typer.Option("--filter", help=(
@@ -44,6 +51,7 @@ FILTER_PARAMETERS: dict[str, tuple[str, Any]] = {
     "ivr": ("ivr", IvrName), "group": ("group", GroupName), "user": ("user", UserEmail),
     "country": ("country", Country), "tag": ("tag", TagName), "direction": ("direction", CallDirection),
     "type": ("type_", CallType), "saved": ("saved", SavedFilterName),
+    "exclude_type": ("exclude_type", ExcludeType), "number": ("number", AccountNumber),
 }
 CALL_FILTERS = tuple(FILTER_PARAMETERS)
 

@@ -20,6 +20,9 @@ app = typer.Typer(no_args_is_help=True)
 
 LIST_COLUMNS = ["id", "started_at", "direction", "type", "from_number", "to_number", "ivr", "agent",
                 "wait_s", "talk_s", "tags", "processed_channel"]
+# CSV carries every key of the JSON rows (CLI.md `calls list`), not only the table's columns.
+CSV_COLUMNS = ["id", "started_at", "direction", "type", "from_number", "to_number", "ivr", "agent",
+               "wait_s", "talk_s", "tags", "ended_by_customer", "processed_channel"]
 
 @app.command("list")
 @with_filters()
@@ -33,7 +36,8 @@ def list_(
 
     with operation() as op:
         rows = calls.list_calls(op, filters, limit=limit)
-    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=LIST_COLUMNS, title="Calls")
+    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=CSV_COLUMNS if as_csv else LIST_COLUMNS,
+                title="Calls")
 
 
 @app.command("show")

@@ -8,6 +8,7 @@ import typer
 
 from ringtui.commands._filters import Limit, with_filters
 from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
+from ringtui.commands.calls import CSV_COLUMNS as CALL_CSV_COLUMNS
 from ringtui.output import info, render_object, render_rows
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ app = typer.Typer(no_args_is_help=True)
 
 LIST_COLUMNS = ["id", "started_at", "from_number", "to_number", "ivr", "type", "wait_s", "tags",
                 "processed_channel", "processed_by"]
+CSV_COLUMNS = [*CALL_CSV_COLUMNS, "processed_at", "processed_by"]  # every key of the JSON rows
 
 
 @app.command("list")
@@ -38,7 +40,8 @@ def list_(
     state = True if processed else (False if unprocessed else None)
     with operation() as op:
         rows = missed.list_missed(op, filters, processed=state, limit=limit)
-    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=LIST_COLUMNS, title="Missed calls")
+    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=CSV_COLUMNS if as_csv else LIST_COLUMNS,
+                title="Missed calls")
 
 
 @app.command("process")

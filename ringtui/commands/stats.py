@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ringtui.commands._filters import GroupName, MeetingTagName, Period, UserEmail, with_filters
+from ringtui.commands._filters import MeetingTagName, with_filters
 from ringtui.commands._runtime import CsvFlag, JsonFlag, operation
 from ringtui.output import info, render_object, render_rows
 
@@ -22,17 +22,27 @@ LEADERBOARD_COLUMNS = ["agent", "out", "answered", "toolate", "call_answered", "
                        "incall", "snooze", "planning", "notconnected", "sip_phone_error", "talk_s"]
 
 
+Threshold = Annotated[int | None, typer.Option("--threshold", help=(
+    "Also give service_level_within: inbound calls answered within this many seconds of waiting, "
+    "over inbound calls (1..3600)."))]
+
+
 @app.command("calls")
 @with_filters()
 def calls(
+    threshold: Threshold = None,
     *, filters: FilterOptions,
     as_json: JsonFlag = False,
 ) -> None:
-    """Call indicators: totals, service level, waits, talk times, missed-call handling."""
+    """Call indicators: totals, service level, waits, talk times, missed-call handling; with --ivr, also
+    the maximum time before abandon and why calls were not answered (not_answered)."""
     from ringtui.services import stats
 
     with operation() as op:
         figures = stats.call_stats(op, filters)
+        figures |= stats.single_ivr_figures(op, filters)
+        if threshold is not None:
+            figures |= stats.service_level_within(op, threshold, filters)
     render_object(figures, as_json=as_json, title="Calls")
 
 
@@ -82,10 +92,16 @@ HistoryOut = Annotated[Path | None, typer.Option("--out", help=(
     "Also draw the history into this PNG or JPEG file (FILE.png, FILE.jpg; Advanced plan)."))]
 
 
+HistoryChannel = Annotated[str, typer.Option("--channel", help=(
+    "calls (default), sms, omnichannel (indicators as for the heatmap) or surveys (avg_rating, the "
+    "default, or answers)."))]
+
+
 @app.command("history")
 @with_filters()
 def history(
-    interval: Interval, indicator: Indicator = None, channel: Channel = "calls", out: HistoryOut = None,
+    interval: Interval, indicator: Indicator = None, channel: HistoryChannel = "calls",
+    out: HistoryOut = None,
     *, filters: FilterOptions,
     as_json: JsonFlag = False,
 ) -> None:
@@ -143,12 +159,14 @@ def heatmap(
         typer.echo(heatmap_grid(grid, zone))
 
 
-TagSort = Annotated[str, typer.Option("--sort", help="calls (most first, the default) or name.")]
+TagSort = Annotated[str, typer.Option(
+    "--sort", help="calls (most first, the default), name, or color (tags of one colour together).")]
 CallerLimit = Annotated[int, typer.Option("--limit", help="At most this many customer numbers (1..1000).")]
 TAG_COLUMNS = ["tag", "color", "calls", "talk_s"]
 CALLER_COLUMNS = ["number", "calls", "answered", "missed", "talk_total_s", "talk_min_s", "talk_max_s",
                   "talk_avg_s", "top_agent"]
-GEO_COLUMNS = ["country", "calls", "answered"]
+CALLER_CSV_COLUMNS = [*CALLER_COLUMNS, "top_tags", "repeat_min_s", "repeat_max_s", "repeat_avg_s"]
+GEO_COLUMNS = ["country", "calls", "answered", "inbound", "outbound"]
 
 
 @app.command("tags")
@@ -173,12 +191,14 @@ def callers(
     *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
-    """Per customer number (most calls first): calls, answered, missed, talk times, top agent."""
+    """Per customer number (most calls first): calls, answered, missed, talk times, top agent; JSON and
+    CSV add the top tags and the seconds between repeated inbound calls (min, max, average)."""
     from ringtui.services import stats
 
     with operation() as op:
         rows = stats.caller_stats(op, filters, limit)
-    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=CALLER_COLUMNS, title="Callers")
+    columns = CALLER_CSV_COLUMNS if as_csv else CALLER_COLUMNS
+    render_rows(rows, as_json=as_json, as_csv=as_csv, columns=columns, title="Callers")
 
 
 @app.command("geo")
@@ -187,7 +207,8 @@ def geo(
     *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
-    """The 10 customer countries with most calls (calls, answered) and the busiest zone."""
+    """The 10 customer countries with most calls (calls, answered, inbound from / outbound to it) and the
+    busiest zone."""
     from ringtui.services import stats
 
     with operation() as op:
@@ -224,15 +245,17 @@ def surveys(
 
 
 @app.command("snooze")
+@with_filters("period", "hours", "group", "user", "saved")
 def snooze(
-    period: Period = None, group: GroupName = None, user: UserEmail = None,
+    *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
-    """Per agent and reason: snooze periods and seconds snoozed within the period (open ones up to now)."""
+    """Per agent and reason: snooze periods and seconds snoozed within the period (open ones up to now);
+    --hours counts only those hours of every day."""
     from ringtui.services import stats
 
     with operation() as op:
-        rows = stats.snooze_stats(op, period, group, user)
+        rows = stats.snooze_figures(op, filters)
     render_rows(rows, as_json=as_json, as_csv=as_csv, columns=SNOOZE_COLUMNS, title="Snooze")
 
 

@@ -338,7 +338,8 @@ class StatisticsScreen(ServiceScreen):
                 return stats.caller_stats(op, options, _number(extra.get("limit"), 20), now=now)
             if tab == "geo":
                 return stats.geo_stats(op, options, now=now)["countries"]
-            return stats.snooze_stats(op, options.period, options.group, options.user, now=now)
+            return stats.snooze_stats(op, options.period, options.group, options.user,
+                                      hours=options.hours, now=now)
 
         return self._fill(tab, self._service(read))
 

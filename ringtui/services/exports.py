@@ -147,7 +147,8 @@ def _pg_tags(json: bool) -> Any:
     array; NULL without tags."""
     name = Tag.name.collate("C")
     if json:
-        joined = func.string_agg(cast(func.to_json(Tag.name), String), aggregate_order_by(literal(", "), name))
+        as_json = cast(func.to_json(Tag.name), String)
+        joined = func.string_agg(as_json, aggregate_order_by(literal(", "), name))
         joined = literal("[").concat(joined).concat("]")
     else:
         joined = func.string_agg(Tag.name, aggregate_order_by(literal(", "), name))
@@ -197,8 +198,10 @@ def _pg_call_copy(op: Operation, options: FilterOptions, file_format: str) -> Ca
              .outerjoin(User, User.id == CallRecord.user_id)
              .where(*call_conditions(op, options))
              .order_by(CallRecord.started_at.desc(), CallRecord.id.desc()))
-    compiled = query.compile(dialect=op.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
-    params = {name: value.value if isinstance(value, Enum) else value for name, value in compiled.params.items()}
+    dialect = op.session.get_bind().dialect
+    compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    params = {name: value.value if isinstance(value, Enum) else value
+              for name, value in compiled.params.items()}
     # CSV as the csv module quotes; JSON lines as they are: quote and delimiter are control characters
     # to_json always escapes, so no line is ever quoted
     shape = "FORMAT csv" if file_format == "csv" else "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'"
@@ -306,7 +309,12 @@ def _atomic_file(path: Path) -> Iterator[TextIO]:
         raise Invalid(f"cannot write {str(path)!r}: it is a folder; give a file name such as calls.csv")
     if not directory.is_dir():
         raise Invalid(f"cannot write {str(path)!r}: the folder {str(directory)!r} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    except OSError as error:
+        raise Invalid(
+            f"cannot write {str(path)!r}: {error.strerror}; give a file in a folder you can write to"
+        ) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             yield stream

@@ -25,7 +25,7 @@ from ringtui.models import CallRecord, CallTag, GroupMember, Tag
 from ringtui.services.access import visible_records
 from ringtui.services.base import Operation
 from ringtui.services.lookups import group_by_name, ivr_by_name, user_by_email
-from ringtui.services.phones import check_country
+from ringtui.services.phones import check_country, to_e164
 from ringtui.services.plans import Feature, require_feature
 from ringtui.vocab import CallKind, CallType, Direction
 
@@ -51,8 +51,10 @@ class FilterOptions:
     country: str | None = None
     tag: str | None = None
     direction: str | None = None
-    type: str | None = None
+    type: str | None = None  # one call type, or several joined by commas (--type given again)
     saved: str | None = None  # --filter NAME: a saved filter (S16) under the options given
+    exclude_type: str | None = None  # S6 "include / exclude kinds of call": types left out, comma-joined
+    number: str | None = None  # S6 per-IVR refinement: the account number(s) called or calling, comma-joined
 
     def given(self) -> list[str]:
         return [f.name for f in fields(self) if getattr(self, f.name) is not None]
@@ -187,6 +189,17 @@ def _choice(value: str, what: str, accepted: tuple[str, ...]) -> str:
     return clean
 
 
+def _choices(value: str, what: str, accepted: tuple[str, ...]) -> list[str]:
+    """A comma-separated list of choices (a repeated option arrives joined by commas)."""
+    return [_choice(item, what, accepted) for item in value.split(",") if item.strip()] or [
+        _choice(value, what, accepted)]
+
+
+def _numbers(op: Operation, value: str) -> list[str]:
+    return [to_e164(item, op.account.country) for item in value.split(",") if item.strip()] or [
+        to_e164(value, op.account.country)]
+
+
 def _scope_condition(options: FilterOptions) -> list[ColumnElement[bool]]:
     scope = _choice(options.scope, "scope", SCOPES) if options.scope else "all"
     if scope == "custom" and not (options.ivr or options.group or options.user):
@@ -221,7 +234,16 @@ def _record_conditions(op: Operation, options: FilterOptions) -> list[ColumnElem
     if options.direction:
         conditions.append(CallRecord.direction == _choice(options.direction, "direction", DIRECTIONS))
     if options.type:
-        conditions.append(CallRecord.type == _choice(options.type, "call type", TYPES))
+        conditions.append(CallRecord.type.in_(_choices(options.type, "call type", TYPES)))
+    if options.exclude_type:
+        left_out = _choices(options.exclude_type, "call type", TYPES)
+        conditions.append(or_(CallRecord.type.is_(None), CallRecord.type.not_in(left_out)))
+    if options.number:
+        require_feature(op.account, Feature.IVR_FILTERS)
+        numbers = _numbers(op, options.number)
+        called = and_(CallRecord.direction == Direction.IN, CallRecord.to_number.in_(numbers))
+        calling = and_(CallRecord.direction == Direction.OUT, CallRecord.from_number.in_(numbers))
+        conditions.append(or_(called, calling))
     if options.ivr:
         require_feature(op.account, Feature.IVR_FILTERS)
         conditions.append(CallRecord.ivr_id == ivr_by_name(op, options.ivr).id)

@@ -132,15 +132,25 @@ def write_image(path: Path, data: bytes) -> None:
         raise Invalid(f"{path} is a folder: give a file name ending in .png or .jpg")
     if not path.parent.exists():
         raise Invalid(f"cannot write {path}: folder {path.parent} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as error:
+        raise Invalid(_unwritable(path, error)) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it, not mkstemp's 0600
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise Invalid(_unwritable(path, error)) from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _unwritable(path: Path, error: OSError) -> str:
+    return f"cannot write {path}: {error.strerror}; give a file in a folder you can write to"
 
 
 def _umask() -> int:

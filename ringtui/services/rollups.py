@@ -363,8 +363,8 @@ def call_rollup(op: Operation, options: FilterOptions | None,
         conditions.append(table.kind == (CallKind.IVR if scope == "ivrs" else CallKind.DIRECT))
     if options.direction:
         conditions.append(table.direction == options.direction.strip().lower())
-    if options.type:
-        conditions.append(table.type == options.type.strip().lower())
+    if options.type:  # one type or several, comma-joined (checked by filters.call_conditions)
+        conditions.append(table.type.in_([t.strip().lower() for t in options.type.split(",") if t.strip()]))
     return table, conditions
 
 

@@ -28,9 +28,12 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
+    false,
     func,
     literal,
     literal_column,
+    or_,
     select,
     true,
 )
@@ -57,10 +60,14 @@ from ringtui.services.access import Area, require_area, scope_ids
 from ringtui.services.base import Operation
 from ringtui.services.filters import (
     FilterOptions,
+    Period,
     account_zone,
     call_conditions,
+    hour_windows,
+    parse_hours,
     parse_period,
     seconds_between,
+    with_saved_filter,
 )
 from ringtui.services.lookups import group_by_name, user_by_email
 from ringtui.services.plans import Feature, require_feature
@@ -297,6 +304,52 @@ def call_stats(op: Operation, options: FilterOptions | None = None, *,
         query = select(s1, s2).select_from(s1.join(s2, true()))
     row = op.session.execute(query).one()._mapping
     return {name: _figure(name, row[name]) for name in CALL_INDICATORS}
+
+
+def service_level_within(op: Operation, threshold_s: float, options: FilterOptions | None = None, *,
+                         now: datetime | None = None) -> dict[str, Any]:
+    """Service level within a threshold as Wazo reports it: inbound calls answered after waiting at
+    most `threshold_s` seconds, over every inbound call (abandoned ones included, like service_level;
+    Asterisk's queue `servicelevelperf` divides by answered calls instead). Raw SQL: the roll-ups
+    keep no distribution of waits."""
+    _require_statistics(op)
+    if not 0 < threshold_s <= MAX_THRESHOLD_S:
+        raise Invalid(f"threshold {threshold_s:g} s is out of range: give 1..{MAX_THRESHOLD_S} seconds")
+    within = _count(and_(answered_inbound(), CallRecord.wait_s <= threshold_s))
+    ratio = cast(within, Float) / func.nullif(inbound_calls(), 0)
+    value = op.session.execute(select(ratio).where(ended(), *call_conditions(op, options, now=now))).scalar()
+    return {"service_level_threshold_s": threshold_s,
+            "service_level_within": None if value is None else round(float(value), 4)}
+
+
+MAX_THRESHOLD_S = 3600
+
+
+# ---------------------------------------------------------------- S6 one IVR shown
+
+NOT_ANSWERED_OUTCOMES = tuple(o for o in Outcome if o not in (Outcome.ANSWERED, Outcome.OUT))
+
+
+def single_ivr_figures(op: Operation, options: FilterOptions | None = None, *,
+                       now: datetime | None = None) -> dict[str, Any]:
+    """S6, when the filters show a single IVR: the maximum time before abandon and why its missed
+    inbound calls were not answered (ring attempts per S5 outcome, and calls that rang no agent).
+    Empty when no single IVR is chosen."""
+    options = with_saved_filter(op, options or FilterOptions())
+    if not options.ivr:
+        return {}
+    conditions = [ended(), missed_inbound(), *call_conditions(op, options, now=now)]
+    max_abandon = op.session.execute(select(func.max(CallRecord.wait_s)).where(*conditions)).scalar()
+    counts = dict(op.session.execute(
+        select(RingAttempt.outcome, func.count())
+        .join(CallRecord, CallRecord.id == RingAttempt.call_record_id)
+        .where(*conditions, RingAttempt.outcome.in_(NOT_ANSWERED_OUTCOMES))
+        .group_by(RingAttempt.outcome)).all())
+    unrung = op.session.execute(select(func.count(CallRecord.id)).where(
+        *conditions, ~exists().where(RingAttempt.call_record_id == CallRecord.id))).scalar()
+    reasons = {outcome.value.lower(): int(counts.get(outcome, 0)) for outcome in NOT_ANSWERED_OUTCOMES}
+    return {"max_abandon_s": None if max_abandon is None else _round(max_abandon, 1),
+            "not_answered": {**reasons, "no_agent_rung": int(unrung or 0)}}
 
 
 # ---------------------------------------------------------------- S5 leaderboard
@@ -585,7 +638,7 @@ def weekday_hour_values(op: Operation, column: Any, value: Any,
 
 # ---------------------------------------------------------------- S10 tags, S13 callers, S14 geography
 
-TAG_SORTS = ("calls", "name")
+TAG_SORTS = ("calls", "name", "color")
 MAX_CALLERS = 1000
 TOP_COUNTRIES = 10
 
@@ -598,9 +651,9 @@ def tag_stats(op: Operation, options: FilterOptions | None = None, sort: str = "
               now: datetime | None = None) -> list[dict[str, Any]]:
     """S10: per tag, the ended calls that carry it and their total talk time."""
     _require_statistics(op)
-    order = sort.strip().lower()
+    order = {"colour": "color"}.get(sort.strip().lower(), sort.strip().lower())
     if order not in TAG_SORTS:
-        raise Invalid(f"unknown sort {sort!r}: give {' or '.join(TAG_SORTS)}")
+        raise Invalid(f"unknown sort {sort!r}: give {', '.join(TAG_SORTS)}")
     conditions = call_conditions(op, options, now=now)
     query = (select(Tag.name.label("tag"), Tag.color.label("color"), total_calls().label("calls"),
                     func.coalesce(total_duration_s(), 0.0).label("talk_s"))
@@ -612,6 +665,8 @@ def tag_stats(op: Operation, options: FilterOptions | None = None, sort: str = "
     rows = [{**row._mapping, "talk_s": _round(row.talk_s, 1)} for row in op.session.execute(query)]
     if order == "name":
         return sorted(rows, key=lambda row: row["tag"].lower())
+    if order == "color":  # S10: tags of one colour side by side
+        return sorted(rows, key=lambda row: ((row["color"] or "").lower(), row["tag"].lower()))
     return sorted(rows, key=lambda row: (-row["calls"], row["tag"].lower()))
 
 
@@ -640,9 +695,55 @@ def _top_agents(op: Operation, conditions: list[ColumnElement[bool]], numbers: l
     return top
 
 
+TOP_TAGS = 3
+
+
+def _top_tags(op: Operation, conditions: list[ColumnElement[bool]],
+              numbers: list[str]) -> dict[str, list[str]]:
+    """Per customer number, the tags most put on its calls (at most TOP_TAGS; ties by name)."""
+    if not numbers:
+        return {}
+    customer = _customer().label("customer")
+    uses = func.count(CallTag.call_record_id)
+    query = (select(customer, Tag.name.label("tag"))
+             .select_from(CallTag)
+             .join(Tag, Tag.id == CallTag.tag_id)
+             .join(CallRecord, CallRecord.id == CallTag.call_record_id)
+             .where(ended(), _customer().in_(numbers), *conditions)
+             .group_by(customer, Tag.name)
+             .order_by(customer, uses.desc(), Tag.name))
+    top: dict[str, list[str]] = {}
+    for row in op.session.execute(query):
+        tags = top.setdefault(row.customer, [])
+        if len(tags) < TOP_TAGS:
+            tags.append(row.tag)
+    return top
+
+
+def _repeat_intervals(op: Operation, conditions: list[ColumnElement[bool]],
+                      numbers: list[str]) -> dict[str, tuple[Any, Any, Any]]:
+    """Per customer number, the seconds between one inbound call and the next from that number
+    (min, max, average): how soon customers call again. Anonymous callers are not one customer."""
+    numbers = [number for number in numbers if number != ANONYMOUS]
+    if not numbers:
+        return {}
+    previous = func.lag(CallRecord.started_at).over(
+        partition_by=CallRecord.from_number, order_by=(CallRecord.started_at, CallRecord.id))
+    calls = (select(CallRecord.from_number.label("customer"), CallRecord.started_at.label("started_at"),
+                    previous.label("previous"))
+             .where(ended(), inbound(), CallRecord.from_number.in_(numbers), *conditions)
+             .subquery())
+    gap = seconds_between(calls.c.previous, calls.c.started_at)
+    query = (select(calls.c.customer, func.min(gap), func.max(gap), func.avg(gap))
+             .where(calls.c.previous.is_not(None))
+             .group_by(calls.c.customer))
+    return {row[0]: tuple(row[1:]) for row in op.session.execute(query)}
+
+
 def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int = 20, *,
                  now: datetime | None = None) -> list[dict[str, Any]]:
-    """S13: per customer number, its calls, answered and missed, talk times and the top agent."""
+    """S13: per customer number, its calls, answered and missed, talk times, the top agent, the top
+    tags and the interval between its repeated (inbound) calls."""
     _require_statistics(op)
     if not 1 <= limit <= MAX_CALLERS:
         raise Invalid(f"limit {limit} is out of range: give 1..{MAX_CALLERS}")
@@ -659,22 +760,34 @@ def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int
              .order_by(total_calls().desc(), customer)
              .limit(limit))
     rows = [dict(row._mapping) for row in op.session.execute(query)]
-    top = _top_agents(op, conditions, [row["number"] for row in rows])
+    numbers = [row["number"] for row in rows]
+    top = _top_agents(op, conditions, numbers)
+    tags = _top_tags(op, conditions, numbers)
+    repeats = _repeat_intervals(op, conditions, numbers)
     for row in rows:
         row["talk_total_s"] = _round(row["talk_total_s"], 1)
         for name in ("talk_min_s", "talk_max_s", "talk_avg_s"):
             row[name] = _seconds(row[name])
         row["top_agent"] = top.get(row["number"])
+        row["top_tags"] = tags.get(row["number"], [])
+        gaps = repeats.get(row["number"], (None, None, None))
+        row |= {name: _seconds(value) for name, value in zip(REPEAT_KEYS, gaps, strict=True)}
     return rows
+
+
+REPEAT_KEYS = ("repeat_min_s", "repeat_max_s", "repeat_avg_s")
+ANONYMOUS = "anonymous"  # from_number of a call with the caller's number withheld
 
 
 def geo_stats(op: Operation, options: FilterOptions | None = None, *,
               now: datetime | None = None) -> dict[str, Any]:
-    """S14: the 10 customer countries with most calls, and the busiest of them."""
+    """S14: the 10 customer countries with most calls (origin of inbound calls, destination of
+    outbound ones, counted apart too), and the busiest of them."""
     _require_statistics(op)
     conditions = call_conditions(op, options, now=now)
     country = CallRecord.caller_country.label("country")
-    query = (select(country, total_calls().label("calls"), _count(_answered()).label("answered"))
+    query = (select(country, total_calls().label("calls"), _count(_answered()).label("answered"),
+                    inbound_calls().label("inbound"), outbound_calls().label("outbound"))
              .where(ended(), *conditions)
              .group_by(country)
              .order_by(total_calls().desc(), func.coalesce(CallRecord.caller_country, "~~"))
@@ -718,26 +831,91 @@ def survey_stats(op: Operation, options: FilterOptions | None = None, by: str = 
     return sorted(rows, key=lambda row: tuple(str(row[key.name] or "~") for key in keys))
 
 
+SURVEY_INDICATORS = ("avg_rating", "answers")
+
+
+def survey_history(op: Operation, interval: str, indicator: str | None = None,
+                   options: FilterOptions | None = None, *, now: datetime | None = None) -> dict[str, Any]:
+    """S11: the average rating (or the number of answers) of surveys per local hour, day, week or
+    month of the surveyed calls; a bucket without answers is left out."""
+    _require_statistics(op)
+    name = (indicator or SURVEY_INDICATORS[0]).strip().lower()
+    if name not in SURVEY_INDICATORS:
+        raise Invalid(f"unknown surveys indicator {indicator!r}: give one of {', '.join(SURVEY_INDICATORS)}")
+    value = func.avg(SurveyAnswer.rating) if name == "avg_rating" else func.count(SurveyAnswer.id)
+    conditions = [SurveyAnswer.call_record_id == CallRecord.id, *call_conditions(op, options, now=now)]
+    points = time_buckets(op, CallRecord.started_at, value, conditions, interval)
+    return {"indicator": name, "interval": interval.strip().lower(),
+            "points": [{"start": start, "value": _rating(raw) if name == "avg_rating" else int(raw)}
+                       for start, raw in points]}
+
+
 def _moment_literal(moment: datetime) -> Any:
     return literal(moment, UTCDateTime())
 
 
+SNOOZE_FILTERS = ("period", "hours", "group", "user", "saved")
+
+
+def snooze_figures(op: Operation, options: FilterOptions, *,
+                   now: datetime | None = None) -> list[dict[str, Any]]:
+    """S12 with the FILTERS options (a saved filter included); options that mean nothing for
+    snoozes (an IVR, a call type ...) are refused naming them rather than ignored."""
+    options = with_saved_filter(op, options)
+    unusable = [f"--{name.replace('_', '-')}" for name in options.given() if name not in SNOOZE_FILTERS]
+    if unusable:
+        raise Invalid(f"snooze statistics take no {', '.join(unusable)} filter (they apply to calls); "
+                      "give --period, --hours, --group or --user")
+    return snooze_stats(op, options.period, options.group, options.user, hours=options.hours, now=now)
+
+
+def _clip(start: Any, stop: Any, window: Period) -> tuple[Any, Any]:
+    """The part of [start, stop) inside the window, as SQL expressions (empty when start >= stop)."""
+    opens, closes = _moment_literal(window.start), _moment_literal(window.end)
+    return (case((start < opens, opens), else_=start), case((stop > closes, closes), else_=stop))
+
+
+def _balanced_sum(terms: list[Any]) -> Any:
+    """a + b + ... nested as a balanced tree: a year of daily windows stays far below SQLite's
+    expression depth limit (1000), which a left-deep sum would pass."""
+    if not terms:
+        return literal(0.0)
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return _balanced_sum(terms[:middle]) + _balanced_sum(terms[middle:])
+
+
+def _snooze_windows(op: Operation, period: str | None, hours: str | None, now: datetime) -> list[Period]:
+    """The UTC windows snoozes are counted in: the period (up to now), each day cut to the hours."""
+    zone = account_zone(op)
+    bounds = parse_period(period, zone, now) if period else None
+    clock = parse_hours(hours) if hours else None
+    if bounds is None:
+        first = op.session.execute(select(func.min(SnoozePeriod.started_at))).scalar()
+        bounds = Period(first or now, now)
+    bounds = Period(bounds.start, min(bounds.end, now))
+    if bounds.start >= bounds.end:
+        return []
+    return hour_windows(bounds, clock, zone) if clock else [bounds]
+
+
 def snooze_stats(op: Operation, period: str | None = None, group: str | None = None,
-                 user: str | None = None, *, now: datetime | None = None) -> list[dict[str, Any]]:
+                 user: str | None = None, *, hours: str | None = None,
+                 now: datetime | None = None) -> list[dict[str, Any]]:
     """S12: per agent and reason, the snooze periods touching the period and the seconds snoozed
-    within it (periods clipped to its bounds; a period still open counts up to now)."""
+    within it (periods clipped to its bounds; a period still open counts up to now). With `hours`,
+    only the part of each day within those hours counts, on every day of the period."""
     _require_statistics(op)
     now = now or datetime.now(UTC)
-    bounds = parse_period(period, account_zone(op), now) if period else None
-    end = min(bounds.end, now) if bounds else now
+    windows = _snooze_windows(op, period, hours, now)
     stop = func.coalesce(SnoozePeriod.ended_at, _moment_literal(now))
-    clipped_stop = case((stop > _moment_literal(end), _moment_literal(end)), else_=stop)
-    clipped_start: Any = SnoozePeriod.started_at
-    conditions: list[ColumnElement[bool]] = [SnoozePeriod.started_at < _moment_literal(end)]
-    if bounds:
-        start = _moment_literal(bounds.start)
-        clipped_start = case((SnoozePeriod.started_at < start, start), else_=SnoozePeriod.started_at)
-        conditions.append(stop > start)
+    inside = [_clip(SnoozePeriod.started_at, stop, window) for window in windows]
+    snoozed = _balanced_sum([case((opens < closes, seconds_between(opens, closes)), else_=0.0)
+                             for opens, closes in inside])
+    conditions: list[ColumnElement[bool]] = [or_(*(
+        and_(SnoozePeriod.started_at < _moment_literal(w.end), stop > _moment_literal(w.start))
+        for w in windows)) if windows else false()]
     if group:
         conditions.append(SnoozePeriod.user_id.in_(select(GroupMember.user_id).where(
             GroupMember.group_id == group_by_name(op, group).id)))
@@ -749,7 +927,7 @@ def snooze_stats(op: Operation, period: str | None = None, group: str | None = N
             select(GroupMember.user_id).where(GroupMember.group_id.in_(groups))))
     keys = (User.email.label("agent"), SnoozePeriod.reason.label("reason"))
     query = (select(*keys, func.count(SnoozePeriod.id).label("periods"),
-                    func.sum(seconds_between(clipped_start, clipped_stop)).label("snoozed_s"))
+                    func.sum(snoozed).label("snoozed_s"))
              .join(User, User.id == SnoozePeriod.user_id)
              .where(*conditions)
              .group_by(*keys)

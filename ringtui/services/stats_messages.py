@@ -35,6 +35,7 @@ from ringtui.services.stats import (
     _require_statistics,
     call_heatmap,
     call_history,
+    survey_history,
     time_buckets,
     weekday_hour_values,
 )
@@ -254,8 +255,11 @@ def message_heatmap(op: Operation, channel: str, indicator: str | None = None,
 
 def history(op: Operation, channel: str, interval: str, indicator: str | None = None,
             options: FilterOptions | None = None, *, now: datetime | None = None) -> dict[str, Any]:
-    """`stats history --channel calls|sms|omnichannel`."""
-    if choice(channel, "channel", CHANNELS) == "calls":
+    """`stats history --channel calls|sms|omnichannel|surveys`."""
+    clean = choice(channel, "channel", (*CHANNELS, "surveys"))  # S11: a history of ratings, no heatmap
+    if clean == "surveys":
+        return survey_history(op, interval, indicator, options, now=now)
+    if clean == "calls":
         return call_history(op, interval, indicator, options, now=now)
     return message_history(op, channel, interval, indicator, options, now=now)
 

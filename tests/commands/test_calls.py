@@ -12,6 +12,8 @@ The history (times UTC; the FR account is on Europe/Paris, UTC+1 in November):
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -162,11 +164,52 @@ def test_type_direction_ivr_tag_country_scope_user_filters(history):
     assert names(listed(cli, "--limit", "2"), ids) == ["c6", "c5"]
 
 
+def test_several_types_included_or_excluded(history):
+    cli, ids = history
+    assert names(listed(cli, "--type", "missed", "--type", "voicemail"), ids) == ["c6", "c5", "c2"]
+    assert names(listed(cli, "--type", "missed,voicemail"), ids) == ["c6", "c5", "c2"]
+    assert names(listed(cli, "--exclude-type", "answered"), ids) == ["c6", "c5", "c2"]
+    assert names(listed(cli, "--exclude-type", "answered", "--exclude-type", "missed"), ids) == ["c5"]
+    assert names(listed(cli, "--direction", "in", "--exclude-type", "answered,voicemail"), ids) == ["c2"]
+    figures = ok(cli("stats", "calls", "--type", "missed", "--type", "voicemail", "--period", NOV_2,
+                     "--json")).json()  # c2 (40 s) and c5 (30 s)
+    assert (figures["total_calls"], figures["missed_calls"], figures["avg_abandon_s"]) == (2, 2, 35.0)
+    saved = ok(cli("filters", "save", "lost", "--type", "missed", "--type", "voicemail", "--json")).json()
+    assert saved["options"] == {"type": "missed,voicemail"}
+    assert names(listed(cli, "--filter", "lost"), ids) == ["c6", "c5", "c2"]
+
+
+def test_number_refines_to_the_calls_of_one_account_number(history):
+    cli, ids = history
+    every = ["c6", "c5", "c3", "c4", "c2", "c1", "c0"]  # all reach or leave from LINE
+    assert names(listed(cli, "--number", LINE), ids) == every
+    assert names(listed(cli, "--number", "01 44 95 14 79", "--direction", "out"), ids) == ["c6", "c4"]
+    assert listed(cli, "--number", "+33144951480") == []
+    both = listed(cli, "--number", "+33144951480", "--number", LINE, "--ivr", "Sales")
+    assert names(both, ids) == ["c5", "c3"]
+
+
+@pytest.mark.parametrize(("option", "value", "fragment"), [
+    ("--exclude-type", "busy", "'busy'"), ("--type", "missed,busy", "'busy'"), ("--number", "123", "'123'")])
+def test_bad_type_lists_and_numbers_are_refused(history, unchanged, option, value, fragment):
+    cli, _ = history
+    with unchanged():
+        refused(cli("calls", "list", option, value), fragment)
+        refused(cli("stats", "calls", option, value), fragment)
+
+
 def test_csv_and_table_output(history):
     cli, _ = history
     lines = ok(cli("calls", "list", "--csv", "--period", NOV_2)).stdout.splitlines()
     assert lines[0].startswith("id,started_at,direction,type,from_number") and len(lines) == 7
     assert "+34612345678" in ok(cli("calls", "list")).stdout
+
+
+def test_csv_has_every_key_of_the_json_rows(history):
+    cli, _ = history
+    rows = list(csv.DictReader(io.StringIO(ok(cli("calls", "list", "--csv", "--period", NOV_2)).stdout)))
+    assert set(rows[0]) == LIST_FIELDS
+    assert [row["ended_by_customer"] for row in rows] == ["yes", "yes", "no", "yes", "yes", "yes"]
 
 
 @pytest.mark.parametrize(("option", "value", "fragment"), [

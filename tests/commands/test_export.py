@@ -244,3 +244,15 @@ def test_start_times_with_microseconds_are_exported_as_calls_list_shows_them(cen
     assert starts == {row["id"]: row["started_at"] for row in listed(cli, *EVERY_CALL)}
     _, *rows = csv_rows(ok(cli("export", "calls")).stdout)
     assert {int(row[0]): row[1] for row in rows} == starts
+
+
+def test_out_into_a_folder_that_cannot_be_written_is_refused(center, unchanged, out_dir, monkeypatch):
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    cli, _ = center
+    monkeypatch.setattr("tempfile.mkstemp", read_only)  # a read-only folder, even when tests run as root
+    target = out_dir / "calls.csv"
+    with unchanged():
+        refused(cli("export", "calls", "--out", str(target)), str(target), "Permission denied")
+    assert list(out_dir.iterdir()) == []

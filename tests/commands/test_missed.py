@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from tests.commands import test_calls as base
 from tests.commands.test_calls import ADMIN, ANA, LIST_FIELDS, NOV_2, SUP, names
 from tests.conftest import ok, refused
@@ -62,3 +65,11 @@ def test_supervisor_worklist_is_scoped(history):
     cli, ids = history
     assert names(missed(cli, as_user=SUP), ids) == ["c5"]
     assert "+4915112345678" in ok(cli("missed", "list", as_user=SUP)).stdout
+
+
+def test_csv_has_every_key_of_the_json_rows(history):
+    cli, _ = history
+    rows = list(csv.DictReader(io.StringIO(ok(cli("missed", "list", "--csv")).stdout)))
+    assert set(rows[0]) == LIST_FIELDS | {"processed_at", "processed_by"}
+    assert [(row["from_number"], row["ended_by_customer"]) for row in rows] == [
+        ("+4915112345678", "yes"), ("+33612345678", "yes")]

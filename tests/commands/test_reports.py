@@ -230,3 +230,14 @@ def test_stats_history_out_draws_the_history_as_an_image(center, out_dir):
     data = path.read_bytes()
     assert data.startswith(PNG_MAGIC) and len(data) > 5_000
     refused(center("stats", "history", "--interval", "day", "--out", str(out_dir / "h.svg")), "h.svg")
+
+
+def test_heatmap_into_a_folder_that_cannot_be_written_is_refused_naming_it(center, out_dir, monkeypatch):
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkstemp", read_only)  # a read-only folder, even when tests run as root
+    path = out_dir / "heat.png"
+    result = refused(center("stats", "heatmap", "--out", str(path)), str(path), "Permission denied")
+    assert "Traceback" not in result.stderr
+    assert list(out_dir.iterdir()) == []

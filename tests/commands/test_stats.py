@@ -81,6 +81,39 @@ def test_filters_narrow_the_figures(history):
     assert stats(cli, "--scope", "direct", "--period", NOV_2)["total_calls"] == 2  # c0 c4
 
 
+NOT_ANSWERED = dict.fromkeys(["toolate", "call_answered", "no_answer", "rejected", "incall", "snooze",
+                              "planning", "notconnected", "sip_phone_error", "no_agent_rung"], 0)
+
+
+def test_a_single_ivr_adds_why_calls_were_not_answered_and_the_longest_abandon(history):
+    cli, _ = history
+    support = stats(cli, "--ivr", "Support")  # c2 missed after 40 s: ana did not answer, bob rejected
+    assert list(support) == [*CALLS_FIELDS, "max_abandon_s", "not_answered"]
+    assert support["max_abandon_s"] == 40.0
+    assert support["not_answered"] == NOT_ANSWERED | {"no_answer": 1, "rejected": 1}
+    sales = stats(cli, "--ivr", "Sales")  # c5 to voicemail after 30 s, bob in snooze
+    assert (sales["max_abandon_s"], sales["not_answered"]) == (30.0, NOT_ANSWERED | {"snooze": 1})
+    answered_only = stats(cli, "--ivr", "Sales", "--type", "answered")
+    assert (answered_only["max_abandon_s"], answered_only["not_answered"]) == (None, NOT_ANSWERED)
+    ok(cli("filters", "save", "sales", "--ivr", "Sales"))
+    assert stats(cli, "--filter", "sales")["not_answered"] == sales["not_answered"]
+    assert "not answered" in ok(cli("stats", "calls", "--ivr", "Support")).stdout
+    assert "max_abandon_s" not in stats(cli)  # several IVRs: the contract's keys only
+
+
+def test_service_level_within_a_threshold(history):
+    cli, _ = history
+    # Nov 2 inbound: c0 answered after 5 s, c3 after 10 s, c1 after 20 s, c2 missed, c5 voicemail
+    within_10 = stats(cli, "--period", NOV_2, "--threshold", "10")
+    assert (within_10["service_level_threshold_s"], within_10["service_level_within"]) == (10, 0.4)
+    assert stats(cli, "--period", NOV_2, "--threshold", "20")["service_level_within"] == 0.6
+    assert stats(cli, "--ivr", "Support", "--threshold", "30")["service_level_within"] == 0.5  # c1 of c1 c2
+    assert stats(cli, "--direction", "out", "--threshold", "30")["service_level_within"] is None
+    assert "service_level_within" not in stats(cli)
+    refused(cli("stats", "calls", "--threshold", "0"), "threshold 0", "1..3600")
+    assert cli("stats", "calls", "--threshold", "soon").exit_code == 2
+
+
 def test_supervisor_figures_cover_granted_ivrs_only(history):
     cli, _ = history
     figures = stats(cli, as_user=SUP)

@@ -63,9 +63,19 @@ def test_tags_csv_and_table(more):
     assert "Urgent" in ok(more("stats", "tags")).stdout
 
 
+def test_tags_sorted_by_colour_put_one_colour_together(more):
+    ok(more("tags", "add", "Billing", "--color", "#000000"))
+    c1 = next(row["id"] for row in ok(more("calls", "list", "--tag", "Sale", "--json")).json())
+    ok(more("calls", "tag", str(c1), "Billing"))
+    assert [row["tag"] for row in as_json(more, "tags")] == ["Urgent", "Billing", "Sale"]
+    by_colour = [(row["color"], row["tag"]) for row in as_json(more, "tags", "--sort", "color")]
+    assert by_colour == [("#000000", "Billing"), ("#888888", "Sale"), ("#888888", "Urgent")]
+    assert [row["tag"] for row in as_json(more, "tags", "--sort", "colour")] == ["Billing", "Sale", "Urgent"]
+
+
 def test_tags_bad_sort_is_refused(more, unchanged):
     with unchanged():
-        refused(more("stats", "tags", "--sort", "colour"), "'colour'", "calls or name")
+        refused(more("stats", "tags", "--sort", "hue"), "'hue'", "calls, name, color")
         refused(more("stats", "tags", "--tag", "Nope"), "'Nope'")
 
 
@@ -77,7 +87,8 @@ def test_callers_per_customer_number_by_hand(history):
     rows = as_json(cli, "callers")
     assert rows[0] == {"number": "+33612345678", "calls": 2, "answered": 1, "missed": 1,  # c2 in, c4 out
                        "talk_total_s": 60.0, "talk_min_s": 60.0, "talk_max_s": 60.0, "talk_avg_s": 60.0,
-                       "top_agent": ANA}
+                       "top_agent": ANA, "top_tags": [],
+                       "repeat_min_s": None, "repeat_max_s": None, "repeat_avg_s": None}  # one inbound
     assert [(r["number"], r["calls"], r["answered"], r["missed"], r["top_agent"]) for r in rows[1:]] == [
         ("+33611111111", 1, 1, 0, BOB), ("+33622222222", 1, 1, 0, ANA), ("+33699999999", 1, 0, 1, None),
         ("+34612345678", 1, 1, 0, ANA), ("+4915112345678", 1, 0, 1, None)]
@@ -89,7 +100,9 @@ def test_callers_talk_min_max_avg_and_top_agent(more):
     top = as_json(more, "callers", "--limit", "1")
     assert top == [{"number": "+33612345678", "calls": 3, "answered": 2, "missed": 1,  # c2 c4 c7
                     "talk_total_s": 100.0, "talk_min_s": 40.0, "talk_max_s": 60.0, "talk_avg_s": 50.0,
-                    "top_agent": ANA}]  # ana took c4, bob c7: a tie goes to the first e-mail
+                    "top_agent": ANA,  # ana took c4, bob c7: a tie goes to the first e-mail
+                    "top_tags": ["Urgent"],  # c7; repeats: c2 09:00 then c7 14:00
+                    "repeat_min_s": 18000.0, "repeat_max_s": 18000.0, "repeat_avg_s": 18000.0}]
     inbound = as_json(more, "callers", "--direction", "in", "--limit", "1")
     assert [(r["number"], r["calls"], r["answered"], r["top_agent"]) for r in inbound] == [
         ("+33612345678", 2, 1, BOB)]  # c2 missed, c7 bob
@@ -101,6 +114,16 @@ def test_callers_limit_filters_and_csv(more):
     assert as_json(more, "callers", as_user=SUP)[0]["number"] in {"+33611111111", "+4915112345678"}
     lines = ok(more("stats", "callers", "--csv")).stdout.splitlines()
     assert lines[0].startswith("number,calls,answered,missed,talk_total_s") and len(lines) == 7
+    assert lines[0].endswith(",top_agent,top_tags,repeat_min_s,repeat_max_s,repeat_avg_s")
+    assert lines[1].endswith(f",{ANA},Urgent,18000.0,18000.0,18000.0")
+
+
+def test_callers_repeat_intervals_leave_anonymous_callers_out(more, db_url):
+    record_all(engine_for(db_url), [
+        base.call(f"anon{i}", base.at(3, 9 + i), base.IN, base.DIRECT, "anonymous", type_=base.MISSED, wait=5)
+        for i in range(3)])
+    anonymous = next(r for r in as_json(more, "callers") if r["number"] == "anonymous")
+    assert (anonymous["calls"], anonymous["repeat_min_s"], anonymous["repeat_avg_s"]) == (3, None, None)
 
 
 def test_callers_bad_limit_is_refused(more, unchanged):
@@ -116,17 +139,19 @@ def test_geo_top_countries_and_busiest_zone(history):
     cli, _ = history
     figures = as_json(cli, "geo")
     assert figures == {"countries": [
-        {"country": "FR", "calls": 5, "answered": 3},  # c0 c2 c3 c4 c6; answered c0 c3 c4
-        {"country": "DE", "calls": 1, "answered": 0},  # c5
-        {"country": "ES", "calls": 1, "answered": 1},  # c1
+        # c0 c2 c3 c4 c6; answered c0 c3 c4; from FR c0 c2 c3, to FR c4 c6
+        {"country": "FR", "calls": 5, "answered": 3, "inbound": 3, "outbound": 2},
+        {"country": "DE", "calls": 1, "answered": 0, "inbound": 1, "outbound": 0},  # c5
+        {"country": "ES", "calls": 1, "answered": 1, "inbound": 1, "outbound": 0},  # c1
     ], "busiest": "FR"}
     assert as_json(cli, "geo", "--ivr", "Support") == {"countries": [
-        {"country": "ES", "calls": 1, "answered": 1}, {"country": "FR", "calls": 1, "answered": 0}],
-        "busiest": "ES"}
+        {"country": "ES", "calls": 1, "answered": 1, "inbound": 1, "outbound": 0},
+        {"country": "FR", "calls": 1, "answered": 0, "inbound": 1, "outbound": 0}], "busiest": "ES"}
     assert as_json(cli, "geo", "--period", "2026-01-01..2026-01-31") == {"countries": [], "busiest": None}
     human = ok(cli("stats", "geo")).stdout
     assert "Busiest zone: FR" in human
-    assert ok(cli("stats", "geo", "--csv")).stdout.splitlines()[0] == "country,calls,answered"
+    assert ok(cli("stats", "geo", "--csv")).stdout.splitlines()[:2] == [
+        "country,calls,answered,inbound,outbound", "FR,5,3,3,2"]
 
 
 @pytest.mark.parametrize("command", ["tags", "callers", "geo", "surveys"])
@@ -178,6 +203,21 @@ def test_surveys_per_ivr_and_category_and_per_agent(surveys):
     assert lines[0] == "agent,answers,avg_rating" and len(lines) == 3
 
 
+def test_surveys_history_of_average_ratings(surveys):
+    def history(*args: str) -> list[tuple[str, float]]:
+        figures = as_json(surveys, "history", "--channel", "surveys", *args)
+        return [(point["start"], point["value"]) for point in figures["points"]]
+
+    assert history("--interval", "day") == [("2026-11-01T23:00:00Z", 3.67)]  # Nov 2 in Paris: (4+2+5)/3
+    assert history("--interval", "hour") == [
+        ("2026-11-02T15:00:00Z", 4.0), ("2026-11-02T16:00:00Z", 2.0), ("2026-11-02T17:00:00Z", 5.0)]
+    assert history("--interval", "day", "--ivr", "Support") == [("2026-11-01T23:00:00Z", 3.0)]
+    assert history("--interval", "day", "--indicator", "answers") == [("2026-11-01T23:00:00Z", 3)]
+    assert history("--interval", "day", "--period", "2026-01-01..2026-01-31") == []
+    refused(surveys("stats", "history", "--interval", "day", "--channel", "surveys", "--indicator", "nps"),
+            "'nps'", "avg_rating, answers")
+
+
 def test_surveys_bad_grouping_is_refused(surveys, unchanged):
     with unchanged():
         refused(surveys("stats", "surveys", "--by", "colour"), "'colour'", "ivr or agent")
@@ -217,6 +257,33 @@ def test_snooze_clipped_to_the_period(snoozes):
         {"agent": BOB, "reason": "break", "periods": 1, "snoozed_s": 3600.0}]
     assert as_json(snoozes, "snooze", as_user=SUP) == []  # granted an IVR, no group: no agents to see
     assert "lunch" in ok(snoozes("stats", "snooze")).stdout
+
+
+def test_snooze_hours_count_only_those_hours_of_every_day(snoozes):
+    # Nov 2 in Paris, 12:00-14:00 local = 11:00-13:00 UTC: only ana's second lunch
+    assert as_json(snoozes, "snooze", "--period", NOV_2, "--hours", "12:00-14:00") == [
+        {"agent": ANA, "reason": "lunch", "periods": 1, "snoozed_s": 3600.0}]
+    # 23:00-01:00 local spans midnight: Nov 1 23:00-Nov 2 00:00 UTC and Nov 2 22:00-23:00 UTC
+    assert as_json(snoozes, "snooze", "--period", NOV_2, "--hours", "23:00-01:00") == [
+        {"agent": ANA, "reason": "lunch", "periods": 1, "snoozed_s": 3600.0},
+        {"agent": BOB, "reason": "break", "periods": 1, "snoozed_s": 3600.0},
+    ]
+    # no period: every day of the history, 11:00-11:15 local = 10:00-10:15 UTC (CET)
+    rows = {(r["agent"], r["reason"]): r for r in as_json(snoozes, "snooze", "--hours", "11:00-11:15")}
+    assert rows[(ANA, "lunch")] == {"agent": ANA, "reason": "lunch", "periods": 1, "snoozed_s": 600.0}
+    assert rows[(BOB, "meeting")] == {"agent": BOB, "reason": "meeting", "periods": 1, "snoozed_s": 900.0}
+    refused(snoozes("stats", "snooze", "--hours", "9-12"), "'9-12'", "HH:MM-HH:MM")
+
+
+def test_snooze_takes_a_saved_filter_and_refuses_call_only_options_in_it(snoozes, unchanged):
+    ok(snoozes("filters", "save", "noon", "--period", NOV_2, "--hours", "12:00-14:00"))
+    assert as_json(snoozes, "snooze", "--filter", "noon") == [
+        {"agent": ANA, "reason": "lunch", "periods": 1, "snoozed_s": 3600.0}]
+    assert as_json(snoozes, "snooze", "--filter", "noon", "--user", BOB) == []
+    ok(snoozes("filters", "save", "sales-day", "--period", NOV_2, "--ivr", "Sales"))
+    with unchanged():
+        refused(snoozes("stats", "snooze", "--filter", "sales-day"), "--ivr",
+                "--period, --hours, --group or --user")
 
 
 def test_an_open_snooze_counts_up_to_now(snoozes):

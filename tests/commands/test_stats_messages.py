@@ -155,6 +155,12 @@ def test_sms_bad_requests_are_refused(messages, unchanged):
     refused(messages("stats", "sms"), "statistics", "business or advanced")
 
 
+def test_a_saved_filter_with_call_only_options_is_refused_for_sms(messages, unchanged):
+    ok(messages("filters", "save", "lost", "--exclude-type", "answered", "--number", "+33144951479"))
+    with unchanged():
+        refused(messages("stats", "sms", "--filter", "lost"), "--exclude-type, --number", "apply to calls")
+
+
 def test_sms_table_and_csv(messages):
     table = ok(messages("stats", "sms")).stdout
     assert "total fragments" in table and ANA in table

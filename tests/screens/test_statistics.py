@@ -115,7 +115,8 @@ async def test_the_other_families(db_url, calls_center):
         assert callers["+33612345678"]["calls"] == 2
         await show(pilot, "geo")
         await pilot.pause()
-        assert rows(app, "geo")[0] == {"country": "FR", "calls": 5, "answered": 3}
+        geo = rows(app, "geo")[0]
+        assert geo == {"country": "FR", "calls": 5, "answered": 3, "inbound": 3, "outbound": 2}
         await show(pilot, "snooze")
         await pilot.pause()
         assert rows(app, "snooze") == []
