@@ -9,6 +9,7 @@ the agents of their groups and the calls of their IVRs (U7).
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from textual import work
@@ -20,9 +21,10 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from ringtui.errors import RingtuiError
 from ringtui.screens.feed import BOARD_COLUMNS, COLUMN_OF_STATE, Changes
-from ringtui.screens.live_screen import LiveScreen, remove_rows, selected_key, set_cell, text
+from ringtui.screens.live_screen import LiveScreen, selected_key, set_cell, text
 from ringtui.screens.theme import duration, percent, vip_mark
 from ringtui.screens.widgets.header import SafeHeader
+from ringtui.screens.widgets.live_table import LiveTable
 
 BOARD_TITLES = {"free": "Free", "in_call": "In call", "snooze": "Snooze", "off": "Off"}
 BOARD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -35,6 +37,7 @@ WAITING_FIELDS = (("wait", "Wait"), ("vip", "VIP"), ("ivr", "IVR"), ("customer",
                   ("name", "Name"))
 CALL_FIELDS = (("time", "Time"), ("dir", "Dir"), ("customer", "Customer"), ("name", "Name"),
                ("agent", "Agent"), ("line", "IVR / line"), ("state", "State"))
+TITLE_EVERY_S = 1.0
 STATE_WORDS = {"ringing": "ringing", "in_call": "in call", "after_call_work": "wrap-up"}
 CALL_STATE_WORDS = {"connected": "talking", "queued": "waiting", "ringing": "ringing", "menu": "menu",
                     "routing": "routing", "voicemail": "voicemail", "forwarded": "forwarded",
@@ -59,6 +62,12 @@ def in_order(changed: set[str], rows: dict[str, Any]) -> list[str]:
         return sorted(changed, key=lambda key: (key not in rows, key))  # few changes: cheap, stable
     present = [key for key in rows if key in changed]
     return present + sorted(changed.difference(rows))
+
+
+def retitle(table: DataTable[Any], title: str) -> None:
+    """Setting a border title repaints the whole table, even to the same title."""
+    if table.border_title != title:
+        table.border_title = title
 
 
 class ReasonScreen(ModalScreen[str | None]):
@@ -116,24 +125,26 @@ class ActivityScreen(LiveScreen):
         # customer number -> contact name (None: none); options["contact_names"] pre-seeds it (tests, bench)
         self._contact_cache: dict[str, str | None] = dict(context.options.get("contact_names") or {})
         self._pending_names: set[str] = set()
+        self._titled_at = -TITLE_EVERY_S
+        self._kpis_shown = ""
 
     def compose(self) -> ComposeResult:
         yield SafeHeader(show_clock=False, icon="*" if self.ascii else "⭘")
         yield Static("Today: waiting for the engine's figures...", id="kpis", classes="kpis")
         with Horizontal(id="board"):
             for column in BOARD_COLUMNS:
-                table: DataTable[str] = DataTable(id=f"board-{column}", classes="panel", cursor_type="row")
+                table = LiveTable(id=f"board-{column}", classes="panel", cursor_type="row")
                 table.border_title = BOARD_TITLES[column]
                 for key, label in BOARD_FIELDS[column]:
                     table.add_column(label, key=key)
                 yield table
         with Horizontal(id="calls-row"):
-            waiting: DataTable[str] = DataTable(id="waiting", classes="panel", cursor_type="row")
+            waiting = LiveTable(id="waiting", classes="panel", cursor_type="row")
             waiting.border_title = "Waiting"
             for key, label in WAITING_FIELDS:
                 waiting.add_column(label, key=key)
             yield waiting
-            calls: DataTable[str] = DataTable(id="calls", classes="panel", cursor_type="row")
+            calls = LiveTable(id="calls", classes="panel", cursor_type="row")
             calls.border_title = "Calls in progress"
             for key, label in CALL_FIELDS:
                 calls.add_column(label, key=key)
@@ -162,28 +173,29 @@ class ActivityScreen(LiveScreen):
         if live is None:
             return
         with self.app.batch_update():
-            removals: dict[DataTable[Any], list[str]] = {}
+            removals: dict[LiveTable, list[str]] = {}
             for email in in_order(changes.agents, live.agents):
                 self._apply_agent(email, live.agents.get(email), removals)
-            waiting = self.query_one("#waiting", DataTable)
+            waiting = self.query_one("#waiting", LiveTable)
             for call_id in in_order(changes.waiting, live.waiting):
                 self._apply_waiting(waiting, call_id, live.waiting.get(call_id), removals)
-            calls = self.query_one("#calls", DataTable)
+            calls = self.query_one("#calls", LiveTable)
             for call_id in in_order(changes.calls, live.calls):
                 self._apply_call(calls, call_id, live.calls.get(call_id), removals)
             for table, keys in removals.items():
-                remove_rows(table, keys)
+                table.remove_rows(keys)
             if changes.kpis:
                 self._apply_kpis(live.kpis)
-            self._titles()
+            if time.monotonic() - self._titled_at >= TITLE_EVERY_S:
+                self._titles()
         if self._pending_names:  # after this frame is drawn: the lookup loads the ORM in a thread
             self.call_after_refresh(self._lookup_names)
 
-    def _board(self, column: str) -> DataTable[Any]:
-        return self.query_one(f"#board-{column}", DataTable)
+    def _board(self, column: str) -> LiveTable:
+        return self.query_one(f"#board-{column}", LiveTable)
 
     def _apply_agent(self, email: str, agent: dict[str, Any] | None,
-                     removals: dict[DataTable[Any], list[str]]) -> None:
+                     removals: dict[LiveTable, list[str]]) -> None:
         previous = self._column_of.get(email)
         column = COLUMN_OF_STATE.get(agent.get("state") or "off", "off") if agent else None
         if agent is not None and not self._agent_visible(email):
@@ -213,8 +225,8 @@ class ActivityScreen(LiveScreen):
             return {"agent": name, "reason": agent.get("reason") or "snooze", "time": time}
         return {"agent": name, "state": STATE_WORDS.get(agent.get("state") or "", "in call"), "time": time}
 
-    def _apply_waiting(self, table: DataTable[Any], call_id: str, row: dict[str, Any] | None,
-                       removals: dict[DataTable[Any], list[str]]) -> None:
+    def _apply_waiting(self, table: LiveTable, call_id: str, row: dict[str, Any] | None,
+                       removals: dict[LiveTable, list[str]]) -> None:
         if row is None or not self._call_visible(row):
             if call_id in table.rows:
                 removals.setdefault(table, []).append(call_id)
@@ -231,8 +243,8 @@ class ActivityScreen(LiveScreen):
         else:
             table.add_row(*(text(values[key]) for key, _label in WAITING_FIELDS), key=call_id)
 
-    def _apply_call(self, table: DataTable[Any], call_id: str, call: dict[str, Any] | None,
-                    removals: dict[DataTable[Any], list[str]]) -> None:
+    def _apply_call(self, table: LiveTable, call_id: str, call: dict[str, Any] | None,
+                    removals: dict[LiveTable, list[str]]) -> None:
         if call is None or call.get("state") == "queued" or not self._call_visible(call):
             if call_id in table.rows:
                 removals.setdefault(table, []).append(call_id)
@@ -264,16 +276,21 @@ class ActivityScreen(LiveScreen):
                 f"  avg abandon {duration(kpis.get('avg_abandon_s'))}"
                 f"  max wait {duration(kpis.get('max_wait_s'))}  TMC in {duration(kpis.get('avg_talk_in_s'))}"
                 f"  TMC out {duration(kpis.get('avg_talk_out_s'))}")
-        self.query_one("#kpis", Static).update(text)
+        if text != self._kpis_shown:  # an update repaints the widget even with the same text
+            self._kpis_shown = text
+            self.query_one("#kpis", Static).update(text)
 
     def _titles(self) -> None:
+        """Row counts in the tables' titles. A new title repaints the whole table, so a busy
+        frame retitles at most once a second (tick() catches up)."""
+        self._titled_at = time.monotonic()
         for column in BOARD_COLUMNS:
             table = self._board(column)
-            table.border_title = f"{BOARD_TITLES[column]} ({table.row_count})"
-        waiting = self.query_one("#waiting", DataTable)
-        waiting.border_title = f"Waiting ({waiting.row_count})"
-        calls = self.query_one("#calls", DataTable)
-        calls.border_title = f"Calls in progress ({calls.row_count})"
+            retitle(table, f"{BOARD_TITLES[column]} ({table.row_count})")
+        waiting = self.query_one("#waiting", LiveTable)
+        retitle(waiting, f"Waiting ({waiting.row_count})")
+        calls = self.query_one("#calls", LiveTable)
+        retitle(calls, f"Calls in progress ({calls.row_count})")
 
     def tick(self) -> None:
         """Times in state, waits and durations move every second; only changed cells are sent."""
@@ -281,16 +298,17 @@ class ActivityScreen(LiveScreen):
         if live is None:
             return
         with self.app.batch_update():
+            self._titles()
             for email, column in self._column_of.items():
                 if column in ("in_call", "snooze"):
                     self._retime(self._board(column), email, email,
                                  live.seconds_since((live.agents.get(email) or {}).get("since")))
-            waiting = self.query_one("#waiting", DataTable)
+            waiting = self.query_one("#waiting", LiveTable)
             for call_id in list(waiting.rows):
                 key = call_id.value or ""
                 self._retime(waiting, key, f"w:{key}", live.seconds_since((live.waiting.get(key) or {}).get(
                     "started_at")), column="wait")
-            calls = self.query_one("#calls", DataTable)
+            calls = self.query_one("#calls", LiveTable)
             for call_id in list(calls.rows):
                 key = call_id.value or ""
                 self._retime(calls, key, f"c:{key}",
@@ -346,12 +364,12 @@ class ActivityScreen(LiveScreen):
         live = self.live
         if live is None:
             return
-        waiting = self.query_one("#waiting", DataTable)
+        waiting = self.query_one("#waiting", LiveTable)
         for key in list(waiting.rows):
             number = (live.waiting.get(key.value or "") or {}).get("from_number")
             if number in found:
                 set_cell(waiting, key.value or "", "name", found[number])
-        calls = self.query_one("#calls", DataTable)
+        calls = self.query_one("#calls", LiveTable)
         for key in list(calls.rows):
             number = customer_number(live.calls.get(key.value or "") or {})
             if number in found:
