@@ -37,6 +37,13 @@ WAITING_FIELDS = (("wait", "Wait"), ("vip", "VIP"), ("ivr", "IVR"), ("customer",
                   ("name", "Name"))
 CALL_FIELDS = (("time", "Time"), ("dir", "Dir"), ("customer", "Customer"), ("name", "Name"),
                ("agent", "Agent"), ("line", "IVR / line"), ("state", "State"))
+# Under NARROW_BELOW columns Waiting and Calls in progress sit side by side in 80 columns:
+# the contact's name takes the number's place when it is known (Caller), a call's direction
+# and IVR / line are left out, and the columns get fixed widths (key, label, width with the
+# one space that separates it from the next) instead of two spaces of padding each.
+NARROW_BELOW = 110
+WAITING_NARROW = (("wait", "Wait", 6), ("vip", "VIP", 4), ("ivr", "IVR", 9), ("caller", "Caller", 15))
+CALL_NARROW = (("time", "Time", 6), ("caller", "Caller", 15), ("agent", "Agent", 10), ("state", "State", 9))
 TITLE_EVERY_S = 1.0
 STATE_WORDS = {"ringing": "ringing", "in_call": "in call", "after_call_work": "wrap-up"}
 CALL_STATE_WORDS = {"connected": "talking", "queued": "waiting", "ringing": "ringing", "menu": "menu",
@@ -116,6 +123,9 @@ class ActivityScreen(LiveScreen):
     ActivityScreen #calls-row { height: 1fr; }
     ActivityScreen #waiting { width: 2fr; }
     ActivityScreen #calls { width: 3fr; }
+    ActivityScreen.-narrow #waiting { width: 37; }
+    ActivityScreen.-narrow #calls { width: 1fr; }
+    ActivityScreen.-narrow #calls-row > DataTable { scrollbar-size-vertical: 1; }
     """
 
     def __init__(self, context: Any) -> None:
@@ -127,6 +137,7 @@ class ActivityScreen(LiveScreen):
         self._pending_names: set[str] = set()
         self._titled_at = -TITLE_EVERY_S
         self._kpis_shown = ""
+        self._narrow = False
 
     def compose(self) -> ComposeResult:
         yield SafeHeader(show_clock=False, icon="*" if self.ascii else "⭘")
@@ -138,21 +149,53 @@ class ActivityScreen(LiveScreen):
                 for key, label in BOARD_FIELDS[column]:
                     table.add_column(label, key=key)
                 yield table
+        self._narrow = self.app.size.width < NARROW_BELOW
         with Horizontal(id="calls-row"):
             waiting = LiveTable(id="waiting", classes="panel", cursor_type="row")
             waiting.border_title = "Waiting"
-            for key, label in WAITING_FIELDS:
-                waiting.add_column(label, key=key)
-            yield waiting
             calls = LiveTable(id="calls", classes="panel", cursor_type="row")
             calls.border_title = "Calls in progress"
-            for key, label in CALL_FIELDS:
-                calls.add_column(label, key=key)
+            self._call_columns(waiting, calls)
+            yield waiting
             yield calls
         yield Static("Meetings: none in progress (Meet is not connected to ringtui yet).", id="meetings",
                      classes="note")
         yield Footer()
 
+
+    def _call_columns(self, waiting: LiveTable, calls: LiveTable) -> None:
+        """The columns of Waiting and Calls in progress for the screen's width."""
+        for table, wide, narrow in ((waiting, WAITING_FIELDS, WAITING_NARROW),
+                                    (calls, CALL_FIELDS, CALL_NARROW)):
+            table.clear(columns=True)
+            table.cell_padding = 0 if self._narrow else 1
+            if self._narrow:
+                for key, label, width in narrow:
+                    table.add_column(label, key=key, width=width)
+            else:
+                for key, label in wide:
+                    table.add_column(label, key=key)
+
+    def on_resize(self) -> None:
+        """Crossing NARROW_BELOW swaps the call tables' columns and refills them from the feed."""
+        narrow = self.size.width < NARROW_BELOW
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        waiting, calls = self.query_one("#waiting", LiveTable), self.query_one("#calls", LiveTable)
+        self._call_columns(waiting, calls)
+        for key in [k for k in self._time_texts if k.startswith(("w:", "c:"))]:
+            del self._time_texts[key]
+        if self.ready and self.live is not None:  # before the first frame, that frame fills them
+            self.apply_changes(Changes(waiting=set(self.live.waiting), calls=set(self.live.calls)))
+
+    def _fill(self, table: LiveTable, row: str, values: dict[str, str]) -> None:
+        """Add the row, or update the cells that changed, in the columns the table has now."""
+        if row in table.rows:
+            for column in table.columns:
+                set_cell(table, row, str(column.value), values[str(column.value)])
+        else:
+            table.add_row(*(text(values[str(column.value)]) for column in table.columns), key=row)
 
     # ------------------------------------------------------------ visibility (U7)
 
@@ -234,14 +277,13 @@ class ActivityScreen(LiveScreen):
             return
         number = row.get("from_number") or "-"
         wait = duration(self.live.seconds_since(row.get("started_at"))) if self.live else "-"
-        values = {"wait": wait, "vip": vip_mark(bool(row.get("vip")), self.ascii),
-                  "ivr": row.get("ivr") or "-", "customer": number, "name": self._contact_name(number)}
+        name = self._contact_name(number)
+        vip = bool(row.get("vip"))
+        values = {"wait": wait, "vip": ("*" if self.ascii else "★") if vip and self._narrow
+                  else vip_mark(vip, self.ascii),
+                  "ivr": row.get("ivr") or "-", "customer": number, "name": name, "caller": name or number}
         self._time_texts[f"w:{call_id}"] = wait
-        if call_id in table.rows:
-            for key, value in values.items():
-                set_cell(table, call_id, key, value)
-        else:
-            table.add_row(*(text(values[key]) for key, _label in WAITING_FIELDS), key=call_id)
+        self._fill(table, call_id, values)
 
     def _apply_call(self, table: LiveTable, call_id: str, call: dict[str, Any] | None,
                     removals: dict[LiveTable, list[str]]) -> None:
@@ -254,17 +296,14 @@ class ActivityScreen(LiveScreen):
         line = call.get("ivr") or (f"direct {call.get('to_number')}" if call.get("direction") == "in"
                                    else "outbound")
         time = duration(self.live.seconds_since(call.get("started_at"))) if self.live else "-"
+        name = self._contact_name(number)
         values = {"dir": "in" if call.get("direction") != "out" else "out", "customer": number,
-                  "name": self._contact_name(number), "line": line,
+                  "name": name, "caller": name or number, "line": line,
                   "agent": self._agent_name(call.get("agent")),
                   "state": CALL_STATE_WORDS.get(call.get("state") or "", call.get("state") or "-"),
                   "time": time}
         self._time_texts[f"c:{call_id}"] = time
-        if call_id in table.rows:
-            for key, value in values.items():
-                set_cell(table, call_id, key, value)
-        else:
-            table.add_row(*(text(values[key]) for key, _label in CALL_FIELDS), key=call_id)
+        self._fill(table, call_id, values)
 
     def _apply_kpis(self, kpis: dict[str, Any]) -> None:
         if not kpis:
@@ -368,12 +407,16 @@ class ActivityScreen(LiveScreen):
         for key in list(waiting.rows):
             number = (live.waiting.get(key.value or "") or {}).get("from_number")
             if number in found:
-                set_cell(waiting, key.value or "", "name", found[number])
+                self._name_cells(waiting, key.value or "", found[number])
         calls = self.query_one("#calls", LiveTable)
         for key in list(calls.rows):
             number = customer_number(live.calls.get(key.value or "") or {})
             if number in found:
-                set_cell(calls, key.value or "", "name", found[number])
+                self._name_cells(calls, key.value or "", found[number])
+
+    def _name_cells(self, table: LiveTable, row: str, name: str) -> None:
+        column = "caller" if self._narrow else "name"
+        set_cell(table, row, column, name)
 
     # ------------------------------------------------------------ actions (feed:control)
 

@@ -145,3 +145,38 @@ def test_snapshot(snap_compare, tmp_path, screen, size):
 def test_snapshot_ascii_activity(snap_compare, tmp_path):
     assert snap_compare(snapshot_app(tmp_path, "activity", ascii_only=True), terminal_size=(80, 24),
                         run_before=settle)
+
+
+def test_at_80_columns_waiting_and_calls_fit_and_a_resize_swaps_their_columns(tmp_path):
+    from ringtui.screens.widgets.live_table import LiveTable
+
+    app = snapshot_app(tmp_path, "activity")
+
+    def labels(table: LiveTable) -> list[str]:
+        return [str(column.label) for column in table.ordered_columns]
+
+    def fits(table: LiveTable) -> bool:
+        return table.virtual_size.width <= table.scrollable_content_region.width
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            waiting = app.screen.query_one("#waiting", LiveTable)
+            calls = app.screen.query_one("#calls", LiveTable)
+            assert labels(waiting) == ["Wait", "VIP", "IVR", "Caller"] and fits(waiting)
+            assert labels(calls) == ["Time", "Caller", "Agent", "State"] and fits(calls)
+            assert [str(cell) for cell in waiting.get_row("w1")][1:] == ["★", "Support", "Claire Martin"]
+            assert str(waiting.get_cell("w0", "caller")) == "+33610000000"  # no contact: the number
+            rows = (waiting.row_count, calls.row_count)
+            await pilot.resize_terminal(160, 48)
+            await pilot.pause()
+            assert labels(waiting) == ["Wait", "VIP", "IVR", "Customer", "Name"]
+            assert "IVR / line" in labels(calls) and "Dir" in labels(calls)
+            assert (waiting.row_count, calls.row_count) == rows
+            assert [str(cell) for cell in waiting.get_row("w1")][3:] == ["+33610000001", "Claire Martin"]
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            assert labels(waiting) == ["Wait", "VIP", "IVR", "Caller"] and fits(waiting) and fits(calls)
+            assert (waiting.row_count, calls.row_count) == rows
+
+    run(scenario())
