@@ -180,3 +180,36 @@ def test_at_80_columns_waiting_and_calls_fit_and_a_resize_swaps_their_columns(tm
             assert (waiting.row_count, calls.row_count) == rows
 
     run(scenario())
+
+
+def colours(svg: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"(?:fill|color)[=:]\s*\"?#([0-9a-fA-F]{6})", svg))
+
+
+SVG_FRAME = {"ff5f57", "febc2e", "28c840", "c5c8c6"}  # the window buttons and frame of Rich's SVG
+
+
+def chromatic(svg: str) -> set[str]:
+    """Colours of the screenshot's cells that are not a grey."""
+    return {c for c in colours(svg) - SVG_FRAME if len({c[0:2], c[2:4], c[4:6]}) > 1}
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
+def test_no_color_draws_every_screen_in_greys_only(tmp_path, monkeypatch, no_color):
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+
+    async def scenario():
+        for start in ("activity", "wallboard"):
+            app = snapshot_app(tmp_path, start)
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(pilot)
+                svg = app.export_screenshot()
+                assert colours(svg)
+                assert (not chromatic(svg)) == no_color, (start, sorted(chromatic(svg))[:5])
+
+    run(scenario())
