@@ -213,3 +213,33 @@ def test_no_color_draws_every_screen_in_greys_only(tmp_path, monkeypatch, no_col
                 assert (not chromatic(svg)) == no_color, (start, sorted(chromatic(svg))[:5])
 
     run(scenario())
+
+
+def test_the_palette_runs_the_apps_and_the_screens_actions(tmp_path):
+    from textual.command import CommandList, CommandPalette
+
+    from ringtui.screens.activity import ReasonScreen
+
+    app = snapshot_app(tmp_path, "activity")
+
+    async def run_command(pilot, words: str) -> None:
+        await pilot.press("colon")
+        await until(lambda: isinstance(app.screen, CommandPalette), pilot)
+        await pilot.press(*words)
+        await until(lambda: app.screen.query_one(CommandList).highlighted == 0, pilot)
+        await pilot.press("enter")
+        await until(lambda: not isinstance(app.screen, CommandPalette), pilot)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await run_command(pilot, "pause")
+            await until(lambda: app.paused and "PAUSED" in app.screen.sub_title, pilot)
+            board = app.screen.query_one("#board-free")
+            board.focus()
+            board.move_cursor(row=1)
+            await run_command(pilot, "snooze the selected")
+            await until(lambda: isinstance(app.screen, ReasonScreen), pilot)
+            assert app.screen.agent == board.coordinate_to_cell_key(board.cursor_coordinate).row_key.value
+
+    run(scenario())
