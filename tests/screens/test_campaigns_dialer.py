@@ -43,7 +43,8 @@ def test_the_agent_sees_the_contact_and_script_of_each_call(center):
                 assert not isinstance(app.screen, DialerPanel)
                 runtime.feed.publish(call_event(ANA, "dialing_agent"))
                 await until(lambda: isinstance(app.screen, DialerPanel), pilot)
-                assert "Calling you" in panel_text(app, "state")
+                # the panel is the screen as soon as it is pushed; it fills itself once mounted
+                await until(lambda: "Calling you" in panel_text(app, "state"), pilot)
                 contact = panel_text(app, "contact")
                 assert "Claire Martin" in contact and "Client SA" in contact and "gold" in contact
                 assert "Hello, this is Acme about your renewal." in panel_text(app, "script")
