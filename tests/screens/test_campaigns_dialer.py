@@ -60,7 +60,7 @@ def test_the_agent_sees_the_contact_and_script_of_each_call(center):
                 # the next number of the campaign opens it again
                 runtime.feed.publish(call_event(ANA, "dialing_agent", number="+33612345602"))
                 await until(lambda: isinstance(app.screen, DialerPanel), pilot)
-                assert "+33612345602" in panel_text(app, "state")
+                await until(lambda: "+33612345602" in panel_text(app, "state"), pilot)
 
     run(scenario())
 
