@@ -332,24 +332,24 @@ class ActivityScreen(LiveScreen):
         retitle(calls, f"Calls in progress ({calls.row_count})")
 
     def tick(self) -> None:
-        """Times in state, waits and durations move every second; only changed cells are sent."""
+        """Times in state, waits and durations move every second; only changed cells are sent, and
+        only on the rows on screen (a row scrolled into view shows its time at the next tick)."""
         live = self.live
         if live is None:
             return
         with self.app.batch_update():
             self._titles()
-            for email, column in self._column_of.items():
-                if column in ("in_call", "snooze"):
-                    self._retime(self._board(column), email, email,
+            for column in ("in_call", "snooze"):
+                board = self._board(column)
+                for email in board.visible_row_keys():
+                    self._retime(board, email, email,
                                  live.seconds_since((live.agents.get(email) or {}).get("since")))
             waiting = self.query_one("#waiting", LiveTable)
-            for call_id in list(waiting.rows):
-                key = call_id.value or ""
+            for key in waiting.visible_row_keys():
                 self._retime(waiting, key, f"w:{key}", live.seconds_since((live.waiting.get(key) or {}).get(
                     "started_at")), column="wait")
             calls = self.query_one("#calls", LiveTable)
-            for call_id in list(calls.rows):
-                key = call_id.value or ""
+            for key in calls.visible_row_keys():
                 self._retime(calls, key, f"c:{key}",
                              live.seconds_since((live.calls.get(key) or {}).get("started_at")))
 

@@ -110,3 +110,21 @@ def test_an_update_to_the_value_shown_changes_nothing():
             assert [str(cell) for cell in live.get_row("a3")] == ["agent 3", "snooze", "-"]
 
     run(scenario())
+
+
+def test_the_visible_rows_are_the_rows_drawn():
+    async def scenario():
+        app = Pair()
+        async with app.run_test(size=(100, 20)) as pilot:
+            live = app.query_one("#live", LiveTable)
+            for y in (0, 5, 11):
+                live.scroll_to(y=y, animate=False)
+                await pilot.pause()
+                names = [
+                    "".join(segment[0] for segment in line).split("  ")[0].strip() for line in drawn(live)[1:]
+                ]  # under the header
+                keys = live.visible_row_keys()
+                assert [f"agent {key[1:]}" for key in keys] == [name for name in names if name]
+                assert keys[0] == f"a{y}"
+
+    run(scenario())

@@ -143,6 +143,14 @@ class LiveTable(DataTable[Any]):
         if widths != [column.get_render_width(self) for column in self.ordered_columns]:
             self.refresh()
 
+    def visible_row_keys(self) -> list[str]:
+        """The keys of the rows on screen, top to bottom (rows are one line high)."""
+        top = self.scroll_offset.y
+        header = self.header_height if self.show_header else 0
+        bottom = min(top + max(self.scrollable_content_region.height - header, 0), self.row_count)
+        keys = (self._row_locations.get_key(index) for index in range(max(top, 0), bottom))
+        return [str(key.value) for key in keys if key is not None]
+
     def _refresh_line(self, row_index: int) -> None:
         """Repaint one row if it is on screen: a hidden row costs nothing to draw. Rows are one
         line high, so its line is its index (DataTable's refresh_row sums the heights of
