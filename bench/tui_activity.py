@@ -49,6 +49,7 @@ from ringtui.screens.activity import ActivityScreen  # noqa: E402
 from ringtui.screens.app import RingtuiApp  # noqa: E402
 from ringtui.screens.context import TuiContext  # noqa: E402
 from ringtui.screens.feed import LiveState  # noqa: E402
+from ringtui.screens.live_screen import MIN_FRAME_S  # noqa: E402
 
 STATES = ("free", "in_call", "ringing", "after_call_work", "snooze", "off")
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -153,7 +154,9 @@ async def ringtui_phase(args: argparse.Namespace) -> dict[str, Any]:
         sent = await drive(state.apply, stream, args.rate, args.seconds)
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         frames = screen.applied_frames - frames0
-        await pilot.pause(0.5)  # the last frame: the tables must then hold what the state holds
+        # the last frame (a busy screen draws one at least every MIN_FRAME_S): the tables must
+        # then hold what the state holds
+        await pilot.pause(MIN_FRAME_S + 0.5)
         rows = sum(screen.query_one(f"#board-{column}", DataTable).row_count
                    for column in ("free", "in_call", "snooze", "off"))
         waiting = screen.query_one("#waiting", DataTable).row_count

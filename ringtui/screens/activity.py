@@ -9,6 +9,7 @@ the agents of their groups and the calls of their IVRs (U7).
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from textual import work
@@ -20,9 +21,10 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from ringtui.errors import RingtuiError
 from ringtui.screens.feed import BOARD_COLUMNS, COLUMN_OF_STATE, Changes
-from ringtui.screens.live_screen import LiveScreen, remove_rows, selected_key, set_cell, text
+from ringtui.screens.live_screen import LiveScreen, selected_key, set_cell, text
 from ringtui.screens.theme import duration, percent, vip_mark
 from ringtui.screens.widgets.header import SafeHeader
+from ringtui.screens.widgets.live_table import LiveTable
 
 BOARD_TITLES = {"free": "Free", "in_call": "In call", "snooze": "Snooze", "off": "Off"}
 BOARD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -35,6 +37,14 @@ WAITING_FIELDS = (("wait", "Wait"), ("vip", "VIP"), ("ivr", "IVR"), ("customer",
                   ("name", "Name"))
 CALL_FIELDS = (("time", "Time"), ("dir", "Dir"), ("customer", "Customer"), ("name", "Name"),
                ("agent", "Agent"), ("line", "IVR / line"), ("state", "State"))
+# Under NARROW_BELOW columns Waiting and Calls in progress sit side by side in 80 columns:
+# the contact's name takes the number's place when it is known (Caller), a call's direction
+# and IVR / line are left out, and the columns get fixed widths (key, label, width with the
+# one space that separates it from the next) instead of two spaces of padding each.
+NARROW_BELOW = 110
+WAITING_NARROW = (("wait", "Wait", 6), ("vip", "VIP", 4), ("ivr", "IVR", 9), ("caller", "Caller", 15))
+CALL_NARROW = (("time", "Time", 6), ("caller", "Caller", 15), ("agent", "Agent", 10), ("state", "State", 9))
+TITLE_EVERY_S = 1.0
 STATE_WORDS = {"ringing": "ringing", "in_call": "in call", "after_call_work": "wrap-up"}
 CALL_STATE_WORDS = {"connected": "talking", "queued": "waiting", "ringing": "ringing", "menu": "menu",
                     "routing": "routing", "voicemail": "voicemail", "forwarded": "forwarded",
@@ -59,6 +69,12 @@ def in_order(changed: set[str], rows: dict[str, Any]) -> list[str]:
         return sorted(changed, key=lambda key: (key not in rows, key))  # few changes: cheap, stable
     present = [key for key in rows if key in changed]
     return present + sorted(changed.difference(rows))
+
+
+def retitle(table: DataTable[Any], title: str) -> None:
+    """Setting a border title repaints the whole table, even to the same title."""
+    if table.border_title != title:
+        table.border_title = title
 
 
 class ReasonScreen(ModalScreen[str | None]):
@@ -107,6 +123,9 @@ class ActivityScreen(LiveScreen):
     ActivityScreen #calls-row { height: 1fr; }
     ActivityScreen #waiting { width: 2fr; }
     ActivityScreen #calls { width: 3fr; }
+    ActivityScreen.-narrow #waiting { width: 37; }
+    ActivityScreen.-narrow #calls { width: 1fr; }
+    ActivityScreen.-narrow #calls-row > DataTable { scrollbar-size-vertical: 1; }
     """
 
     def __init__(self, context: Any) -> None:
@@ -116,32 +135,67 @@ class ActivityScreen(LiveScreen):
         # customer number -> contact name (None: none); options["contact_names"] pre-seeds it (tests, bench)
         self._contact_cache: dict[str, str | None] = dict(context.options.get("contact_names") or {})
         self._pending_names: set[str] = set()
+        self._titled_at = -TITLE_EVERY_S
+        self._kpis_shown = ""
+        self._narrow = False
 
     def compose(self) -> ComposeResult:
         yield SafeHeader(show_clock=False, icon="*" if self.ascii else "⭘")
         yield Static("Today: waiting for the engine's figures...", id="kpis", classes="kpis")
         with Horizontal(id="board"):
             for column in BOARD_COLUMNS:
-                table: DataTable[str] = DataTable(id=f"board-{column}", classes="panel", cursor_type="row")
+                table = LiveTable(id=f"board-{column}", classes="panel", cursor_type="row")
                 table.border_title = BOARD_TITLES[column]
                 for key, label in BOARD_FIELDS[column]:
                     table.add_column(label, key=key)
                 yield table
+        self._narrow = self.app.size.width < NARROW_BELOW
         with Horizontal(id="calls-row"):
-            waiting: DataTable[str] = DataTable(id="waiting", classes="panel", cursor_type="row")
+            waiting = LiveTable(id="waiting", classes="panel", cursor_type="row")
             waiting.border_title = "Waiting"
-            for key, label in WAITING_FIELDS:
-                waiting.add_column(label, key=key)
-            yield waiting
-            calls: DataTable[str] = DataTable(id="calls", classes="panel", cursor_type="row")
+            calls = LiveTable(id="calls", classes="panel", cursor_type="row")
             calls.border_title = "Calls in progress"
-            for key, label in CALL_FIELDS:
-                calls.add_column(label, key=key)
+            self._call_columns(waiting, calls)
+            yield waiting
             yield calls
         yield Static("Meetings: none in progress (Meet is not connected to ringtui yet).", id="meetings",
                      classes="note")
         yield Footer()
 
+
+    def _call_columns(self, waiting: LiveTable, calls: LiveTable) -> None:
+        """The columns of Waiting and Calls in progress for the screen's width."""
+        for table, wide, narrow in ((waiting, WAITING_FIELDS, WAITING_NARROW),
+                                    (calls, CALL_FIELDS, CALL_NARROW)):
+            table.clear(columns=True)
+            table.cell_padding = 0 if self._narrow else 1
+            if self._narrow:
+                for key, label, width in narrow:
+                    table.add_column(label, key=key, width=width)
+            else:
+                for key, label in wide:
+                    table.add_column(label, key=key)
+
+    def on_resize(self) -> None:
+        """Crossing NARROW_BELOW swaps the call tables' columns and refills them from the feed."""
+        narrow = self.size.width < NARROW_BELOW
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        waiting, calls = self.query_one("#waiting", LiveTable), self.query_one("#calls", LiveTable)
+        self._call_columns(waiting, calls)
+        for key in [k for k in self._time_texts if k.startswith(("w:", "c:"))]:
+            del self._time_texts[key]
+        if self.ready and self.live is not None:  # before the first frame, that frame fills them
+            self.apply_changes(Changes(waiting=set(self.live.waiting), calls=set(self.live.calls)))
+
+    def _fill(self, table: LiveTable, row: str, values: dict[str, str]) -> None:
+        """Add the row, or update the cells that changed, in the columns the table has now."""
+        if row in table.rows:
+            for column in table.columns:
+                set_cell(table, row, str(column.value), values[str(column.value)])
+        else:
+            table.add_row(*(text(values[str(column.value)]) for column in table.columns), key=row)
 
     # ------------------------------------------------------------ visibility (U7)
 
@@ -162,28 +216,29 @@ class ActivityScreen(LiveScreen):
         if live is None:
             return
         with self.app.batch_update():
-            removals: dict[DataTable[Any], list[str]] = {}
+            removals: dict[LiveTable, list[str]] = {}
             for email in in_order(changes.agents, live.agents):
                 self._apply_agent(email, live.agents.get(email), removals)
-            waiting = self.query_one("#waiting", DataTable)
+            waiting = self.query_one("#waiting", LiveTable)
             for call_id in in_order(changes.waiting, live.waiting):
                 self._apply_waiting(waiting, call_id, live.waiting.get(call_id), removals)
-            calls = self.query_one("#calls", DataTable)
+            calls = self.query_one("#calls", LiveTable)
             for call_id in in_order(changes.calls, live.calls):
                 self._apply_call(calls, call_id, live.calls.get(call_id), removals)
             for table, keys in removals.items():
-                remove_rows(table, keys)
+                table.remove_rows(keys)
             if changes.kpis:
                 self._apply_kpis(live.kpis)
-            self._titles()
+            if time.monotonic() - self._titled_at >= TITLE_EVERY_S:
+                self._titles()
         if self._pending_names:  # after this frame is drawn: the lookup loads the ORM in a thread
             self.call_after_refresh(self._lookup_names)
 
-    def _board(self, column: str) -> DataTable[Any]:
-        return self.query_one(f"#board-{column}", DataTable)
+    def _board(self, column: str) -> LiveTable:
+        return self.query_one(f"#board-{column}", LiveTable)
 
     def _apply_agent(self, email: str, agent: dict[str, Any] | None,
-                     removals: dict[DataTable[Any], list[str]]) -> None:
+                     removals: dict[LiveTable, list[str]]) -> None:
         previous = self._column_of.get(email)
         column = COLUMN_OF_STATE.get(agent.get("state") or "off", "off") if agent else None
         if agent is not None and not self._agent_visible(email):
@@ -213,8 +268,8 @@ class ActivityScreen(LiveScreen):
             return {"agent": name, "reason": agent.get("reason") or "snooze", "time": time}
         return {"agent": name, "state": STATE_WORDS.get(agent.get("state") or "", "in call"), "time": time}
 
-    def _apply_waiting(self, table: DataTable[Any], call_id: str, row: dict[str, Any] | None,
-                       removals: dict[DataTable[Any], list[str]]) -> None:
+    def _apply_waiting(self, table: LiveTable, call_id: str, row: dict[str, Any] | None,
+                       removals: dict[LiveTable, list[str]]) -> None:
         if row is None or not self._call_visible(row):
             if call_id in table.rows:
                 removals.setdefault(table, []).append(call_id)
@@ -222,17 +277,16 @@ class ActivityScreen(LiveScreen):
             return
         number = row.get("from_number") or "-"
         wait = duration(self.live.seconds_since(row.get("started_at"))) if self.live else "-"
-        values = {"wait": wait, "vip": vip_mark(bool(row.get("vip")), self.ascii),
-                  "ivr": row.get("ivr") or "-", "customer": number, "name": self._contact_name(number)}
+        name = self._contact_name(number)
+        vip = bool(row.get("vip"))
+        values = {"wait": wait, "vip": ("*" if self.ascii else "★") if vip and self._narrow
+                  else vip_mark(vip, self.ascii),
+                  "ivr": row.get("ivr") or "-", "customer": number, "name": name, "caller": name or number}
         self._time_texts[f"w:{call_id}"] = wait
-        if call_id in table.rows:
-            for key, value in values.items():
-                set_cell(table, call_id, key, value)
-        else:
-            table.add_row(*(text(values[key]) for key, _label in WAITING_FIELDS), key=call_id)
+        self._fill(table, call_id, values)
 
-    def _apply_call(self, table: DataTable[Any], call_id: str, call: dict[str, Any] | None,
-                    removals: dict[DataTable[Any], list[str]]) -> None:
+    def _apply_call(self, table: LiveTable, call_id: str, call: dict[str, Any] | None,
+                    removals: dict[LiveTable, list[str]]) -> None:
         if call is None or call.get("state") == "queued" or not self._call_visible(call):
             if call_id in table.rows:
                 removals.setdefault(table, []).append(call_id)
@@ -242,17 +296,14 @@ class ActivityScreen(LiveScreen):
         line = call.get("ivr") or (f"direct {call.get('to_number')}" if call.get("direction") == "in"
                                    else "outbound")
         time = duration(self.live.seconds_since(call.get("started_at"))) if self.live else "-"
+        name = self._contact_name(number)
         values = {"dir": "in" if call.get("direction") != "out" else "out", "customer": number,
-                  "name": self._contact_name(number), "line": line,
+                  "name": name, "caller": name or number, "line": line,
                   "agent": self._agent_name(call.get("agent")),
                   "state": CALL_STATE_WORDS.get(call.get("state") or "", call.get("state") or "-"),
                   "time": time}
         self._time_texts[f"c:{call_id}"] = time
-        if call_id in table.rows:
-            for key, value in values.items():
-                set_cell(table, call_id, key, value)
-        else:
-            table.add_row(*(text(values[key]) for key, _label in CALL_FIELDS), key=call_id)
+        self._fill(table, call_id, values)
 
     def _apply_kpis(self, kpis: dict[str, Any]) -> None:
         if not kpis:
@@ -264,35 +315,41 @@ class ActivityScreen(LiveScreen):
                 f"  avg abandon {duration(kpis.get('avg_abandon_s'))}"
                 f"  max wait {duration(kpis.get('max_wait_s'))}  TMC in {duration(kpis.get('avg_talk_in_s'))}"
                 f"  TMC out {duration(kpis.get('avg_talk_out_s'))}")
-        self.query_one("#kpis", Static).update(text)
+        if text != self._kpis_shown:  # an update repaints the widget even with the same text
+            self._kpis_shown = text
+            self.query_one("#kpis", Static).update(text)
 
     def _titles(self) -> None:
+        """Row counts in the tables' titles. A new title repaints the whole table, so a busy
+        frame retitles at most once a second (tick() catches up)."""
+        self._titled_at = time.monotonic()
         for column in BOARD_COLUMNS:
             table = self._board(column)
-            table.border_title = f"{BOARD_TITLES[column]} ({table.row_count})"
-        waiting = self.query_one("#waiting", DataTable)
-        waiting.border_title = f"Waiting ({waiting.row_count})"
-        calls = self.query_one("#calls", DataTable)
-        calls.border_title = f"Calls in progress ({calls.row_count})"
+            retitle(table, f"{BOARD_TITLES[column]} ({table.row_count})")
+        waiting = self.query_one("#waiting", LiveTable)
+        retitle(waiting, f"Waiting ({waiting.row_count})")
+        calls = self.query_one("#calls", LiveTable)
+        retitle(calls, f"Calls in progress ({calls.row_count})")
 
     def tick(self) -> None:
-        """Times in state, waits and durations move every second; only changed cells are sent."""
+        """Times in state, waits and durations move every second; only changed cells are sent, and
+        only on the rows on screen (a row scrolled into view shows its time at the next tick)."""
         live = self.live
         if live is None:
             return
         with self.app.batch_update():
-            for email, column in self._column_of.items():
-                if column in ("in_call", "snooze"):
-                    self._retime(self._board(column), email, email,
+            self._titles()
+            for column in ("in_call", "snooze"):
+                board = self._board(column)
+                for email in board.visible_row_keys():
+                    self._retime(board, email, email,
                                  live.seconds_since((live.agents.get(email) or {}).get("since")))
-            waiting = self.query_one("#waiting", DataTable)
-            for call_id in list(waiting.rows):
-                key = call_id.value or ""
+            waiting = self.query_one("#waiting", LiveTable)
+            for key in waiting.visible_row_keys():
                 self._retime(waiting, key, f"w:{key}", live.seconds_since((live.waiting.get(key) or {}).get(
                     "started_at")), column="wait")
-            calls = self.query_one("#calls", DataTable)
-            for call_id in list(calls.rows):
-                key = call_id.value or ""
+            calls = self.query_one("#calls", LiveTable)
+            for key in calls.visible_row_keys():
                 self._retime(calls, key, f"c:{key}",
                              live.seconds_since((live.calls.get(key) or {}).get("started_at")))
 
@@ -346,16 +403,20 @@ class ActivityScreen(LiveScreen):
         live = self.live
         if live is None:
             return
-        waiting = self.query_one("#waiting", DataTable)
+        waiting = self.query_one("#waiting", LiveTable)
         for key in list(waiting.rows):
             number = (live.waiting.get(key.value or "") or {}).get("from_number")
             if number in found:
-                set_cell(waiting, key.value or "", "name", found[number])
-        calls = self.query_one("#calls", DataTable)
+                self._name_cells(waiting, key.value or "", found[number])
+        calls = self.query_one("#calls", LiveTable)
         for key in list(calls.rows):
             number = customer_number(live.calls.get(key.value or "") or {})
             if number in found:
-                set_cell(calls, key.value or "", "name", found[number])
+                self._name_cells(calls, key.value or "", found[number])
+
+    def _name_cells(self, table: LiveTable, row: str, name: str) -> None:
+        column = "caller" if self._narrow else "name"
+        set_cell(table, row, column, name)
 
     # ------------------------------------------------------------ actions (feed:control)
 

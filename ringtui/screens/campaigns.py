@@ -44,7 +44,7 @@ VERBS = {"launch": "launched; a running engine (`ringtui engine run`) sends it",
 
 def update_row(table: RecordsTable, key: str, row: dict[str, Any], fresh: dict[str, Any]) -> None:
     """Change a shown row's values and the cells that differ, in place (no rebuild)."""
-    for column in table.cols:
+    for column in table.shown_cols:
         if column.key in fresh and cell(fresh[column.key]) != cell(row.get(column.key)) and key in table.rows:
             table.update_cell(key, column.key, Text(cell(fresh[column.key]), no_wrap=True))
     row.update(fresh)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rich.table import Table
@@ -13,21 +14,37 @@ from ringtui.formats import cell
 from ringtui.screens.context import TuiContext
 from ringtui.screens.widgets.filter_bar import FilterBar
 from ringtui.screens.widgets.forms import DetailScreen, Field, ServiceScreen, words
-from ringtui.screens.widgets.records_table import RecordsTable, columns
+from ringtui.screens.widgets.records_table import Column, RecordsTable, columns
 
+# Under 110 terminal columns (records_table.NARROW_BELOW) the lists keep what fits in 80:
+# a call's customer (the number that is not ours) replaces from and to.
+NARROW_HIDDEN = None
 CALL_COLUMNS = columns("id", "started_at", "direction", "type", "from_number", "to_number", "ivr", "agent",
                        "wait_s", "talk_s", "tags", "ended_by_customer", "processed_channel",
                        started_at="started (UTC)", ended_by_customer="customer hung up",
-                       processed_channel="processed")
+                       processed_channel="processed",
+                       narrow={"started_at": "started", "direction": "dir", "from_number": NARROW_HIDDEN,
+                               "to_number": NARROW_HIDDEN, "agent": NARROW_HIDDEN, "wait_s": NARROW_HIDDEN,
+                               "talk_s": "talk", "tags": NARROW_HIDDEN, "ended_by_customer": NARROW_HIDDEN,
+                               "processed_channel": NARROW_HIDDEN})
+CALL_COLUMNS.insert(4, Column("customer", "customer", wide=False))
 ATTEMPT_COLUMNS = columns("agent", "started_at", "ended_at", "outcome")
 DETAIL_FIELDS = ("id", "started_at", "answered_at", "ended_at", "direction", "type", "kind", "from_number",
                  "to_number", "caller_country", "ivr", "agent", "wait_s", "talk_s", "ended_by", "vip",
                  "tags", "flagged", "recorded", "processed_channel", "processed_by", "processed_at")
-SMS_COLUMNS = columns("id", "sent_at", "direction", "customer_number", "account_number", "agent", "ivr",
-                      "text", "unicode", "fragments", "price", "status", sent_at="sent (UTC)",
-                      customer_number="customer", account_number="our number")
+SMS_COLUMNS = [
+    replace(column, narrow_width=18) if column.key == "text" else column  # an SMS is cut at 80 columns
+    for column in columns("id", "sent_at", "direction", "customer_number", "account_number", "agent", "ivr",
+                          "text", "unicode", "fragments", "price", "status", sent_at="sent (UTC)",
+                          customer_number="customer", account_number="our number",
+                          narrow={"sent_at": "sent", "direction": "dir", "account_number": NARROW_HIDDEN,
+                                  "agent": NARROW_HIDDEN, "ivr": NARROW_HIDDEN, "unicode": NARROW_HIDDEN,
+                                  "fragments": NARROW_HIDDEN, "price": NARROW_HIDDEN})
+]
 MEET_COLUMNS = columns("id", "started_at", "ended_at", "tool", "agent", "title", "duration_s", "participants",
-                       started_at="started (UTC)", ended_at="ended (UTC)")
+                       started_at="started (UTC)", ended_at="ended (UTC)",
+                       narrow={"started_at": "started", "ended_at": NARROW_HIDDEN, "duration_s": "dur",
+                               "participants": NARROW_HIDDEN, "title": NARROW_HIDDEN})
 LIST_LIMIT = 5000
 TABS = ("calls", "sms", "meet")
 NOUNS = {"calls": "call(s)", "sms": "SMS", "meet": "meeting(s)"}
@@ -115,7 +132,8 @@ class LogsScreen(ServiceScreen):
         if tab == "meet":
             return meetings.list_meetings(op, options, self.filters.extra_values.get("tool"), limit=limit,
                                           now=now)
-        return calls.list_calls(op, options, limit=limit, now=now)
+        return [{**row, "customer": row.get("to_number") if row.get("direction") == "out"
+                 else row.get("from_number")} for row in calls.list_calls(op, options, limit=limit, now=now)]
 
     def reload(self) -> None:
         tab, table = self.tab, self.table
@@ -146,7 +164,7 @@ class LogsScreen(ServiceScreen):
 
         if event.table.id != "calls":
             title = "SMS" if event.table.id == "sms" else "Meeting"
-            names = tuple(c.key for c in event.table.cols)
+            names = tuple(c.key for c in event.table.data_cols)
             self.app.push_screen(DetailScreen(f"{title} {event.row['id']}", [facts(event.row, names)]))
             return
         call = self.call(lambda op: calls.show_call(op, event.row["id"]))

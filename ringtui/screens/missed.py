@@ -16,7 +16,10 @@ from ringtui.screens.widgets.records_table import RecordsTable, columns
 
 MISSED_COLUMNS = columns("bell", "id", "started_at", "from_number", "to_number", "ivr", "type", "wait_s",
                          "tags", "processed_channel", "processed_by",
-                         bell=" ", started_at="started (UTC)", processed_channel="processed")
+                         bell=" ", started_at="started (UTC)", processed_channel="processed",
+                         narrow={"started_at": "started", "from_number": "caller", "to_number": None,
+                                 "wait_s": "wait", "tags": None, "processed_channel": None,
+                                 "processed_by": None})  # under 110 columns: what fits in 80
 STATES = {"unprocessed": False, "processed": True, "all": None}
 LIST_LIMIT = 5000
 

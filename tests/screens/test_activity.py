@@ -170,12 +170,12 @@ def test_a_supervisor_sees_only_her_groups_and_ivrs_and_is_refused_what_she_may_
 def test_removing_rows_in_bulk_leaves_the_table_as_one_by_one_removal_would():
     from textual.app import App, ComposeResult
 
-    from ringtui.screens.live_screen import remove_rows
+    from ringtui.screens.widgets.live_table import LiveTable
 
     class Two(App[None]):
         def compose(self) -> ComposeResult:
-            for name in ("bulk", "single"):
-                table: DataTable[str] = DataTable(id=name)
+            for name, kind in (("bulk", LiveTable), ("single", DataTable)):
+                table = kind(id=name)
                 table.add_columns("Agent", "State")
                 for index in range(50):
                     table.add_row(f"agent {index}", "free", key=f"a{index}")
@@ -184,9 +184,9 @@ def test_removing_rows_in_bulk_leaves_the_table_as_one_by_one_removal_would():
     async def scenario():
         app = Two()
         async with app.run_test() as pilot:
-            bulk, single = app.query_one("#bulk", DataTable), app.query_one("#single", DataTable)
+            bulk, single = app.query_one("#bulk", LiveTable), app.query_one("#single", DataTable)
             gone = [f"a{index}" for index in (0, 7, 8, 30, 49, 12)]
-            remove_rows(bulk, [*gone, "not-there"])
+            bulk.remove_rows([*gone, "not-there"])
             for key in gone:
                 single.remove_row(key)
             await pilot.pause()

@@ -42,9 +42,9 @@ def test_the_agent_sees_the_contact_and_script_of_each_call(center):
                 await pilot.pause(0.2)
                 assert not isinstance(app.screen, DialerPanel)
                 runtime.feed.publish(call_event(ANA, "dialing_agent"))
-                # the panel is pushed first, then filled: wait for what the agent reads
-                await until(lambda: isinstance(app.screen, DialerPanel)
-                            and "Calling you" in panel_text(app, "state"), pilot)
+                await until(lambda: isinstance(app.screen, DialerPanel), pilot)
+                # the panel is the screen as soon as it is pushed; it fills itself once mounted
+                await until(lambda: "Calling you" in panel_text(app, "state"), pilot)
                 contact = panel_text(app, "contact")
                 assert "Claire Martin" in contact and "Client SA" in contact and "gold" in contact
                 assert "Hello, this is Acme about your renewal." in panel_text(app, "script")
@@ -59,8 +59,8 @@ def test_the_agent_sees_the_contact_and_script_of_each_call(center):
                 assert not isinstance(app.screen, DialerPanel)
                 # the next number of the campaign opens it again
                 runtime.feed.publish(call_event(ANA, "dialing_agent", number="+33612345602"))
-                await until(lambda: isinstance(app.screen, DialerPanel)
-                            and "+33612345602" in panel_text(app, "state"), pilot)
+                await until(lambda: isinstance(app.screen, DialerPanel), pilot)
+                await until(lambda: "+33612345602" in panel_text(app, "state"), pilot)
 
     run(scenario())
 

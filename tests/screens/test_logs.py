@@ -186,3 +186,30 @@ async def test_a_saved_filter_is_used_by_name(db_url, calls_center, cli):
         assert sorted(shown(app)) == sorted([calls_center["c1"], calls_center["c2"]])
         await type_filters(pilot, "--filter nobody-saved-this")
         assert "nobody-saved-this" in status(app)
+
+
+async def test_at_80_columns_the_calls_fit_and_a_resize_brings_every_column_back(db_url, calls_center,
+                                                                                  tmp_path: Path):
+    app = host(LogsScreen, db_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#calls", RecordsTable)
+        labels = [str(column.label) for column in table.ordered_columns]
+        assert labels == ["id", "started", "dir", "type", "customer", "ivr", "talk"]
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # no sideways scrolling
+        outbound = next(row for row in table.view_rows if row["direction"] == "out")
+        assert str(table.get_cell(str(outbound["id"]), "customer")) == outbound["to_number"]
+        out = tmp_path / "narrow.csv"
+        await pilot.press("e")
+        app.screen.query_one(Input).value = str(out)
+        await pilot.press("enter")
+        header = out.read_text().splitlines()[0].split(",")
+        assert "from_number" in header and "processed_channel" in header and "customer" not in header
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        keys = [column.key.value for column in table.ordered_columns]
+        assert len(keys) == 13 and "from_number" in keys and "customer" not in keys
+        assert sorted(shown(app)) == sorted(calls_center.values())
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert len(table.ordered_columns) == 7 and table.row_count == len(calls_center)

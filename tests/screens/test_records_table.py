@@ -49,3 +49,36 @@ async def test_filter_and_sort_work_on_every_row_not_only_the_loaded_ones():
         assert (table.view_rows[0]["id"], table.view_rows[0]["calls"]) == (1999, 10)
         await pilot.press("s")  # the column after `calls`: none, back to the service's order
         assert table.sort_column is None
+
+
+async def test_the_sort_keys_cycle_the_columns_and_r_reverses_from_the_keyboard():
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(RecordsTable)
+        table.set_rows(ROWS[:30])
+        table.focus()
+        await pilot.press("s", "s", "s")  # id, name, calls
+        assert table.sort_column == "calls" and not table.sort_reverse
+        assert [row["calls"] for row in table.view_rows[:3]] == [0, 0, 0]
+        await pilot.press("r")
+        assert table.sort_reverse and table.view_rows[0]["calls"] == 12
+        assert str(table.get_row_at(0)[2]) == "12"  # the table shows the new order, not only the rows
+
+
+async def test_a_narrow_terminal_shows_the_narrow_columns_and_sorts_only_through_them():
+    class Narrow(App[None]):
+        def compose(self):
+            yield RecordsTable(columns("id", "name", "calls", narrow={"name": None, "calls": "n"}), id="t")
+
+    app = Narrow()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(RecordsTable)
+        table.set_rows(ROWS[:30])
+        table.focus()
+        assert [str(column.label) for column in table.ordered_columns] == ["id", "n"]
+        await pilot.press("s", "s")
+        assert table.sort_column == "calls"  # `name` is not on screen: the cycle skips it
+        await pilot.resize_terminal(120, 24)
+        await pilot.pause()
+        assert [str(column.label) for column in table.ordered_columns] == ["id", "name", "calls"]
+        assert table.sort_column == "calls" and str(table.get_row_at(0)[2]) == "0"

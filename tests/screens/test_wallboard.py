@@ -145,3 +145,101 @@ def test_snapshot(snap_compare, tmp_path, screen, size):
 def test_snapshot_ascii_activity(snap_compare, tmp_path):
     assert snap_compare(snapshot_app(tmp_path, "activity", ascii_only=True), terminal_size=(80, 24),
                         run_before=settle)
+
+
+def test_at_80_columns_waiting_and_calls_fit_and_a_resize_swaps_their_columns(tmp_path):
+    from ringtui.screens.widgets.live_table import LiveTable
+
+    app = snapshot_app(tmp_path, "activity")
+
+    def labels(table: LiveTable) -> list[str]:
+        return [str(column.label) for column in table.ordered_columns]
+
+    def fits(table: LiveTable) -> bool:
+        return table.virtual_size.width <= table.scrollable_content_region.width
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            waiting = app.screen.query_one("#waiting", LiveTable)
+            calls = app.screen.query_one("#calls", LiveTable)
+            assert labels(waiting) == ["Wait", "VIP", "IVR", "Caller"] and fits(waiting)
+            assert labels(calls) == ["Time", "Caller", "Agent", "State"] and fits(calls)
+            assert [str(cell) for cell in waiting.get_row("w1")][1:] == ["★", "Support", "Claire Martin"]
+            assert str(waiting.get_cell("w0", "caller")) == "+33610000000"  # no contact: the number
+            rows = (waiting.row_count, calls.row_count)
+            await pilot.resize_terminal(160, 48)
+            await pilot.pause()
+            assert labels(waiting) == ["Wait", "VIP", "IVR", "Customer", "Name"]
+            assert "IVR / line" in labels(calls) and "Dir" in labels(calls)
+            assert (waiting.row_count, calls.row_count) == rows
+            assert [str(cell) for cell in waiting.get_row("w1")][3:] == ["+33610000001", "Claire Martin"]
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            assert labels(waiting) == ["Wait", "VIP", "IVR", "Caller"] and fits(waiting) and fits(calls)
+            assert (waiting.row_count, calls.row_count) == rows
+
+    run(scenario())
+
+
+def colours(svg: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"(?:fill|color)[=:]\s*\"?#([0-9a-fA-F]{6})", svg))
+
+
+SVG_FRAME = {"ff5f57", "febc2e", "28c840", "c5c8c6"}  # the window buttons and frame of Rich's SVG
+
+
+def chromatic(svg: str) -> set[str]:
+    """Colours of the screenshot's cells that are not a grey."""
+    return {c for c in colours(svg) - SVG_FRAME if len({c[0:2], c[2:4], c[4:6]}) > 1}
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
+def test_no_color_draws_every_screen_in_greys_only(tmp_path, monkeypatch, no_color):
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+
+    async def scenario():
+        for start in ("activity", "wallboard"):
+            app = snapshot_app(tmp_path, start)
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(pilot)
+                svg = app.export_screenshot()
+                assert colours(svg)
+                assert (not chromatic(svg)) == no_color, (start, sorted(chromatic(svg))[:5])
+
+    run(scenario())
+
+
+def test_the_palette_runs_the_apps_and_the_screens_actions(tmp_path):
+    from textual.command import CommandList, CommandPalette
+
+    from ringtui.screens.activity import ReasonScreen
+
+    app = snapshot_app(tmp_path, "activity")
+
+    async def run_command(pilot, words: str) -> None:
+        await pilot.press("colon")
+        await until(lambda: isinstance(app.screen, CommandPalette), pilot)
+        await pilot.press(*words)
+        await until(lambda: app.screen.query_one(CommandList).highlighted == 0, pilot)
+        await pilot.press("enter")
+        await until(lambda: not isinstance(app.screen, CommandPalette), pilot)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await run_command(pilot, "pause")
+            await until(lambda: app.paused and "PAUSED" in app.screen.sub_title, pilot)
+            board = app.screen.query_one("#board-free")
+            board.focus()
+            board.move_cursor(row=1)
+            await run_command(pilot, "snooze the selected")
+            await until(lambda: isinstance(app.screen, ReasonScreen), pilot)
+            assert app.screen.agent == board.coordinate_to_cell_key(board.cursor_coordinate).row_key.value
+
+    run(scenario())

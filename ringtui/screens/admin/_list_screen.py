@@ -73,7 +73,7 @@ class ListScreen(ServiceScreen):
         from ringtui.screens.logs import facts
 
         title = f"{self.TITLE_TEXT}: {row.get(self.ROW_KEY) or row.get(table.cols[0].key)}"
-        self.app.push_screen(DetailScreen(title, [facts(row, tuple(c.key for c in table.cols))]))
+        self.app.push_screen(DetailScreen(title, [facts(row, tuple(c.key for c in table.data_cols))]))
 
     def chosen(self, what: str = "row") -> dict[str, Any] | None:
         row = self.table.current_row()

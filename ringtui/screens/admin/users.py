@@ -13,7 +13,9 @@ from ringtui.screens.widgets.forms import DetailScreen, Field, listed, yes
 from ringtui.screens.widgets.records_table import RecordsTable, columns
 
 USER_COLUMNS = columns("email", "first_name", "last_name", "status", "role", "groups", "numbers",
-                       "snooze_reason", snooze_reason="snooze")
+                       "snooze_reason", snooze_reason="snooze",
+                       narrow={"first_name": "first", "last_name": "last", "numbers": None,
+                               "snooze_reason": None})  # under 110 columns: what fits in 80
 PERMISSION_COLUMNS = columns("name", "category", "type", "value", "default", "changed")
 DETAIL_FIELDS = ("email", "first_name", "last_name", "status", "role", "license", "scopes", "campaigns",
                  "groups", "numbers", "snooze_reason", "snoozed_since", "sip_username", "invited_at",

@@ -26,16 +26,24 @@ from textual.widgets import DataTable
 from ringtui.formats import cell, jsonable
 from ringtui.screens.widgets.forms import PromptScreen
 
+# Under NARROW_BELOW terminal columns a table shows its narrow columns only (readable at 80).
+NARROW_BELOW = 110
+
 
 @dataclass(frozen=True)
 class Column:
     key: str
     label: str
+    narrow: str | None = ""  # its label under NARROW_BELOW columns ("": the same; None: not shown)
+    wide: bool = True  # shown at full width and exported (False: a narrow-only summary of others)
+    narrow_width: int | None = None  # a fixed width under NARROW_BELOW (long free text)
 
 
-def columns(*keys: str, **labels: str) -> list[Column]:
-    """Columns named by their row keys; a label defaults to the key."""
-    return [Column(key, labels.get(key, key)) for key in keys]
+def columns(*keys: str, narrow: dict[str, str | None] | None = None, **labels: str) -> list[Column]:
+    """Columns named by their row keys; a label defaults to the key. `narrow` gives the label of a
+    column under NARROW_BELOW terminal columns, or None to leave it out there."""
+    narrow = narrow or {}
+    return [Column(key, labels.get(key, key), narrow.get(key, "")) for key in keys]
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -103,10 +111,38 @@ class RecordsTable(DataTable[Text]):
         self.filter_text = ""
         self.sort_column: str | None = None
         self.sort_reverse = False
+        self.narrow = False
+
+    @property
+    def shown_cols(self) -> list[Column]:
+        """The columns on screen: the narrow ones under NARROW_BELOW terminal columns."""
+        if self.narrow:
+            return [c for c in self.cols if c.narrow is not None]
+        return [c for c in self.cols if c.wide]
+
+    @property
+    def data_cols(self) -> list[Column]:
+        """The columns exported and shown in details (not the narrow-only summaries)."""
+        return [c for c in self.cols if c.wide]
 
     def on_mount(self) -> None:
-        for column in self.cols:
-            self.add_column(column.label, key=column.key)
+        self.narrow = self.app.size.width < NARROW_BELOW
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for column in self.shown_cols:
+            label = (column.narrow or column.label) if self.narrow else column.label
+            width = column.narrow_width if self.narrow else None
+            self.add_column(label, key=column.key, width=width)
+
+    def on_resize(self) -> None:
+        """Crossing NARROW_BELOW terminal columns swaps the columns; the rows are drawn again."""
+        narrow = self.app.size.width < NARROW_BELOW
+        if narrow != self.narrow:
+            self.narrow = narrow
+            self.clear(columns=True)
+            self._add_columns()
+            self.refresh_view()
 
     # ------------------------------------------------------------ rows
 
@@ -151,7 +187,7 @@ class RecordsTable(DataTable[Text]):
             if key in self._keys:
                 key = f"{key}#{index}"
             self._keys.add(key)
-            self.add_row(*(Text(cell(row.get(c.key)), no_wrap=True) for c in self.cols), key=key)
+            self.add_row(*(Text(cell(row.get(c.key)), no_wrap=True) for c in self.shown_cols), key=key)
         self.loaded = end
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -190,7 +226,7 @@ class RecordsTable(DataTable[Text]):
         self.refresh_view()
 
     def action_sort(self) -> None:
-        keys = [c.key for c in self.cols]
+        keys = [c.key for c in self.shown_cols]
         following = 0 if self.sort_column not in keys else keys.index(self.sort_column) + 1
         self.sort_by(keys[following] if following < len(keys) else None)
 
@@ -233,7 +269,7 @@ class RecordsTable(DataTable[Text]):
         return f"{self.export_name}-{stamp}.csv"
 
     def export(self, path: Path) -> int:
-        write_export(path, self.view_rows, [c.key for c in self.cols])
+        write_export(path, self.view_rows, [c.key for c in self.data_cols])
         return len(self.view_rows)
 
     def action_export(self) -> None:
