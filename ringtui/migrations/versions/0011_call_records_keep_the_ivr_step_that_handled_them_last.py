@@ -4,19 +4,20 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-05 12:20:00
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0011'
-down_revision: str | None = '0010'
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # written out here, not imported from the models, so that this revision never changes
-TABLE = 'call_record'
-COLUMN = 'ivr_step'
+TABLE = "call_record"
+COLUMN = "ivr_step"
 STEP_NAME_LENGTH = 60  # as ivr_step.name
 
 
