@@ -30,6 +30,9 @@ ExcludeType = Annotated[list[str] | None, typer.Option("--exclude-type", help=(
 AccountNumber = Annotated[list[str] | None, typer.Option("--number", help=(
     "Only calls to (inbound) or from (outbound) this number of the account, e.g. one number of an "
     "IVR; repeatable."))]
+Redirection = Annotated[list[str] | None, typer.Option("--redirection", help=(
+    "Only calls that this step of the --ivr IVR handled last (the ring or queue step that rang "
+    "agents, the voicemail, the forward...); repeatable; needs --ivr."))]
 Limit = Annotated[int, typer.Option("--limit", help="At most this many calls, newest first (1..100000).")]
 
 
@@ -52,6 +55,7 @@ FILTER_PARAMETERS: dict[str, tuple[str, Any]] = {
     "country": ("country", Country), "tag": ("tag", TagName), "direction": ("direction", CallDirection),
     "type": ("type_", CallType), "saved": ("saved", SavedFilterName),
     "exclude_type": ("exclude_type", ExcludeType), "number": ("number", AccountNumber),
+    "redirection": ("redirection", Redirection),
 }
 CALL_FILTERS = tuple(FILTER_PARAMETERS)
 

@@ -40,7 +40,8 @@ _ATTEMPT_COLUMNS = ("call_record_id", "user_id", "started_at", "ended_at", "outc
 _ATTEMPT_ROWS = insert(table("ring_attempt", *(column(name) for name in _ATTEMPT_COLUMNS)))
 _CLOSE = update(_RECORDS).where(_RECORDS.c.id == bindparam("record_id")).values(
     {name: bindparam(name) for name in (
-        "answered_at", "ended_at", "type", "wait_s", "talk_s", "ended_by", "recorded", "user_id")})
+        "answered_at", "ended_at", "type", "wait_s", "talk_s", "ended_by", "recorded", "user_id",
+        "ivr_step")})
 _LATE = update(_ATTEMPTS).where(
     _ATTEMPTS.c.call_record_id == select(_RECORDS.c.id).where(
         _RECORDS.c.call_id == bindparam("late_call")).scalar_subquery(),
@@ -191,7 +192,7 @@ class Recorder:
             "answered_at": call.answered_at, "ended_at": call.ended_at,
             "type": call.type, "wait_s": round(call.wait_s, 3), "talk_s": round(call.talk_s, 3),
             "ended_by": call.ended_by, "recorded": call.recorded,
-            "user_id": self._users.get(call.agent or ""),
+            "user_id": self._users.get(call.agent or ""), "ivr_step": call.ivr_step,
         }
 
     def _survey_row(self, record_id: int, call: CallSummary) -> dict[str, Any]:

@@ -55,6 +55,8 @@ class CallRecord(SQLModel, table=True):
     to_number: str = Field(sa_type=String(32))
     caller_country: str | None = Field(default=None, sa_type=String(2))
     ivr_id: int | None = Field(default=None, sa_column=_fk("ivr.id", ondelete="SET NULL"))
+    ivr_step: str | None = Field(default=None, sa_type=String(60),
+                                 description="the IVR step that handled the call last (S6 redirection)")
     user_id: int | None = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"),
                                 description="the agent who took the call (or the caller, outbound)")
     started_at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -138,7 +138,8 @@ def show_call(op: Operation, call_id: int) -> dict[str, Any]:
     ivr, agent = _names(op, record)
     processor = op.session.get(User, record.processed_by) if record.processed_by else None
     return call_dict(record, ivr, agent, tags_of(op, [call_id])[call_id]) | {
-        "kind": record.kind, "caller_country": record.caller_country, "answered_at": record.answered_at,
+        "kind": record.kind, "ivr_step": record.ivr_step, "caller_country": record.caller_country,
+        "answered_at": record.answered_at,
         "ended_at": record.ended_at, "ended_by": record.ended_by,
         "recorded": record.recorded if hears else None, "recording_visible": hears,
         "flagged": record.flagged, "vip": record.vip, "processed_at": record.processed_at,

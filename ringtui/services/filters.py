@@ -21,7 +21,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from ringtui.errors import Invalid
-from ringtui.models import CallRecord, CallTag, GroupMember, Tag
+from ringtui.models import CallRecord, CallTag, GroupMember, IvrStep, Tag
 from ringtui.services.access import visible_records
 from ringtui.services.base import Operation
 from ringtui.services.lookups import group_by_name, ivr_by_name, user_by_email
@@ -55,6 +55,7 @@ class FilterOptions:
     saved: str | None = None  # --filter NAME: a saved filter (S16) under the options given
     exclude_type: str | None = None  # S6 "include / exclude kinds of call": types left out, comma-joined
     number: str | None = None  # S6 per-IVR refinement: the account number(s) called or calling, comma-joined
+    redirection: str | None = None  # S6 per-IVR refinement: the step(s) of --ivr that handled the calls last
 
     def given(self) -> list[str]:
         return [f.name for f in fields(self) if getattr(self, f.name) is not None]
@@ -247,6 +248,9 @@ def _record_conditions(op: Operation, options: FilterOptions) -> list[ColumnElem
     if options.ivr:
         require_feature(op.account, Feature.IVR_FILTERS)
         conditions.append(CallRecord.ivr_id == ivr_by_name(op, options.ivr).id)
+    if options.redirection:
+        require_feature(op.account, Feature.IVR_FILTERS)
+        conditions.append(CallRecord.ivr_step.in_(redirections(op, options)))
     if options.group:
         group = group_by_name(op, options.group)
         conditions.append(CallRecord.user_id.in_(
@@ -259,6 +263,27 @@ def _record_conditions(op: Operation, options: FilterOptions) -> list[ColumnElem
         conditions.append(exists().where(CallTag.call_record_id == CallRecord.id,
                                          CallTag.tag_id == tag_id(op, options.tag)))
     return conditions
+
+
+def redirections(op: Operation, options: FilterOptions) -> list[str]:
+    """The step names --redirection asks for, as the IVR of --ivr spells them; a step name means
+    something only within one IVR, so --ivr is required."""
+    given = [item.strip() for item in (options.redirection or "").split(",") if item.strip()]
+    if not options.ivr:
+        raise Invalid(f"--redirection {', '.join(given) or options.redirection!r} needs --ivr NAME: "
+                      "a redirection is a step of one IVR")
+    ivr = ivr_by_name(op, options.ivr)
+    steps = list(op.session.execute(
+        select(IvrStep.name).where(IvrStep.ivr_id == ivr.id).order_by(IvrStep.position)).scalars())
+    by_lower = {name.lower(): name for name in reversed(steps)}
+    chosen = []
+    for name in given or [options.redirection or ""]:
+        step = name if name in steps else by_lower.get(name.lower())
+        if step is None:
+            known = ", ".join(steps) or "none: add one with `ringtui ivr step add`"
+            raise Invalid(f"unknown redirection {name!r}: IVR {ivr.name!r} has the steps {known}")
+        chosen.append(step)
+    return chosen
 
 
 def tag_id(op: Operation, name: str) -> int:

@@ -181,6 +181,24 @@ def test_survey_answers_are_rated_one_to_five_on_answered_calls(history: History
     assert history.one("SELECT count(*) FROM survey_answer WHERE ivr_id IS NULL") == 0
 
 
+def test_ivr_calls_name_the_step_of_their_ivr_that_handled_them_last(history: History):
+    """S6 redirection: a step of the call's own IVR; answered by an agent: a ring or queue step;
+    voicemail: a voicemail step; none for direct lines and for calls refused before any step."""
+    step_of = ("FROM call_record r JOIN ivr_step s ON s.ivr_id = r.ivr_id AND s.name = r.ivr_step")
+    assert history.one("SELECT count(*) FROM call_record WHERE kind = 'direct' AND ivr_step IS NOT NULL") == 0
+    assert history.one("SELECT count(*) FROM call_record WHERE ivr_step IS NOT NULL") == history.one(
+        f"SELECT count(*) {step_of}")
+    assert {row[0] for row in history.rows(
+        f"SELECT DISTINCT s.type {step_of} WHERE r.type = 'answered' AND r.user_id IS NOT NULL")} <= {
+        "ring", "queue"}
+    assert {row[0] for row in history.rows(f"SELECT DISTINCT s.type {step_of} WHERE r.type = 'voicemail'")} \
+        == {"voicemail"}
+    unrouted = history.rows("SELECT DISTINCT type, ended_by FROM call_record "
+                            "WHERE kind = 'ivr' AND ivr_step IS NULL")
+    assert set(unrouted) <= {(CallType.MISSED.value, EndedBy.SYSTEM.value)}
+    assert history.one("SELECT count(*) FROM call_record WHERE ivr_step IS NOT NULL") > 100
+
+
 # ---------------------------------------------------------------- refused callers
 
 

@@ -56,6 +56,7 @@ class Call:
     vip: bool = False
     phase: Phase = Phase.ROUTING
     step: Step | None = None
+    handled_by: str | None = None  # the last step entered that handles callers (not a survey): S6 redirection
     step_token: int = 0  # bumps on every step change: timers of an earlier step are void
     attempts: list[RingAttempt] = field(default_factory=list)
     tried: set[str] = field(default_factory=set)  # agents rung (or refused) in the current step

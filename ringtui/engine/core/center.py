@@ -479,6 +479,8 @@ class CallCenter:
         while step is not None:
             self._leave_queue(call)
             call.step, call.tried, call.hunt, call.refusals = step, set(), [], 0
+            if step.type != StepType.SURVEY:  # a survey only follows the step that handled the call
+                call.handled_by = step.name
             call.step_token += 1
             call.phase = Phase.ROUTING
             following = self._start(call, step)
@@ -848,11 +850,12 @@ class CallCenter:
         talk_s = 0.0
         if call.answered_at is not None:
             talk_s = ((call.talk_ended_at or now) - call.answered_at).total_seconds()
-        survey = call.survey_step
+        survey, ivr = call.survey_step, self._ivr(call)
         return CallSummary(
             call_id=call.call_id, direction=call.direction, kind=call.kind, from_number=call.from_number,
             to_number=call.to_number, started_at=call.started_at, ended_at=now, type=self._call_type(call),
-            ended_by=ended_by, ivr=self._ivr(call), agent=call.agent, forwarded_to=call.forwarded_to,
+            ended_by=ended_by, ivr=ivr, ivr_step=call.handled_by if ivr else None,
+            agent=call.agent, forwarded_to=call.forwarded_to,
             answered_at=call.answered_at, wait_s=self._wait_s(call), talk_s=talk_s, recorded=call.recorded,
             vip=call.vip, attempts=tuple(attempt.summary() for attempt in call.attempts),
             survey_rating=call.survey_rating, survey_category=survey.category if survey else "",

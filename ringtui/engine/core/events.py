@@ -77,6 +77,7 @@ class CallSummary:
     type: CallType
     ended_by: EndedBy
     ivr: str | None = None
+    ivr_step: str | None = None  # the IVR step that handled the call last (S6 redirection)
     agent: str | None = None
     answered_at: datetime | None = None
     forwarded_to: str | None = None  # answered by an external number (forward step)
