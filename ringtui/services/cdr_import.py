@@ -548,9 +548,8 @@ _PEER_AT_START = "^" + _PEER.pattern
 _SEPARATOR = "\x1f"
 # what _Directory.look_up gives of a src or dst value
 _LOOKUP = ("value", "internal", "user", "e164", "country", "owner", "ivr", "withheld")
-# a checked line, ready to be a call: the call_record columns, its ring attempt's, its line's text
-_CHECKED = (
-    "line",
+# the call_record columns the import writes (the flags recorded, vip and flagged are all false)
+_RECORD_COLUMNS = (
     "call_id",
     "direction",
     "kind",
@@ -565,10 +564,9 @@ _CHECKED = (
     "type",
     "wait_s",
     "talk_s",
-    "outcome",
-    "attempt_ended_at",
-    "signature",
 )
+# a checked line, ready to be a call: the call_record columns, its ring attempt's, its line's text
+_CHECKED = ("line", *_RECORD_COLUMNS, "outcome", "attempt_ended_at", "signature")
 
 
 def _checked(frame: pl.DataFrame, directory: _Directory, summary: _Summary) -> pl.DataFrame:
@@ -949,22 +947,6 @@ def _attempts_of(lines: pl.DataFrame) -> pl.DataFrame:
 # Rows go straight through the driver (SQLite executemany, PostgreSQL COPY) in the session's
 # transaction, times rendered as text the database reads back exactly as SQLAlchemy writes them:
 # SQLAlchemy's per-row parameter processing cost more than the insert itself.
-_RECORD_COLUMNS = (
-    "call_id",
-    "direction",
-    "kind",
-    "from_number",
-    "to_number",
-    "caller_country",
-    "ivr_id",
-    "user_id",
-    "started_at",
-    "answered_at",
-    "ended_at",
-    "type",
-    "wait_s",
-    "talk_s",
-)
 _FLAGS = ("recorded", "vip", "flagged")  # all false
 _ATTEMPT_COLUMNS = ("call_record_id", "user_id", "started_at", "ended_at", "outcome")
 _TIMES = ("started_at", "answered_at", "ended_at")
