@@ -173,6 +173,21 @@ class EndedBy(StrEnum):
     ENGINE_RESTART = "engine_restart"
 
 
+class TransferKind(StrEnum):
+    """How an agent handed a call on: at once (blind), or after speaking to the target (attended)."""
+
+    BLIND = "blind"
+    ATTENDED = "attended"
+
+
+class TransfersCounted(StrEnum):
+    """S6 "how transfers are counted": every call, the transferred ones left out, or only them."""
+
+    ALL = "all"
+    EXCLUDE = "exclude"
+    ONLY = "only"
+
+
 class ProcessChannel(StrEnum):
     """L4: how a missed call was followed up."""
 

@@ -12,7 +12,7 @@ from ringtui.models.directory import (
     UserScope,
 )
 from ringtui.models.messaging import Meeting, MeetingTag, OmniMessage, SmsMessage
-from ringtui.models.records import CallRecord, CallTag, RingAttempt, SurveyAnswer, Tag
+from ringtui.models.records import CallRecord, CallTag, CallTransfer, RingAttempt, SurveyAnswer, Tag
 from ringtui.models.reports import ReportDelivery, ReportSubscription, SavedFilter
 from ringtui.models.rollups import AgentDay, AgentHour, CallHour, IvrHour
 from ringtui.models.sip import SipBinding
@@ -37,6 +37,7 @@ __all__ = [
     "CallHour",
     "CallRecord",
     "CallTag",
+    "CallTransfer",
     "Campaign",
     "CampaignAssignee",
     "CampaignRecipient",

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from ringtui.models.directory import _fk
 from ringtui.models.types import UTCDateTime, utcnow
-from ringtui.vocab import CallKind, CallType, Direction, EndedBy, Outcome, ProcessChannel
+from ringtui.vocab import CallKind, CallType, Direction, EndedBy, Outcome, ProcessChannel, TransferKind
 
 
 class Tag(SQLModel, table=True):
@@ -54,6 +54,8 @@ class CallRecord(SQLModel, table=True):
     from_number: str = Field(sa_type=String(32), description="E.164, or 'anonymous'")
     to_number: str = Field(sa_type=String(32))
     caller_country: str | None = Field(default=None, sa_type=String(2))
+    caller_area: str | None = Field(default=None, sa_type=String(16),
+                                    description="the customer's area code '+CC AREA' (S14), if geographic")
     ivr_id: int | None = Field(default=None, sa_column=_fk("ivr.id", ondelete="SET NULL"))
     ivr_step: str | None = Field(default=None, sa_type=String(60),
                                  description="the IVR step that handled the call last (S6 redirection)")
@@ -89,6 +91,28 @@ class RingAttempt(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: Outcome = Field(sa_type=String(16))
+
+
+class CallTransfer(SQLModel, table=True):
+    """An agent handing a call on to another agent or an external number (S6, S13).
+
+    A call can be transferred more than once; the target agent's ring attempt is a
+    RingAttempt of the same call like any other.
+    """
+
+    __tablename__ = "call_transfer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_record_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("call_record.id", ondelete="CASCADE"), nullable=False, index=True))
+    transferred_at: datetime = Field(sa_type=UTCDateTime)
+    kind: TransferKind = Field(sa_type=String(8))
+    by_user_id: int | None = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"),
+                                   description="the agent who transferred the call")
+    to_user_id: int | None = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"),
+                                   description="the agent it went to, None for an external number")
+    to_number: str | None = Field(default=None, sa_type=String(32), description="an external target, E.164")
+    answered: bool = Field(default=False, description="whether the target took the call")
 
 
 class CallTag(SQLModel, table=True):

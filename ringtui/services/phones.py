@@ -49,6 +49,19 @@ def country_of(e164: str) -> str | None:
         return None
 
 
+def area_of(e164: str) -> str | None:
+    """The geographic area code of an E.164 number as "+CC AREA" ("+33 1", "+1 212"), or None for
+    mobile and non-geographic numbers and where phonenumbers knows no area codes (S14)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return None
+    length = phonenumbers.length_of_geographical_area_code(number)
+    if not length:
+        return None
+    return f"+{number.country_code} {phonenumbers.national_significant_number(number)[:length]}"
+
+
 def national_prefix_to_e164(prefix: str, country: str) -> str:
     """A typed number prefix ("+331", "0033 1", "01") as an E.164 prefix, for prefix searches."""
     digits = "".join(ch for ch in prefix if ch.isdigit() or ch == "+")
