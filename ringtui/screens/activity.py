@@ -460,14 +460,16 @@ class ActivityScreen(LiveScreen):
         if call_id is None:
             self.notify("no call in progress to whisper to", severity="warning")
             return
-        self.control("whisper", call_id=call_id, supervisor=self.scope.get("email", ""))
+        agent = (self.live.calls.get(call_id) or {}).get("agent") if self.live else None
+        self.control("whisper", call_id=call_id, supervisor=self.scope.get("email", ""), on_agent=agent)
 
     @work(group="control", exclusive=False)
     async def control(self, action: str, **fields: Any) -> dict[str, Any]:
         """Check the acting user's rights (same rules and words as the CLI), then ask the engine."""
         app: Any = self.app
+        acted_on = fields.pop("on_agent", None) or fields.get("agent")  # on_agent: checked, not sent
         try:
-            await asyncio.to_thread(self._require, action, fields.get("agent"))
+            await asyncio.to_thread(self._require, action, acted_on)
         except RingtuiError as error:
             self.notify(f"{action} refused: {error}", severity="error", timeout=8)
             return {"type": "error", "error": str(error)}
@@ -486,7 +488,7 @@ class ActivityScreen(LiveScreen):
         from ringtui.services.live import require_live_action
 
         with self.context.operation() as op:
-            require_live_action(op, action, agent if action in ("snooze", "unsnooze") else None)
+            require_live_action(op, action, agent if action in ("snooze", "unsnooze", "whisper") else None)
 
     def palette_actions(self) -> list[tuple[str, str, Any]]:
         return [("snooze the selected agent", "s", self.action_snooze),

@@ -49,7 +49,10 @@ def ivr_agents(op: Operation, names: list[str] | None = None) -> dict[str, list[
 
 
 def require_live_action(op: Operation, action: str, agent_email: str | None = None) -> None:
-    """Refuse a control action the acting user may not take (the feed token has every right)."""
+    """Refuse a control action the acting user may not take (the feed token has every right).
+
+    `agent_email` is the agent acted on: snoozed, unsnoozed, or whose call is whispered to.
+    """
     actor = op.actor
     if action in ("snooze", "unsnooze") and agent_email == actor.email:
         if not permission_value(actor, "snooze") and not is_admin(actor):
@@ -59,12 +62,15 @@ def require_live_action(op: Operation, action: str, agent_email: str | None = No
     if action == "take" and not permission_value(actor, "take_waiting_calls"):
         raise PermissionDenied(f"{actor.email} may not take waiting calls "
                                "(permission take_waiting_calls=false)")
-    if agent_email and action in ("snooze", "unsnooze"):
-        visible = visible_user_ids(op)
-        if visible is not None:
-            member = op.session.exec(select(User.id).where(User.email == agent_email)).first()
-            if member not in visible:
-                raise PermissionDenied(f"{agent_email} is outside the groups {actor.email} supervises")
+    if not agent_email or action not in ("snooze", "unsnooze", "whisper"):
+        return
+    agent = op.session.exec(select(User).where(User.email == agent_email)).first()
+    visible = visible_user_ids(op)
+    if visible is not None and (agent is None or agent.id not in visible):
+        raise PermissionDenied(f"{agent_email} is outside the groups {actor.email} supervises")
+    if action == "whisper" and agent is not None and not permission_value(agent, "may_be_listened"):
+        raise PermissionDenied(f"{agent_email}'s calls may not be listened to "
+                               "(permission may_be_listened=false)")
 
 
 def contact_names(op: Operation, numbers: Iterable[str]) -> dict[str, str]:

@@ -167,6 +167,43 @@ def test_a_supervisor_sees_only_her_groups_and_ivrs_and_is_refused_what_she_may_
     run(scenario())
 
 
+def test_a_supervisor_whispers_only_where_the_agent_may_be_listened_and_snoozes_only_her_agents(center):
+    """U4 may_be_listened=false keeps a supervisor out of that agent's calls; an agent outside her
+    groups (never on her board, but a stale or forged request) cannot be snoozed by her."""
+    ok(center.cli("users", "perms", "ana@acme.test", "may_be_listened=false"))
+    settings = center.settings(acting_user=SUPERVISOR)
+
+    async def scenario():
+        async with running_engine(settings) as (runtime, _clock, url):
+            for call_id, agent in (("call-ana", "ana@acme.test"), ("call-bob", "bob@acme.test")):
+                runtime.apply(runtime.center.agent_connected(agent, "sip"))
+                runtime.apply(runtime.center.call_arrived(call_id, CUSTOMER, center.sales_number))
+                runtime.apply(runtime.center.agent_answered(call_id, agent))
+            runtime.apply(runtime.center.agent_connected("cid@acme.test", "sip"))
+            app = tui_app(settings, url, start="activity")
+            async with app.run_test(size=(120, 40)) as pilot:
+                await until(lambda: isinstance(app.screen, ActivityScreen), pilot)
+                calls = app.screen.query_one("#calls", DataTable)
+                await until(lambda: {"call-ana", "call-bob"} <= keys(calls), pilot)
+                calls.focus()
+                calls.move_cursor(row=calls.get_row_index("call-ana"))
+                await pilot.press("w")
+                await until(lambda: any("whisper refused" in m for m in messages(app)), pilot)
+                assert any("ana@acme.test's calls may not be listened to (permission may_be_listened=false)"
+                           in m for m in messages(app))
+                calls.move_cursor(row=calls.get_row_index("call-bob"))
+                await pilot.press("w")
+                await until(lambda: any("whisper: done (call-bob)" in m for m in messages(app)), pilot)
+                assert "cid@acme.test" not in keys(board(app, "free"))
+                app.screen.control("snooze", agent="cid@acme.test", reason="Lunch")
+                await until(lambda: any("snooze refused" in m for m in messages(app)), pilot)
+                assert any(f"cid@acme.test is outside the groups {SUPERVISOR} supervises" in m
+                           for m in messages(app))
+                assert runtime.center.agent_state("cid@acme.test") == AgentState.FREE
+
+    run(scenario())
+
+
 def test_removing_rows_in_bulk_leaves_the_table_as_one_by_one_removal_would():
     from textual.app import App, ComposeResult
 

@@ -82,3 +82,18 @@ async def test_a_narrow_terminal_shows_the_narrow_columns_and_sorts_only_through
         await pilot.pause()
         assert [str(column.label) for column in table.ordered_columns] == ["id", "name", "calls"]
         assert table.sort_column == "calls" and str(table.get_row_at(0)[2]) == "0"
+
+
+async def test_clicking_a_header_sorts_by_it_and_clicking_again_reverses():
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(RecordsTable)
+        table.set_rows(ROWS[:30])
+        await pilot.pause()
+        id_width, name_width = (column.get_render_width(table) for column in table.ordered_columns[:2])
+        calls_header = (id_width + name_width + 1, 0)
+        await pilot.click(RecordsTable, offset=calls_header)
+        assert table.sort_column == "calls" and not table.sort_reverse
+        assert str(table.get_row_at(0)[2]) == "0"
+        await pilot.click(RecordsTable, offset=calls_header)
+        assert table.sort_reverse and str(table.get_row_at(0)[2]) == "12"
