@@ -52,11 +52,12 @@ from ringtui.services.filters import (
     hour_windows,
     parse_hours,
     parse_period,
+    transfers_counted,
     visible_calls,
     with_saved_filter,
 )
 from ringtui.services.lookups import ivr_by_name
-from ringtui.vocab import CallKind, Outcome
+from ringtui.vocab import CallKind, Outcome, TransfersCounted
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 CALL_FILTERS = frozenset({"period", "hours", "scope", "ivr", "direction", "type", "saved"})
@@ -341,8 +342,12 @@ def _time_conditions(op: Operation, options: FilterOptions, column: Any,
 
 
 def _answerable(op: Operation, options: FilterOptions, allowed: frozenset[str]) -> bool:
-    """Every filter given maps onto the roll-up and the acting user sees every call."""
-    return set(options.given()) <= allowed and not visible_calls(op)
+    """Every filter given maps onto the roll-up and the acting user sees every call. The roll-ups
+    keep no transfers, so only `--transfers all` (every call, as without it) is answered."""
+    given = set(options.given())
+    if transfers_counted(options) == TransfersCounted.ALL:
+        given.discard("transfers")
+    return given <= allowed and not visible_calls(op)
 
 
 def call_rollup(op: Operation, options: FilterOptions | None,

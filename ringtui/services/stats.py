@@ -241,7 +241,8 @@ def _rollup_plan(op: Operation, options: FilterOptions | None, now: datetime | N
 def _required(plan: Any, source: Source) -> Any:
     if plan is None and source == "rollup":
         raise Invalid("the roll-ups cannot answer these filters (tags, country, group, user, number, "
-                      "redirection, scoped visibility, or hours not on the hour): use the raw source")
+                      "redirection, transfers other than all, scoped visibility, or hours not on the "
+                      "hour): use the raw source")
     return plan
 
 
