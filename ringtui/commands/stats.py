@@ -164,7 +164,7 @@ TagSort = Annotated[str, typer.Option(
 CallerLimit = Annotated[int, typer.Option("--limit", help="At most this many customer numbers (1..1000).")]
 TAG_COLUMNS = ["tag", "color", "calls", "talk_s"]
 CALLER_COLUMNS = ["number", "calls", "answered", "missed", "talk_total_s", "talk_min_s", "talk_max_s",
-                  "talk_avg_s", "top_agent"]
+                  "talk_avg_s", "received", "transferred", "transfer_ratio", "top_agent"]
 CALLER_CSV_COLUMNS = [*CALLER_COLUMNS, "top_tags", "repeat_min_s", "repeat_max_s", "repeat_avg_s"]
 GEO_COLUMNS = ["country", "calls", "answered", "inbound", "outbound"]
 
@@ -191,8 +191,10 @@ def callers(
     *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
-    """Per customer number (most calls first): calls, answered, missed, talk times, top agent; JSON and
-    CSV add the top tags and the seconds between repeated inbound calls (min, max, average)."""
+    """Per customer number (most calls first): calls, answered, missed, talk times, received (inbound)
+    calls, transferred (calls an agent handed on at least once), transfer_ratio (transferred received
+    calls / received calls, 0..1), top agent; JSON and CSV add the top tags and the seconds between
+    repeated inbound calls (min, max, average)."""
     from ringtui.services import stats
 
     with operation() as op:

@@ -67,6 +67,7 @@ from ringtui.services.filters import (
     parse_hours,
     parse_period,
     seconds_between,
+    transferred,
     with_saved_filter,
 )
 from ringtui.services.lookups import group_by_name, user_by_email
@@ -741,10 +742,17 @@ def _repeat_intervals(op: Operation, conditions: list[ColumnElement[bool]],
     return {row[0]: tuple(row[1:]) for row in op.session.execute(query)}
 
 
+def transfer_ratio() -> ColumnElement[float]:
+    """S13 "ratio of received to transferred calls", as a share: of the calls received (inbound),
+    those an agent handed on at least once, 0..1 (None without inbound calls)."""
+    return cast(_count(and_(inbound(), transferred())), Float) / func.nullif(inbound_calls(), 0)
+
+
 def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int = 20, *,
                  now: datetime | None = None) -> list[dict[str, Any]]:
-    """S13: per customer number, its calls, answered and missed, talk times, the top agent, the top
-    tags and the interval between its repeated (inbound) calls."""
+    """S13: per customer number, its calls, answered and missed, talk times, received (inbound) and
+    transferred calls (handed on at least once, either direction) and transfer_ratio, the top agent,
+    the top tags and the interval between its repeated (inbound) calls."""
     _require_statistics(op)
     if not 1 <= limit <= MAX_CALLERS:
         raise Invalid(f"limit {limit} is out of range: give 1..{MAX_CALLERS}")
@@ -755,7 +763,9 @@ def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int
                     func.coalesce(func.sum(CallRecord.talk_s), 0.0).label("talk_total_s"),
                     func.min(_of(_answered(), CallRecord.talk_s)).label("talk_min_s"),
                     func.max(_of(_answered(), CallRecord.talk_s)).label("talk_max_s"),
-                    func.avg(_of(_answered(), CallRecord.talk_s)).label("talk_avg_s"))
+                    func.avg(_of(_answered(), CallRecord.talk_s)).label("talk_avg_s"),
+                    inbound_calls().label("received"), _count(transferred()).label("transferred"),
+                    transfer_ratio().label("transfer_ratio"))
              .where(ended(), *conditions)
              .group_by(customer)
              .order_by(total_calls().desc(), customer)
@@ -769,6 +779,8 @@ def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int
         row["talk_total_s"] = _round(row["talk_total_s"], 1)
         for name in ("talk_min_s", "talk_max_s", "talk_avg_s"):
             row[name] = _seconds(row[name])
+        ratio = row["transfer_ratio"]
+        row["transfer_ratio"] = None if ratio is None else _round(ratio, 4)
         row["top_agent"] = top.get(row["number"])
         row["top_tags"] = tags.get(row["number"], [])
         gaps = repeats.get(row["number"], (None, None, None))

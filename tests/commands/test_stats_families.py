@@ -87,6 +87,7 @@ def test_callers_per_customer_number_by_hand(history):
     rows = as_json(cli, "callers")
     assert rows[0] == {"number": "+33612345678", "calls": 2, "answered": 1, "missed": 1,  # c2 in, c4 out
                        "talk_total_s": 60.0, "talk_min_s": 60.0, "talk_max_s": 60.0, "talk_avg_s": 60.0,
+                       "received": 1, "transferred": 0, "transfer_ratio": 0.0,  # c2; no transfers
                        "top_agent": ANA, "top_tags": [],
                        "repeat_min_s": None, "repeat_max_s": None, "repeat_avg_s": None}  # one inbound
     assert [(r["number"], r["calls"], r["answered"], r["missed"], r["top_agent"]) for r in rows[1:]] == [
@@ -100,6 +101,7 @@ def test_callers_talk_min_max_avg_and_top_agent(more):
     top = as_json(more, "callers", "--limit", "1")
     assert top == [{"number": "+33612345678", "calls": 3, "answered": 2, "missed": 1,  # c2 c4 c7
                     "talk_total_s": 100.0, "talk_min_s": 40.0, "talk_max_s": 60.0, "talk_avg_s": 50.0,
+                    "received": 2, "transferred": 0, "transfer_ratio": 0.0,
                     "top_agent": ANA,  # ana took c4, bob c7: a tie goes to the first e-mail
                     "top_tags": ["Urgent"],  # c7; repeats: c2 09:00 then c7 14:00
                     "repeat_min_s": 18000.0, "repeat_max_s": 18000.0, "repeat_avg_s": 18000.0}]

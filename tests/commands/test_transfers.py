@@ -20,6 +20,7 @@ from sqlalchemy import insert, select
 
 from ringtui.config import Settings
 from ringtui.db import engine_for
+from ringtui.engine.recorder import record_all
 from ringtui.models import CallRecord, CallTransfer, User
 from ringtui.services import stats
 from ringtui.services.base import operation
@@ -27,6 +28,7 @@ from ringtui.services.filters import FilterOptions
 from tests.commands import test_calls as base
 from tests.commands import test_export  # noqa: F401  (registers the export command)
 from tests.commands.test_calls import ANA, BOB, NOV_2, SUP, listed, names
+from tests.commands.test_stats_families import C7
 from tests.conftest import ok, refused
 
 base.register_commands()
@@ -224,3 +226,29 @@ def test_calls_show_lists_each_transfer_in_order(transfers):
     text = ok(cli("calls", "show", str(ids["c3"]))).stdout
     assert "Transfers" in text and "attended" in text and EXTERNAL in text
     assert "Transfers" not in ok(cli("calls", "show", str(ids["c0"]))).stdout
+
+
+# ---------------------------------------------------------------- S13 callers
+
+
+def test_callers_count_transferred_calls_and_the_share_of_received_ones(transfers):
+    cli, _, db_url = transfers
+    record_all(engine_for(db_url), [C7])  # +33612345678 again, inbound, answered by bob ...
+    add_transfers(db_url, [("c7", 20, "blind", BOB, ANA, None, False)])  # ... who handed it on
+    rows = {row["number"]: row for row in ok(cli("stats", "callers", "--json")).json()}
+    figures = {number: (row["calls"], row["received"], row["transferred"], row["transfer_ratio"])
+               for number, row in rows.items()}
+    assert figures == {
+        "+33612345678": (3, 2, 2, 0.5),    # c2 in, c4 out (transferred), c7 in (transferred): 1 of 2 received
+        "+34612345678": (1, 1, 1, 1.0),    # c1
+        "+33611111111": (1, 1, 1, 1.0),    # c3, transferred twice: one call
+        "+33622222222": (1, 1, 0, 0.0),    # c0
+        "+4915112345678": (1, 1, 0, 0.0),  # c5
+        "+33699999999": (1, 0, 0, None),   # c6 outbound only: nothing received
+    }
+    only = {row["number"]: row["transferred"] for row in ok(cli(
+        "stats", "callers", "--transfers", "only", "--json")).json()}
+    assert only == {"+33612345678": 2, "+34612345678": 1, "+33611111111": 1}
+    header = ok(cli("stats", "callers", "--csv")).stdout.splitlines()[0]
+    assert ",received,transferred,transfer_ratio," in header
+    assert "transferred" in ok(cli("stats", "callers")).stdout
