@@ -44,6 +44,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from ringtui.models import AgentDay, AgentHour, CallHour, CallRecord, IvrHour, RingAttempt
 from ringtui.models.types import UTCDateTime
 from ringtui.services.access import Area, require_area
+from ringtui.services.areas import fill_caller_areas
 from ringtui.services.base import Operation
 from ringtui.services.filters import (
     FilterOptions,
@@ -182,15 +183,17 @@ def rebuild_hours(target: Any, first: datetime | None, last: datetime | None) ->
 
 def rebuild(op: Operation, period: str | None = None, *, now: datetime | None = None) -> dict[str, Any]:
     """`stats rebuild`: recompute the roll-ups of a period of the account's days, or of everything,
-    in the operation's transaction (all or nothing). Admins and technical users."""
+    and fill the customers' area codes (S14) its records lack, in the operation's transaction (all
+    or nothing). Admins and technical users."""
     require_area(op, Area.CONFIGURATION)
     first = last = None
     if period:
         bounds = parse_period(period, account_zone(op), now or datetime.now(UTC))
         first, last = bounds.start, bounds.end - timedelta(microseconds=1)
     written = rebuild_hours(op, first, last)
+    areas = fill_caller_areas(op, first, last)
     return {"period": period or "all", "first_hour": _iso(first and floor_hour(first)),
-            "last_hour": _iso(last and floor_hour(last)), **written}
+            "last_hour": _iso(last and floor_hour(last)), **written, "caller_areas_filled": areas}
 
 
 def _iso(moment: datetime | None) -> str | None:

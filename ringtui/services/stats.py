@@ -643,6 +643,7 @@ def weekday_hour_values(op: Operation, column: Any, value: Any,
 TAG_SORTS = ("calls", "name", "color")
 MAX_CALLERS = 1000
 TOP_COUNTRIES = 10
+TOP_AREAS = 10
 
 
 def _seconds(value: Any) -> float | None:
@@ -795,7 +796,8 @@ ANONYMOUS = "anonymous"  # from_number of a call with the caller's number withhe
 def geo_stats(op: Operation, options: FilterOptions | None = None, *,
               now: datetime | None = None) -> dict[str, Any]:
     """S14: the 10 customer countries with most calls (origin of inbound calls, destination of
-    outbound ones, counted apart too), and the busiest of them."""
+    outbound ones, counted apart too), and the busiest of them; the same for area codes (`areas`,
+    each with its `zone` name, and `busiest_area`)."""
     _require_statistics(op)
     conditions = call_conditions(op, options, now=now)
     country = CallRecord.caller_country.label("country")
@@ -807,7 +809,37 @@ def geo_stats(op: Operation, options: FilterOptions | None = None, *,
              .limit(TOP_COUNTRIES))
     countries = [dict(row._mapping) for row in op.session.execute(query)]
     busiest = countries[0]["country"] if countries else None
-    return {"countries": countries, "busiest": busiest}
+    areas = _top_areas(op, conditions)
+    return {"countries": countries, "busiest": busiest, "areas": areas,
+            "busiest_area": areas[0]["area"] if areas else None}
+
+
+def _top_areas(op: Operation, conditions: list[ColumnElement[bool]]) -> list[dict[str, Any]]:
+    """S14 by area code: the TOP_AREAS areas with most calls (customers on mobiles and
+    non-geographic numbers have none), each named after one of its numbers."""
+    area = CallRecord.caller_area.label("area")
+    query = (select(area, func.min(_customer()).label("sample"), total_calls().label("calls"),
+                    _count(_answered()).label("answered"), inbound_calls().label("inbound"),
+                    outbound_calls().label("outbound"))
+             .where(ended(), CallRecord.caller_area.is_not(None), *conditions)
+             .group_by(area)
+             .order_by(total_calls().desc(), area)
+             .limit(TOP_AREAS))
+    rows = [dict(row._mapping) for row in op.session.execute(query)]
+    return [{"area": row["area"], "zone": zone_name(row.pop("sample")), **row} for row in rows]
+
+
+def zone_name(number: str) -> str | None:
+    """The place an area code stands for ("Paris", "New York, NY"), from phonenumbers' geocoder
+    on one number of the area; None where it knows none."""
+    import phonenumbers  # the geocoder's data loads on first use: only for `stats geo`
+    from phonenumbers import geocoder
+
+    try:
+        name = geocoder.description_for_number(phonenumbers.parse(number, None), "en")
+    except phonenumbers.NumberParseException:
+        return None
+    return name or None
 
 
 # ---------------------------------------------------------------- S11 surveys, S12 snooze

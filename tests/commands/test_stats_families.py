@@ -145,11 +145,13 @@ def test_geo_top_countries_and_busiest_zone(history):
         {"country": "FR", "calls": 5, "answered": 3, "inbound": 3, "outbound": 2},
         {"country": "DE", "calls": 1, "answered": 0, "inbound": 1, "outbound": 0},  # c5
         {"country": "ES", "calls": 1, "answered": 1, "inbound": 1, "outbound": 0},  # c1
-    ], "busiest": "FR"}
+    ], "busiest": "FR", "areas": [], "busiest_area": None}  # every customer on a mobile: no area code
     assert as_json(cli, "geo", "--ivr", "Support") == {"countries": [
         {"country": "ES", "calls": 1, "answered": 1, "inbound": 1, "outbound": 0},
-        {"country": "FR", "calls": 1, "answered": 0, "inbound": 1, "outbound": 0}], "busiest": "ES"}
-    assert as_json(cli, "geo", "--period", "2026-01-01..2026-01-31") == {"countries": [], "busiest": None}
+        {"country": "FR", "calls": 1, "answered": 0, "inbound": 1, "outbound": 0}], "busiest": "ES",
+        "areas": [], "busiest_area": None}
+    assert as_json(cli, "geo", "--period", "2026-01-01..2026-01-31") == {
+        "countries": [], "busiest": None, "areas": [], "busiest_area": None}
     human = ok(cli("stats", "geo")).stdout
     assert "Busiest zone: FR" in human
     assert ok(cli("stats", "geo", "--csv")).stdout.splitlines()[:2] == [
