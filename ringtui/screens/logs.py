@@ -67,6 +67,11 @@ def call_detail(call: dict[str, Any]) -> DetailScreen:
     parts: list[Any] = [facts(call, DETAIL_FIELDS), Static("Ring attempts", classes="form-title"), attempts]
     recording = "recorded (the recording is kept with the call)" if call["recorded"] else "not recorded"
     parts.append(Static(f"Recording: {recording}"))
+    if call.get("transfers"):
+        lines = "\n".join(
+            f"  {cell(t['at'])}  {t['kind']} by {t['by'] or '?'} to {t['to'] or '?'}"
+            f"  ({'answered' if t['answered'] else 'not answered'})" for t in call["transfers"])
+        parts.append(Static(f"Transfers:\n{lines}", id="transfers"))
     if call["survey"]:
         lines = "\n".join(f"  {a['category']}: {a['question']} -> {a['rating']}" for a in call["survey"])
         parts.append(Static(f"Survey answers:\n{lines}"))
