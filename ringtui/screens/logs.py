@@ -30,8 +30,8 @@ CALL_COLUMNS = columns("id", "started_at", "direction", "type", "from_number", "
 CALL_COLUMNS.insert(4, Column("customer", "customer", wide=False))
 ATTEMPT_COLUMNS = columns("agent", "started_at", "ended_at", "outcome")
 DETAIL_FIELDS = ("id", "started_at", "answered_at", "ended_at", "direction", "type", "kind", "from_number",
-                 "to_number", "caller_country", "ivr", "agent", "wait_s", "talk_s", "ended_by", "vip",
-                 "tags", "flagged", "recorded", "processed_channel", "processed_by", "processed_at")
+                 "to_number", "caller_country", "caller_area", "ivr", "agent", "wait_s", "talk_s", "ended_by",
+                 "vip", "tags", "flagged", "recorded", "processed_channel", "processed_by", "processed_at")
 SMS_COLUMNS = [
     replace(column, narrow_width=18) if column.key == "text" else column  # an SMS is cut at 80 columns
     for column in columns("id", "sent_at", "direction", "customer_number", "account_number", "agent", "ivr",

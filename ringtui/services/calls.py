@@ -161,7 +161,7 @@ def show_call(op: Operation, call_id: int) -> dict[str, Any]:
     transfers = _transfers(op, call_id)
     return call_dict(record, ivr, agent, tags_of(op, [call_id])[call_id], transfers) | {
         "kind": record.kind, "ivr_step": record.ivr_step, "caller_country": record.caller_country,
-        "answered_at": record.answered_at,
+        "caller_area": record.caller_area, "answered_at": record.answered_at,
         "ended_at": record.ended_at, "ended_by": record.ended_by,
         "recorded": record.recorded if hears else None, "recording_visible": hears,
         "flagged": record.flagged, "vip": record.vip, "processed_at": record.processed_at,

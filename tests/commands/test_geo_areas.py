@@ -123,3 +123,12 @@ def test_rebuild_of_a_period_fills_only_its_records(landlines):
     filled = ok(cli("stats", "rebuild", "--period", base.NOV_2, "--json")).json()
     assert filled["caller_areas_filled"] == 3
     assert stored_areas(db_url)["g4"] is None
+
+
+def test_calls_show_gives_the_area_code(landlines):
+    cli, _ = landlines
+    rows = ok(cli("calls", "list", "--json")).json()
+    by_number = {(row["from_number"] if row["direction"] == "in" else row["to_number"]): row["id"]
+                 for row in rows}
+    assert ok(cli("calls", "show", str(by_number[NEW_YORK]), "--json")).json()["caller_area"] == "+1 212"
+    assert ok(cli("calls", "show", str(by_number["+33611111111"]), "--json")).json()["caller_area"] is None
