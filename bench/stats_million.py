@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,20 @@ from ringtui.models import CallRecord, Ivr, RingAttempt, User
 from ringtui.services import ivrs, stats, users
 from ringtui.services.base import operation
 from ringtui.services.filters import FilterOptions
+from ringtui.services.phones import area_of
 from ringtui.services.setup import init_account
 
 AGENTS, IVRS, BATCH = 50, 10, 50_000
 CUSTOMERS, LINE = 100_000, "+33144951479"  # customers call in and are called back
+cached_area_of = lru_cache(maxsize=None)(area_of)  # S14: one parse per distinct customer number
+
+
+def customer_number(index: int) -> str:
+    """A quarter of the customers on landlines of the five French areas (S14 area codes), the rest on
+    mobiles; from the index alone, so the random stream (and every other figure) stays as it was."""
+    if index % 4 == 0:
+        return f"+33{1 + index // 4 % 5}{index:08d}"
+    return f"+336{index:08d}"
 OUTCOMES = ("ANSWERED", "ANSWERED", "ANSWERED", "NO_ANSWER", "REJECTED", "TOOLATE", "INCALL", "OUT")
 CANDIDATE_INDEXES = (
     "CREATE INDEX bench_call_record_to_started ON call_record (to_number, started_at)",
@@ -89,11 +100,12 @@ def build(url: str, calls: int, seed: int = 1) -> float:
             wait = rng.uniform(0, 90) if inbound else 0.0
             talk = rng.uniform(20, 600) if answered else 0.0
             agent = rng.choice(agent_ids)
-            customer = f"+336{rng.randrange(CUSTOMERS):08d}"
+            customer = customer_number(rng.randrange(CUSTOMERS))
             records.append({
                 "id": n + 1, "call_id": f"b{n}", "direction": "in" if inbound else "out",
                 "kind": "ivr" if inbound else "direct", "from_number": customer if inbound else LINE,
                 "to_number": LINE if inbound else customer, "caller_country": "FR",
+                "caller_area": cached_area_of(customer),
                 "ivr_id": rng.choice(ivr_ids) if inbound else None,
                 "user_id": agent if answered else None, "started_at": start,
                 "ended_at": start + timedelta(seconds=wait + talk),

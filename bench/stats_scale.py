@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Engine, column, func, insert, select, table, text
-from stats_million import make_account, median_of
+from stats_million import cached_area_of, customer_number, make_account, median_of
 
 from ringtui import db as ringtui_db
 from ringtui.config import Settings
@@ -57,7 +57,7 @@ AGENTS, IVRS, BATCH, CUSTOMERS, LINE = 500, 50, 50_000, 200_000, "+33144951479"
 IN_OUTCOMES = ("ANSWERED",) * 5 + ("NO_ANSWER", "REJECTED", "TOOLATE", "INCALL", "SNOOZE")
 OTHER_OUTCOMES = ("CALL_ANSWERED", "NO_ANSWER", "REJECTED", "INCALL", "SNOOZE", "PLANNING", "NOTCONNECTED")
 RECORD_COLUMNS = ("id", "call_id", "direction", "kind", "from_number", "to_number", "caller_country",
-                  "ivr_id",
+                  "caller_area", "ivr_id",
                   "user_id", "started_at", "answered_at", "ended_at", "type", "wait_s", "talk_s", "ended_by",
                   "recorded", "vip", "flagged")
 ATTEMPT_COLUMNS = ("call_record_id", "user_id", "started_at", "ended_at", "outcome")
@@ -79,12 +79,13 @@ def _calls(rows: int, agents: list[int], ivr_ids: list[int], end: datetime,
         answered = outcome in ("ANSWERED", "OUT") and rng.random() < (1 if inbound else 0.8)
         wait = rng.uniform(0, 120) if inbound else 0.0
         talk = rng.uniform(10, 900) if answered else 0.0
-        agent, customer = rng.choice(agents), f"+336{rng.randrange(CUSTOMERS):08d}"
+        agent, customer = rng.choice(agents), customer_number(rng.randrange(CUSTOMERS))
         through_ivr = inbound and rng.random() < 0.7
         answered_at = start + timedelta(seconds=wait) if answered else None
         ended = start + timedelta(seconds=wait + talk)
         record = (n + 1, f"b{n}", "in" if inbound else "out", "ivr" if through_ivr else "direct",
                   customer if inbound else LINE, LINE if inbound else customer, "FR",
+                  cached_area_of(customer),
                   rng.choice(ivr_ids) if through_ivr else None, agent if answered or not inbound else None,
                   start, answered_at, ended, "answered" if answered else "missed", wait, talk, "customer",
                   False, False, False)

@@ -58,8 +58,10 @@ def render_rows(
     columns: Sequence[str] | None = None,
     title: str | None = None,
     caption: str | None = None,
+    highlight: int | None = None,
 ) -> None:
-    """Print a list of records as a table, a JSON array or CSV."""
+    """Print a list of records as a table, a JSON array or CSV; the row at index `highlight` (if
+    any) stands out in the table."""
     if as_json:
         sys.stdout.write(to_json(list(rows)) + "\n")
         return
@@ -79,8 +81,8 @@ def render_rows(
         tokens = [token for line in cells for token in line[index].split(", ")]
         unbroken = max((len(t) for t in tokens if _UNBREAKABLE.fullmatch(t)), default=None)
         table.add_column(name.replace("_", " "), overflow="fold", min_width=unbroken)
-    for line in cells:
-        table.add_row(*line)
+    for index, line in enumerate(cells):
+        table.add_row(*line, style="bold reverse" if index == highlight else None)
     console = _stdout_console()
     console.print(table)
     if not rows:

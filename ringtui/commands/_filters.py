@@ -5,9 +5,12 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from enum import Enum
 from typing import Annotated, Any, get_type_hints
 
 import typer
+
+from ringtui.vocab import TransfersCounted
 
 Period = Annotated[str | None, typer.Option("--period", help=(
     "today, yesterday, this-week, last-week, this-month, last-month or FIRST..LAST "
@@ -33,6 +36,9 @@ AccountNumber = Annotated[list[str] | None, typer.Option("--number", help=(
 Redirection = Annotated[list[str] | None, typer.Option("--redirection", help=(
     "Only calls that this step of the --ivr IVR handled last (the ring or queue step that rang "
     "agents, the voicemail, the forward...); repeatable; needs --ivr."))]
+Transfers = Annotated[TransfersCounted | None, typer.Option("--transfers", case_sensitive=False, help=(
+    "How transferred calls (handed on by an agent at least once) are counted: all (the default), "
+    "exclude (left out) or only."))]
 Limit = Annotated[int, typer.Option("--limit", help="At most this many calls, newest first (1..100000).")]
 
 
@@ -40,8 +46,14 @@ def filter_options(**options: Any) -> Any:
     """The FILTERS options, as the services take them: a repeated option as one comma-joined value."""
     from ringtui.services.filters import FilterOptions
 
-    return FilterOptions(**{name: ",".join(value) if isinstance(value, list) else value
-                            for name, value in options.items()})
+    return FilterOptions(**{name: _plain(value) for name, value in options.items()})
+
+
+def _plain(value: Any) -> Any:
+    """A repeated option as one comma-joined value; a choice (an enum) as its text."""
+    if isinstance(value, list):
+        return ",".join(value)
+    return value.value if isinstance(value, Enum) else value
 
 
 SavedFilterName = Annotated[str | None, typer.Option("--filter", help=(
@@ -55,7 +67,7 @@ FILTER_PARAMETERS: dict[str, tuple[str, Any]] = {
     "country": ("country", Country), "tag": ("tag", TagName), "direction": ("direction", CallDirection),
     "type": ("type_", CallType), "saved": ("saved", SavedFilterName),
     "exclude_type": ("exclude_type", ExcludeType), "number": ("number", AccountNumber),
-    "redirection": ("redirection", Redirection),
+    "redirection": ("redirection", Redirection), "transfers": ("transfers", Transfers),
 }
 CALL_FILTERS = tuple(FILTER_PARAMETERS)
 

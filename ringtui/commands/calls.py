@@ -19,10 +19,10 @@ HELP = "Call logs: list with filters, show one call, tag or flag it, import Aste
 app = typer.Typer(no_args_is_help=True)
 
 LIST_COLUMNS = ["id", "started_at", "direction", "type", "from_number", "to_number", "ivr", "agent",
-                "wait_s", "talk_s", "tags", "processed_channel"]
+                "wait_s", "talk_s", "tags", "processed_channel", "transferred"]
 # CSV carries every key of the JSON rows (CLI.md `calls list`), not only the table's columns.
 CSV_COLUMNS = ["id", "started_at", "direction", "type", "from_number", "to_number", "ivr", "agent",
-               "wait_s", "talk_s", "tags", "ended_by_customer", "processed_channel"]
+               "wait_s", "talk_s", "tags", "ended_by_customer", "processed_channel", "transferred"]
 
 @app.command("list")
 @with_filters()
@@ -45,7 +45,8 @@ def show(
     call_id: Annotated[int, typer.Argument(help="Call id (see `ringtui calls list`).")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Show one call: ring attempts and their outcomes, tags, survey, recording."""
+    """Show one call: ring attempts and their outcomes, tags, survey, recording, transfers (when, blind or
+    attended, by and to whom: an agent's e-mail or a number, answered or not)."""
     from ringtui.services import calls
 
     with operation() as op:
@@ -53,9 +54,12 @@ def show(
     if as_json:
         render_object(call, as_json=True)
         return
-    render_object({k: v for k, v in call.items() if k != "attempts"}, title=f"Call {call_id}")
+    details = {k: v for k, v in call.items() if k not in ("attempts", "transfers")}
+    render_object(details, title=f"Call {call_id}")
     render_rows(call["attempts"], columns=["agent", "started_at", "ended_at", "outcome"],
                 title="Ring attempts")
+    if call["transfers"]:
+        render_rows(call["transfers"], columns=["at", "kind", "by", "to", "answered"], title="Transfers")
 
 
 @app.command("tag")

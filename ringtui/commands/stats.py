@@ -67,7 +67,8 @@ RebuildPeriod = Annotated[str | None, typer.Option("--period", help=(
 
 @app.command("rebuild")
 def rebuild(period: RebuildPeriod = None, as_json: JsonFlag = False) -> None:
-    """Recompute the hourly roll-ups the statistics answer from, in one transaction."""
+    """Recompute the hourly roll-ups the statistics answer from, and fill the customers' area codes
+    (stats geo) that older records lack (caller_areas_filled), in one transaction."""
     from ringtui.services import rollups
 
     with operation() as op:
@@ -164,9 +165,10 @@ TagSort = Annotated[str, typer.Option(
 CallerLimit = Annotated[int, typer.Option("--limit", help="At most this many customer numbers (1..1000).")]
 TAG_COLUMNS = ["tag", "color", "calls", "talk_s"]
 CALLER_COLUMNS = ["number", "calls", "answered", "missed", "talk_total_s", "talk_min_s", "talk_max_s",
-                  "talk_avg_s", "top_agent"]
+                  "talk_avg_s", "received", "transferred", "transfer_ratio", "top_agent"]
 CALLER_CSV_COLUMNS = [*CALLER_COLUMNS, "top_tags", "repeat_min_s", "repeat_max_s", "repeat_avg_s"]
 GEO_COLUMNS = ["country", "calls", "answered", "inbound", "outbound"]
+AREA_COLUMNS = ["area", "zone", "calls", "answered", "inbound", "outbound"]
 
 
 @app.command("tags")
@@ -191,8 +193,10 @@ def callers(
     *, filters: FilterOptions,
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
-    """Per customer number (most calls first): calls, answered, missed, talk times, top agent; JSON and
-    CSV add the top tags and the seconds between repeated inbound calls (min, max, average)."""
+    """Per customer number (most calls first): calls, answered, missed, talk times, received (inbound)
+    calls, transferred (calls an agent handed on at least once), transfer_ratio (transferred received
+    calls / received calls, 0..1), top agent; JSON and CSV add the top tags and the seconds between
+    repeated inbound calls (min, max, average)."""
     from ringtui.services import stats
 
     with operation() as op:
@@ -208,7 +212,8 @@ def geo(
     as_json: JsonFlag = False, as_csv: CsvFlag = False,
 ) -> None:
     """The 10 customer countries with most calls (calls, answered, inbound from / outbound to it) and the
-    busiest zone."""
+    busiest zone; then the 10 busiest area codes ("+33 1" Paris, "+1 212" New York; customers on
+    mobiles have none) with their zone name. CSV: the countries only."""
     from ringtui.services import stats
 
     with operation() as op:
@@ -216,9 +221,17 @@ def geo(
     if as_json:
         render_object(figures, as_json=True)
         return
-    render_rows(figures["countries"], as_csv=as_csv, columns=GEO_COLUMNS, title="Countries")
-    if not as_csv:
-        typer.echo(f"Busiest zone: {figures['busiest'] or 'none (no calls)'}")
+    if as_csv:
+        render_rows(figures["countries"], as_csv=True, columns=GEO_COLUMNS)
+        return
+    countries, areas = figures["countries"], figures["areas"]
+    render_rows(countries, columns=GEO_COLUMNS, title="Countries", highlight=0 if countries else None)
+    typer.echo(f"Busiest zone: {figures['busiest'] or 'none (no calls)'}")
+    render_rows(areas, columns=AREA_COLUMNS, title="Area codes", highlight=0 if areas else None)
+    busiest = areas[0] if areas else None
+    named = f"{busiest['area']} ({busiest['zone']})" if busiest and busiest["zone"] else (
+        busiest["area"] if busiest else "none (no calls from or to landlines)")
+    typer.echo(f"Busiest area: {named}")
 
 
 SurveyGrouping = Annotated[str, typer.Option(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, column, insert, select, table, update
@@ -27,7 +28,7 @@ from ringtui.engine.core.events import (
     Event,
 )
 from ringtui.models import CallRecord, CallTag, Ivr, RingAttempt, SnoozePeriod, SurveyAnswer, Tag, User
-from ringtui.services.phones import country_of
+from ringtui.services.phones import area_of, country_of
 from ringtui.services.rollups import add_calls, refresh_calls, shift_outcomes
 from ringtui.vocab import AgentState, CallType, Direction, EndedBy
 
@@ -152,6 +153,7 @@ class Recorder:
             "call_id": event.call_id, "direction": event.direction, "kind": event.kind,
             "from_number": event.from_number, "to_number": event.to_number,
             "caller_country": _caller_country(event.direction, event.from_number, event.to_number),
+            "caller_area": _caller_area(event.direction, event.from_number, event.to_number),
             "ivr_id": self._ivrs.get(event.ivr or ""), "user_id": self._users.get(event.agent or ""),
             "started_at": event.at, "vip": event.vip,
             "wait_s": 0.0, "talk_s": 0.0, "recorded": False, "flagged": False,
@@ -222,6 +224,14 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite 
 def _caller_country(direction: str, from_number: str, to_number: str) -> str | None:
     customer = from_number if direction == Direction.IN else to_number
     return country_of(customer) if customer.startswith("+") else None
+
+
+def _caller_area(direction: str, from_number: str, to_number: str) -> str | None:
+    customer = from_number if direction == Direction.IN else to_number
+    return _area_of(customer) if customer.startswith("+") else None
+
+
+_area_of = lru_cache(maxsize=65536)(area_of)  # customers call again: parse each number once (demo history)
 
 
 def _started_from(call: CallSummary) -> CallStarted:

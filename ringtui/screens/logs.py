@@ -30,8 +30,8 @@ CALL_COLUMNS = columns("id", "started_at", "direction", "type", "from_number", "
 CALL_COLUMNS.insert(4, Column("customer", "customer", wide=False))
 ATTEMPT_COLUMNS = columns("agent", "started_at", "ended_at", "outcome")
 DETAIL_FIELDS = ("id", "started_at", "answered_at", "ended_at", "direction", "type", "kind", "from_number",
-                 "to_number", "caller_country", "ivr", "agent", "wait_s", "talk_s", "ended_by", "vip",
-                 "tags", "flagged", "recorded", "processed_channel", "processed_by", "processed_at")
+                 "to_number", "caller_country", "caller_area", "ivr", "agent", "wait_s", "talk_s", "ended_by",
+                 "vip", "tags", "flagged", "recorded", "processed_channel", "processed_by", "processed_at")
 SMS_COLUMNS = [
     replace(column, narrow_width=18) if column.key == "text" else column  # an SMS is cut at 80 columns
     for column in columns("id", "sent_at", "direction", "customer_number", "account_number", "agent", "ivr",
@@ -67,6 +67,11 @@ def call_detail(call: dict[str, Any]) -> DetailScreen:
     parts: list[Any] = [facts(call, DETAIL_FIELDS), Static("Ring attempts", classes="form-title"), attempts]
     recording = "recorded (the recording is kept with the call)" if call["recorded"] else "not recorded"
     parts.append(Static(f"Recording: {recording}"))
+    if call.get("transfers"):
+        lines = "\n".join(
+            f"  {cell(t['at'])}  {t['kind']} by {t['by'] or '?'} to {t['to'] or '?'}"
+            f"  ({'answered' if t['answered'] else 'not answered'})" for t in call["transfers"])
+        parts.append(Static(f"Transfers:\n{lines}", id="transfers"))
     if call["survey"]:
         lines = "\n".join(f"  {a['category']}: {a['question']} -> {a['rating']}" for a in call["survey"])
         parts.append(Static(f"Survey answers:\n{lines}"))

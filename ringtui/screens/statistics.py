@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
-from textual.widgets import ContentSwitcher, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, Static, TabbedContent, TabPane
 
 from ringtui.errors import Invalid
 from ringtui.screens.context import TuiContext
@@ -36,9 +36,10 @@ TABLE_COLUMNS = {
     "surveys": columns("ivr", "category", "agent", "answers", "avg_rating"),
     "snooze": columns("agent", "reason", "periods", "snoozed_s"),
     "callers": columns("number", "calls", "answered", "missed", "talk_total_s", "talk_min_s", "talk_max_s",
-                       "talk_avg_s", "top_agent"),
+                       "talk_avg_s", "received", "transferred", "transfer_ratio", "top_agent"),
     "geo": columns("country", "calls", "answered"),
 }
+AREA_COLUMNS = columns("area", "zone", "calls", "answered", "inbound", "outbound")
 MESSAGE_BOARDS = {"sms": columns("agent", "sent", "received", "fragments"),
                   "meet": columns("agent", "meetings", "duration_s")}
 OMNI_BOARD = columns("agent", "sent", "received")
@@ -72,6 +73,8 @@ class StatisticsScreen(ServiceScreen):
     StatisticsScreen TabbedContent, StatisticsScreen TabPane { height: 1fr; }
     StatisticsScreen TabPane { padding: 0; }
     StatisticsScreen #omni-views, StatisticsScreen #omni-summary { height: 1fr; }
+    StatisticsScreen #geo { height: auto; max-height: 14; }
+    StatisticsScreen .busiest { height: auto; text-style: bold; padding: 0 1; }
     """
 
     def __init__(self, context: TuiContext) -> None:
@@ -95,6 +98,10 @@ class StatisticsScreen(ServiceScreen):
             for tab, cols in TABLE_COLUMNS.items():
                 with TabPane(TITLES[tab], id=f"tab-{tab}"):
                     yield RecordsTable(cols, row_key="", export_name=f"stats-{tab}", id=tab)
+                    if tab == "geo":  # S14 by area code under the countries, the busiest of each named
+                        yield Static("", id="geo-busiest", classes="busiest")
+                        yield RecordsTable(AREA_COLUMNS, row_key="", export_name="stats-areas",
+                                           id="geo-areas")
             for tab, cols in MESSAGE_BOARDS.items():
                 with TabPane(TITLES[tab], id=f"tab-{tab}"):
                     yield RecordsTable(FIGURE_COLUMNS, row_key="indicator", export_name=f"stats-{tab}",
@@ -202,7 +209,8 @@ class StatisticsScreen(ServiceScreen):
     def reload(self) -> None:
         loaders: dict[str, Callable[[], bool]] = {
             "calls": self._calls, "leaderboard": self._leaderboard, "history": self._history,
-            "heatmap": self._heatmap, "sms": self._sms, "meet": self._meet, "omnichannel": self._omnichannel}
+            "heatmap": self._heatmap, "sms": self._sms, "meet": self._meet, "omnichannel": self._omnichannel,
+            "geo": self._geo}
         tab = self.tab
         shown = loaders[tab]() if tab in loaders else self._table(tab)
         if shown:
@@ -324,6 +332,20 @@ class StatisticsScreen(ServiceScreen):
             self.query_one("#omni-heatmap", Heatmap).show(*result)
         return True
 
+    def _geo(self) -> bool:
+        from ringtui.services import stats
+
+        figures = self._service(lambda op, options, now: stats.geo_stats(op, options, now=now))
+        if figures is None:
+            self._fill("geo-areas", None)
+            return self._fill("geo", None)
+        areas = figures["areas"]
+        busiest = f"{areas[0]['area']} ({areas[0]['zone'] or 'no name'})" if areas else "none"
+        self.query_one("#geo-busiest", Static).update(
+            f"Busiest country: {figures['busiest'] or 'none'}    Busiest area code: {busiest}")
+        self._fill("geo-areas", areas)
+        return self._fill("geo", figures["countries"])
+
     def _table(self, tab: str) -> bool:
         from ringtui.services import stats
 
@@ -336,8 +358,6 @@ class StatisticsScreen(ServiceScreen):
                 return stats.survey_stats(op, options, extra.get("by", "ivr"), now=now)
             if tab == "callers":
                 return stats.caller_stats(op, options, _number(extra.get("limit"), 20), now=now)
-            if tab == "geo":
-                return stats.geo_stats(op, options, now=now)["countries"]
             return stats.snooze_stats(op, options.period, options.group, options.user,
                                       hours=options.hours, now=now)
 

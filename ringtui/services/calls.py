@@ -9,10 +9,10 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import aliased
 
 from ringtui.errors import Invalid, NotFound, PermissionDenied
-from ringtui.models import CallRecord, CallTag, Ivr, RingAttempt, SurveyAnswer, Tag, User
+from ringtui.models import CallRecord, CallTag, CallTransfer, Ivr, RingAttempt, SurveyAnswer, Tag, User
 from ringtui.services.access import Area, areas_of, may_hear_recording, require_area
 from ringtui.services.base import Operation, audit
-from ringtui.services.filters import FilterOptions, call_conditions, visible_calls
+from ringtui.services.filters import FilterOptions, call_conditions, transferred, visible_calls
 from ringtui.services.permissions import permission_value
 from ringtui.services.plans import Feature, require_feature
 from ringtui.vocab import EndedBy
@@ -20,7 +20,7 @@ from ringtui.vocab import EndedBy
 DEFAULT_LIMIT = 100
 LIMIT_RANGE = range(1, 100_001)
 LIST_FIELDS = ("id", "started_at", "direction", "type", "from_number", "to_number", "ivr", "agent",
-               "wait_s", "talk_s", "tags", "ended_by_customer", "processed_channel")
+               "wait_s", "talk_s", "tags", "ended_by_customer", "processed_channel", "transferred")
 
 _Processor = aliased(User)
 
@@ -32,7 +32,7 @@ def require_call_logs(op: Operation) -> None:
 
 def call_rows(conditions: list[ColumnElement[bool]]) -> Select[Any]:
     """Call records with their IVR name, agent e-mail and processor e-mail, newest first."""
-    return (select(CallRecord, Ivr.name, User.email, _Processor.email)
+    return (select(CallRecord, Ivr.name, User.email, _Processor.email, transferred())
             .outerjoin(Ivr, Ivr.id == CallRecord.ivr_id)
             .outerjoin(User, User.id == CallRecord.user_id)
             .outerjoin(_Processor, _Processor.id == CallRecord.processed_by)
@@ -51,20 +51,23 @@ def tags_of(op: Operation, record_ids: list[int]) -> dict[int, list[str]]:
     return tags
 
 
-def call_dict(record: CallRecord, ivr: str | None, agent: str | None, tags: list[str]) -> dict[str, Any]:
+def call_dict(record: CallRecord, ivr: str | None, agent: str | None, tags: list[str],
+              was_transferred: Any) -> dict[str, Any]:
     return call_values(record.id, record.started_at, record.direction, record.type, record.from_number,
                        record.to_number, ivr, agent, record.wait_s, record.talk_s, tags, record.ended_by,
-                       record.processed_channel)
+                       record.processed_channel, was_transferred)
 
 
 def call_values(id: int, started_at: Any, direction: str, type: str, from_number: str, to_number: str,
                 ivr: str | None, agent: str | None, wait_s: float, talk_s: float, tags: list[str],
-                ended_by: str | None, processed_channel: str | None) -> dict[str, Any]:
-    """A call as the lists show it (LIST_FIELDS), from its columns (exports pass plain rows)."""
+                ended_by: str | None, processed_channel: str | None, was_transferred: Any) -> dict[str, Any]:
+    """A call as the lists show it (LIST_FIELDS), from its columns (exports pass plain rows).
+    `transferred`: an agent handed the call on at least once (SQLite gives EXISTS as 0 or 1)."""
     return {"id": id, "started_at": started_at, "direction": direction, "type": type,
             "from_number": from_number, "to_number": to_number, "ivr": ivr, "agent": agent,
             "wait_s": wait_s, "talk_s": talk_s, "tags": tags,
-            "ended_by_customer": ended_by == EndedBy.CUSTOMER, "processed_channel": processed_channel}
+            "ended_by_customer": ended_by == EndedBy.CUSTOMER, "processed_channel": processed_channel,
+            "transferred": bool(was_transferred)}
 
 
 def _check_limit(limit: int) -> None:
@@ -76,9 +79,9 @@ def fetch_calls(op: Operation, conditions: list[ColumnElement[bool]], limit: int
     _check_limit(limit)
     rows = op.session.execute(call_rows(conditions).limit(limit)).all()
     tags = tags_of(op, [record.id for record, *_ in rows])
-    return [call_dict(record, ivr, agent, tags[record.id]) | {"processed_by": processor,
-                                                               "processed_at": record.processed_at}
-            for record, ivr, agent, processor in rows]
+    return [call_dict(record, ivr, agent, tags[record.id], handed_on) | {
+                "processed_by": processor, "processed_at": record.processed_at}
+            for record, ivr, agent, processor, handed_on in rows]
 
 
 def list_calls(op: Operation, options: FilterOptions | None = None, *, limit: int = DEFAULT_LIMIT,
@@ -128,8 +131,26 @@ def _survey(op: Operation, record_id: int) -> list[dict[str, Any]]:
     return [{"category": a.category, "question": a.question, "rating": a.rating} for a in answers]
 
 
+_By, _To = aliased(User), aliased(User)
+
+
+def _transfers(op: Operation, record_id: int) -> list[dict[str, Any]]:
+    """Each hand-on of the call, oldest first: when, blind or attended, by which agent, to which agent
+    (e-mail) or number, and whether the target took it."""
+    rows = op.session.execute(
+        select(CallTransfer.transferred_at, CallTransfer.kind, _By.email, _To.email, CallTransfer.to_number,
+               CallTransfer.answered)
+        .select_from(CallTransfer)
+        .outerjoin(_By, _By.id == CallTransfer.by_user_id)
+        .outerjoin(_To, _To.id == CallTransfer.to_user_id)
+        .where(CallTransfer.call_record_id == record_id)
+        .order_by(CallTransfer.transferred_at, CallTransfer.id))
+    return [{"at": at, "kind": kind, "by": by, "to": to_agent or to_number, "answered": answered}
+            for at, kind, by, to_agent, to_number, answered in rows]
+
+
 def show_call(op: Operation, call_id: int) -> dict[str, Any]:
-    """One call with its ring attempts and their outcomes, tags, survey and recorded flag (L2).
+    """One call with its ring attempts and their outcomes, tags, survey, transfers and recorded flag (L2).
 
     Whether it was recorded is shown only to who may hear its recording (U4 `recordings`):
     otherwise `recorded` is null and `recording_visible` false."""
@@ -137,14 +158,15 @@ def show_call(op: Operation, call_id: int) -> dict[str, Any]:
     hears = may_hear_recording(op, record.user_id)
     ivr, agent = _names(op, record)
     processor = op.session.get(User, record.processed_by) if record.processed_by else None
-    return call_dict(record, ivr, agent, tags_of(op, [call_id])[call_id]) | {
+    transfers = _transfers(op, call_id)
+    return call_dict(record, ivr, agent, tags_of(op, [call_id])[call_id], transfers) | {
         "kind": record.kind, "ivr_step": record.ivr_step, "caller_country": record.caller_country,
-        "answered_at": record.answered_at,
+        "caller_area": record.caller_area, "answered_at": record.answered_at,
         "ended_at": record.ended_at, "ended_by": record.ended_by,
         "recorded": record.recorded if hears else None, "recording_visible": hears,
         "flagged": record.flagged, "vip": record.vip, "processed_at": record.processed_at,
         "processed_by": processor.email if processor else None,
-        "attempts": _attempts(op, call_id), "survey": _survey(op, call_id),
+        "attempts": _attempts(op, call_id), "survey": _survey(op, call_id), "transfers": transfers,
     }
 
 

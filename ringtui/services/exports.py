@@ -33,7 +33,7 @@ from ringtui.services import meetings, messages
 from ringtui.services.access import Area, require_area
 from ringtui.services.base import Operation
 from ringtui.services.calls import LIST_FIELDS, call_values, require_call_logs, tags_of
-from ringtui.services.filters import FilterOptions, call_conditions
+from ringtui.services.filters import FilterOptions, call_conditions, transferred
 from ringtui.services.plans import Feature, require_feature
 from ringtui.vocab import EndedBy
 
@@ -77,7 +77,7 @@ def _call_query(conditions: list[ColumnElement[bool]], dialect: str) -> Select[A
     columns = [CallRecord.__table__.c[name] for name in _CALL_COLUMNS]
     columns[1] = (func.to_char(func.timezone("UTC", CallRecord.started_at), "YYYY-MM-DD HH24:MI:SS.US")
                   if dialect == "postgresql" else type_coerce(CallRecord.started_at, String))
-    return (select(*columns)
+    return (select(*columns, transferred())
             .where(*conditions)
             .order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
             .execution_options(yield_per=BATCH))
@@ -111,9 +111,9 @@ def _call_batches(op: Operation, options: FilterOptions) -> Iterator[Iterator[Ro
         for batch in result.partitions():
             tags = tags_of(op, [row[0] for row in batch])
             yield (call_values(id_, _iso(started), direction, type_, from_number, to_number, ivrs.get(ivr_id),
-                               agents.get(user_id), wait_s, talk_s, tags[id_], ended_by, channel)
+                               agents.get(user_id), wait_s, talk_s, tags[id_], ended_by, channel, handed_on)
                    for (id_, started, direction, type_, from_number, to_number, ivr_id, user_id, wait_s,
-                        talk_s, ended_by, channel) in batch)
+                        talk_s, ended_by, channel, handed_on) in batch)
 
     return batches()
 
@@ -171,12 +171,12 @@ def _pg_call_cells(json: bool) -> list[ColumnElement[str]]:
                 text(record.direction), text(record.type), text(record.from_number), text(record.to_number),
                 text(Ivr.name), text(User.email), number(record.wait_s), number(record.talk_s),
                 func.coalesce(_pg_tags(json=True), "[]"), case((customer, "true"), else_="false"),
-                text(record.processed_channel)]
+                text(record.processed_channel), case((transferred(), "true"), else_="false")]
     return [cast(record.id, String), _pg_iso(record.started_at), _pg_text(record.direction),
             _pg_text(record.type), _pg_text(record.from_number), _pg_text(record.to_number),
             _pg_text(Ivr.name), _pg_text(User.email), _pg_float(record.wait_s), _pg_float(record.talk_s),
             _pg_text(_pg_tags(json=False)), case((customer, "yes"), else_="no"),
-            _pg_text(record.processed_channel)]
+            _pg_text(record.processed_channel), case((transferred(), "yes"), else_="no")]
 
 
 def _pg_json_line(cells: list[ColumnElement[str]]) -> ColumnElement[str]:

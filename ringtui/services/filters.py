@@ -21,18 +21,19 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from ringtui.errors import Invalid
-from ringtui.models import CallRecord, CallTag, GroupMember, IvrStep, Tag
+from ringtui.models import CallRecord, CallTag, CallTransfer, GroupMember, IvrStep, Tag
 from ringtui.services.access import visible_records
 from ringtui.services.base import Operation
 from ringtui.services.lookups import group_by_name, ivr_by_name, user_by_email
 from ringtui.services.phones import check_country, to_e164
 from ringtui.services.plans import Feature, require_feature
-from ringtui.vocab import CallKind, CallType, Direction
+from ringtui.vocab import CallKind, CallType, Direction, TransfersCounted
 
 RELATIVE_PERIODS = ("today", "yesterday", "this-week", "last-week", "this-month", "last-month")
 SCOPES = ("all", "ivrs", "direct", "custom")
 DIRECTIONS = (Direction.IN.value, Direction.OUT.value)
 TYPES = tuple(t.value for t in CallType)
+TRANSFERS = tuple(t.value for t in TransfersCounted)
 _HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 PERIOD_HELP = "today, yesterday, this-week, last-week, this-month, last-month or YYYY-MM-DD..YYYY-MM-DD"
@@ -56,6 +57,7 @@ class FilterOptions:
     exclude_type: str | None = None  # S6 "include / exclude kinds of call": types left out, comma-joined
     number: str | None = None  # S6 per-IVR refinement: the account number(s) called or calling, comma-joined
     redirection: str | None = None  # S6 per-IVR refinement: the step(s) of --ivr that handled the calls last
+    transfers: str | None = None  # S6 "how transfers are counted": all, exclude or only (TransfersCounted)
 
     def given(self) -> list[str]:
         return [f.name for f in fields(self) if getattr(self, f.name) is not None]
@@ -262,7 +264,29 @@ def _record_conditions(op: Operation, options: FilterOptions) -> list[ColumnElem
     if options.tag:
         conditions.append(exists().where(CallTag.call_record_id == CallRecord.id,
                                          CallTag.tag_id == tag_id(op, options.tag)))
+    conditions += transfer_conditions(options)
     return conditions
+
+
+def transfers_counted(options: FilterOptions) -> TransfersCounted:
+    """--transfers checked: all (the default), exclude or only."""
+    if options.transfers is None:
+        return TransfersCounted.ALL
+    return TransfersCounted(_choice(options.transfers, "transfers value", TRANSFERS))
+
+
+def transferred() -> ColumnElement[bool]:
+    """The call was handed on at least once (a call_transfer row; its call_record_id is indexed)."""
+    return exists().where(CallTransfer.call_record_id == CallRecord.id)
+
+
+def transfer_conditions(options: FilterOptions) -> list[ColumnElement[bool]]:
+    counted = transfers_counted(options)
+    if counted == TransfersCounted.EXCLUDE:
+        return [~transferred()]
+    if counted == TransfersCounted.ONLY:
+        return [transferred()]
+    return []
 
 
 def redirections(op: Operation, options: FilterOptions) -> list[str]:

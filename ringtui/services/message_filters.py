@@ -46,7 +46,8 @@ def choice(value: str, what: str, accepted: tuple[str, ...]) -> str:
 
 
 def _refuse(options: FilterOptions, names: tuple[str, ...], what: str) -> None:
-    call_only = ("exclude_type", "number", "redirection")  # call filters no message or meeting carries
+    # call filters no message or meeting carries
+    call_only = ("exclude_type", "number", "redirection", "transfers")
     given = [f"--{name.replace('_', '-')}" for name in (*names, *call_only)
              if getattr(options, name) is not None]
     if given:

@@ -44,6 +44,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from ringtui.models import AgentDay, AgentHour, CallHour, CallRecord, IvrHour, RingAttempt
 from ringtui.models.types import UTCDateTime
 from ringtui.services.access import Area, require_area
+from ringtui.services.areas import fill_caller_areas
 from ringtui.services.base import Operation
 from ringtui.services.filters import (
     FilterOptions,
@@ -52,11 +53,12 @@ from ringtui.services.filters import (
     hour_windows,
     parse_hours,
     parse_period,
+    transfers_counted,
     visible_calls,
     with_saved_filter,
 )
 from ringtui.services.lookups import ivr_by_name
-from ringtui.vocab import CallKind, Outcome
+from ringtui.vocab import CallKind, Outcome, TransfersCounted
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 CALL_FILTERS = frozenset({"period", "hours", "scope", "ivr", "direction", "type", "saved"})
@@ -181,15 +183,17 @@ def rebuild_hours(target: Any, first: datetime | None, last: datetime | None) ->
 
 def rebuild(op: Operation, period: str | None = None, *, now: datetime | None = None) -> dict[str, Any]:
     """`stats rebuild`: recompute the roll-ups of a period of the account's days, or of everything,
-    in the operation's transaction (all or nothing). Admins and technical users."""
+    and fill the customers' area codes (S14) its records lack, in the operation's transaction (all
+    or nothing). Admins and technical users."""
     require_area(op, Area.CONFIGURATION)
     first = last = None
     if period:
         bounds = parse_period(period, account_zone(op), now or datetime.now(UTC))
         first, last = bounds.start, bounds.end - timedelta(microseconds=1)
     written = rebuild_hours(op, first, last)
+    areas = fill_caller_areas(op, first, last)
     return {"period": period or "all", "first_hour": _iso(first and floor_hour(first)),
-            "last_hour": _iso(last and floor_hour(last)), **written}
+            "last_hour": _iso(last and floor_hour(last)), **written, "caller_areas_filled": areas}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -341,8 +345,12 @@ def _time_conditions(op: Operation, options: FilterOptions, column: Any,
 
 
 def _answerable(op: Operation, options: FilterOptions, allowed: frozenset[str]) -> bool:
-    """Every filter given maps onto the roll-up and the acting user sees every call."""
-    return set(options.given()) <= allowed and not visible_calls(op)
+    """Every filter given maps onto the roll-up and the acting user sees every call. The roll-ups
+    keep no transfers, so only `--transfers all` (every call, as without it) is answered."""
+    given = set(options.given())
+    if transfers_counted(options) == TransfersCounted.ALL:
+        given.discard("transfers")
+    return given <= allowed and not visible_calls(op)
 
 
 def call_rollup(op: Operation, options: FilterOptions | None,

@@ -77,7 +77,7 @@ def save_filter(op: Operation, name: str, options: FilterOptions) -> dict[str, A
     if not values:
         raise Invalid(f"filter {clean!r} would hold no options: give at least one FILTERS option "
                       "(--period, --hours, --scope, --ivr, --group, --user, --country, --tag, --direction, "
-                      "--type, --exclude-type, --number, --redirection)")
+                      "--type, --exclude-type, --number, --redirection, --transfers)")
     call_conditions(op, merged)  # every value checked now, with the error naming it
     existing = op.session.exec(select(SavedFilter).where(SavedFilter.name == clean)).first()
     if existing is not None:

@@ -67,6 +67,7 @@ from ringtui.services.filters import (
     parse_hours,
     parse_period,
     seconds_between,
+    transferred,
     with_saved_filter,
 )
 from ringtui.services.lookups import group_by_name, user_by_email
@@ -241,7 +242,8 @@ def _rollup_plan(op: Operation, options: FilterOptions | None, now: datetime | N
 def _required(plan: Any, source: Source) -> Any:
     if plan is None and source == "rollup":
         raise Invalid("the roll-ups cannot answer these filters (tags, country, group, user, number, "
-                      "redirection, scoped visibility, or hours not on the hour): use the raw source")
+                      "redirection, transfers other than all, scoped visibility, or hours not on the "
+                      "hour): use the raw source")
     return plan
 
 
@@ -641,6 +643,7 @@ def weekday_hour_values(op: Operation, column: Any, value: Any,
 TAG_SORTS = ("calls", "name", "color")
 MAX_CALLERS = 1000
 TOP_COUNTRIES = 10
+TOP_AREAS = 10
 
 
 def _seconds(value: Any) -> float | None:
@@ -740,10 +743,17 @@ def _repeat_intervals(op: Operation, conditions: list[ColumnElement[bool]],
     return {row[0]: tuple(row[1:]) for row in op.session.execute(query)}
 
 
+def transfer_ratio() -> ColumnElement[float]:
+    """S13 "ratio of received to transferred calls", as a share: of the calls received (inbound),
+    those an agent handed on at least once, 0..1 (None without inbound calls)."""
+    return cast(_count(and_(inbound(), transferred())), Float) / func.nullif(inbound_calls(), 0)
+
+
 def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int = 20, *,
                  now: datetime | None = None) -> list[dict[str, Any]]:
-    """S13: per customer number, its calls, answered and missed, talk times, the top agent, the top
-    tags and the interval between its repeated (inbound) calls."""
+    """S13: per customer number, its calls, answered and missed, talk times, received (inbound) and
+    transferred calls (handed on at least once, either direction) and transfer_ratio, the top agent,
+    the top tags and the interval between its repeated (inbound) calls."""
     _require_statistics(op)
     if not 1 <= limit <= MAX_CALLERS:
         raise Invalid(f"limit {limit} is out of range: give 1..{MAX_CALLERS}")
@@ -754,7 +764,9 @@ def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int
                     func.coalesce(func.sum(CallRecord.talk_s), 0.0).label("talk_total_s"),
                     func.min(_of(_answered(), CallRecord.talk_s)).label("talk_min_s"),
                     func.max(_of(_answered(), CallRecord.talk_s)).label("talk_max_s"),
-                    func.avg(_of(_answered(), CallRecord.talk_s)).label("talk_avg_s"))
+                    func.avg(_of(_answered(), CallRecord.talk_s)).label("talk_avg_s"),
+                    inbound_calls().label("received"), _count(transferred()).label("transferred"),
+                    transfer_ratio().label("transfer_ratio"))
              .where(ended(), *conditions)
              .group_by(customer)
              .order_by(total_calls().desc(), customer)
@@ -768,6 +780,8 @@ def caller_stats(op: Operation, options: FilterOptions | None = None, limit: int
         row["talk_total_s"] = _round(row["talk_total_s"], 1)
         for name in ("talk_min_s", "talk_max_s", "talk_avg_s"):
             row[name] = _seconds(row[name])
+        ratio = row["transfer_ratio"]
+        row["transfer_ratio"] = None if ratio is None else _round(ratio, 4)
         row["top_agent"] = top.get(row["number"])
         row["top_tags"] = tags.get(row["number"], [])
         gaps = repeats.get(row["number"], (None, None, None))
@@ -782,7 +796,8 @@ ANONYMOUS = "anonymous"  # from_number of a call with the caller's number withhe
 def geo_stats(op: Operation, options: FilterOptions | None = None, *,
               now: datetime | None = None) -> dict[str, Any]:
     """S14: the 10 customer countries with most calls (origin of inbound calls, destination of
-    outbound ones, counted apart too), and the busiest of them."""
+    outbound ones, counted apart too), and the busiest of them; the same for area codes (`areas`,
+    each with its `zone` name, and `busiest_area`)."""
     _require_statistics(op)
     conditions = call_conditions(op, options, now=now)
     country = CallRecord.caller_country.label("country")
@@ -794,7 +809,37 @@ def geo_stats(op: Operation, options: FilterOptions | None = None, *,
              .limit(TOP_COUNTRIES))
     countries = [dict(row._mapping) for row in op.session.execute(query)]
     busiest = countries[0]["country"] if countries else None
-    return {"countries": countries, "busiest": busiest}
+    areas = _top_areas(op, conditions)
+    return {"countries": countries, "busiest": busiest, "areas": areas,
+            "busiest_area": areas[0]["area"] if areas else None}
+
+
+def _top_areas(op: Operation, conditions: list[ColumnElement[bool]]) -> list[dict[str, Any]]:
+    """S14 by area code: the TOP_AREAS areas with most calls (customers on mobiles and
+    non-geographic numbers have none), each named after one of its numbers."""
+    area = CallRecord.caller_area.label("area")
+    query = (select(area, func.min(_customer()).label("sample"), total_calls().label("calls"),
+                    _count(_answered()).label("answered"), inbound_calls().label("inbound"),
+                    outbound_calls().label("outbound"))
+             .where(ended(), CallRecord.caller_area.is_not(None), *conditions)
+             .group_by(area)
+             .order_by(total_calls().desc(), area)
+             .limit(TOP_AREAS))
+    rows = [dict(row._mapping) for row in op.session.execute(query)]
+    return [{"area": row["area"], "zone": zone_name(row.pop("sample")), **row} for row in rows]
+
+
+def zone_name(number: str) -> str | None:
+    """The place an area code stands for ("Paris", "New York, NY"), from phonenumbers' geocoder
+    on one number of the area; None where it knows none."""
+    import phonenumbers  # the geocoder's data loads on first use: only for `stats geo`
+    from phonenumbers import geocoder
+
+    try:
+        name = geocoder.description_for_number(phonenumbers.parse(number, None), "en")
+    except phonenumbers.NumberParseException:
+        return None
+    return name or None
 
 
 # ---------------------------------------------------------------- S11 surveys, S12 snooze

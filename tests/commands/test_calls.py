@@ -33,7 +33,7 @@ from tests.conftest import ADMIN, ok, refused
 ANA, BOB, SUP = "ana@acme.test", "bob@acme.test", "sup@acme.test"
 LINE = "+33144951479"
 LIST_FIELDS = {"id", "started_at", "direction", "type", "from_number", "to_number", "ivr", "agent",
-               "wait_s", "talk_s", "tags", "ended_by_customer", "processed_channel"}
+               "wait_s", "talk_s", "tags", "ended_by_customer", "processed_channel", "transferred"}
 
 
 def register_commands() -> None:
@@ -133,7 +133,7 @@ def test_list_has_the_contract_fields_newest_first(history):
     assert c1 == {"id": ids["c1"], "started_at": "2026-11-02T08:30:00Z", "direction": "in",
                   "type": "answered", "from_number": "+34612345678", "to_number": LINE, "ivr": "Support",
                   "agent": ANA, "wait_s": 20.0, "talk_s": 100.0, "tags": ["Sale"],
-                  "ended_by_customer": True, "processed_channel": None}
+                  "ended_by_customer": True, "processed_channel": None, "transferred": False}
     assert rows[0]["ended_by_customer"] is False
 
 

@@ -22,7 +22,7 @@ from tests.commands.test_calls import ANA, BOB, NOV_2, SUP, listed, names
 from tests.conftest import ok, refused
 
 CALL_COLUMNS = ["id", "started_at", "direction", "type", "from_number", "to_number", "ivr", "agent",
-                "wait_s", "talk_s", "tags", "ended_by_customer", "processed_channel"]
+                "wait_s", "talk_s", "tags", "ended_by_customer", "processed_channel", "transferred"]
 EVERY_CALL = "--limit", "100000"
 
 
@@ -81,7 +81,7 @@ def test_csv_export_has_a_header_and_the_rows_of_calls_list_csv(center):
     assert c1 == {"id": str(ids["c1"]), "started_at": "2026-11-02T08:30:00Z", "direction": "in",
                   "type": "answered", "from_number": "+34612345678", "to_number": "+33144951479",
                   "ivr": "Support", "agent": ANA, "wait_s": "20.0", "talk_s": "100.0", "tags": "Sale",
-                  "ended_by_customer": "yes", "processed_channel": ""}
+                  "ended_by_customer": "yes", "processed_channel": "", "transferred": "no"}
     listed_csv = csv_rows(ok(cli("calls", "list", "--period", NOV_2, "--csv")).stdout)
     shared = [CALL_COLUMNS.index(name) for name in listed_csv[0]]
     assert [[row[i] for i in shared] for row in rows] == listed_csv[1:]

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from ringtui.cli import app
 from ringtui.db import engine_for
 from ringtui.engine.recorder import record_all
-from ringtui.models import CallRecord, CallTag, Ivr, Tag
+from ringtui.models import CallRecord, CallTag, CallTransfer, Ivr, Tag
 from tests.commands import test_export  # noqa: F401  (registers the export command)
 from tests.commands.test_calls import HISTORY, SUP, build_center
 from tests.conftest import Result, _truncate_postgres, ok
@@ -64,6 +64,9 @@ def awkward_history(url: str) -> None:
         )
         ivr = Ivr.__table__
         connection.execute(update(ivr).where(ivr.c.name == "Sales").values(name=AWKWARD_IVR))
+        connection.execute(insert(CallTransfer.__table__), [  # c3 twice, c2 once
+            {"call_record_id": ids[call], "transferred_at": started, "kind": "blind",
+             "to_number": "+33140000000", "answered": False} for call in ("c3", "c3", "c2")])
         connection.execute(
             insert(record),
             [
@@ -106,6 +109,8 @@ def both(tmp_path: Path, sqlite_template: Path, postgres_url: str) -> tuple[str,
         ("--ivr", AWKWARD_IVR),
         ("--hours", "09:00-13:00", "--tag", "Sale"),
         ("--type", "missed", "--direction", "in"),
+        ("--transfers", "only"),
+        ("--transfers", "exclude", "--hours", "08:00-23:00"),
     ],
 )
 def test_postgres_export_is_byte_for_byte_the_sqlite_export(both, file_format, filters):
@@ -129,7 +134,8 @@ def test_the_awkward_values_are_in_the_export(both):
         ".250000Z",
         '"Sales, ""EU"""',
         '"Urgent, Zed, apple, Éclair"',
-        ",sms\n",
+        ",sms,yes\n",
+        ",no\n",
         "T08:00:00.000001Z",
     ):
         assert cell in text, cell

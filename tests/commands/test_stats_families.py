@@ -87,6 +87,7 @@ def test_callers_per_customer_number_by_hand(history):
     rows = as_json(cli, "callers")
     assert rows[0] == {"number": "+33612345678", "calls": 2, "answered": 1, "missed": 1,  # c2 in, c4 out
                        "talk_total_s": 60.0, "talk_min_s": 60.0, "talk_max_s": 60.0, "talk_avg_s": 60.0,
+                       "received": 1, "transferred": 0, "transfer_ratio": 0.0,  # c2; no transfers
                        "top_agent": ANA, "top_tags": [],
                        "repeat_min_s": None, "repeat_max_s": None, "repeat_avg_s": None}  # one inbound
     assert [(r["number"], r["calls"], r["answered"], r["missed"], r["top_agent"]) for r in rows[1:]] == [
@@ -100,6 +101,7 @@ def test_callers_talk_min_max_avg_and_top_agent(more):
     top = as_json(more, "callers", "--limit", "1")
     assert top == [{"number": "+33612345678", "calls": 3, "answered": 2, "missed": 1,  # c2 c4 c7
                     "talk_total_s": 100.0, "talk_min_s": 40.0, "talk_max_s": 60.0, "talk_avg_s": 50.0,
+                    "received": 2, "transferred": 0, "transfer_ratio": 0.0,
                     "top_agent": ANA,  # ana took c4, bob c7: a tie goes to the first e-mail
                     "top_tags": ["Urgent"],  # c7; repeats: c2 09:00 then c7 14:00
                     "repeat_min_s": 18000.0, "repeat_max_s": 18000.0, "repeat_avg_s": 18000.0}]
@@ -143,11 +145,13 @@ def test_geo_top_countries_and_busiest_zone(history):
         {"country": "FR", "calls": 5, "answered": 3, "inbound": 3, "outbound": 2},
         {"country": "DE", "calls": 1, "answered": 0, "inbound": 1, "outbound": 0},  # c5
         {"country": "ES", "calls": 1, "answered": 1, "inbound": 1, "outbound": 0},  # c1
-    ], "busiest": "FR"}
+    ], "busiest": "FR", "areas": [], "busiest_area": None}  # every customer on a mobile: no area code
     assert as_json(cli, "geo", "--ivr", "Support") == {"countries": [
         {"country": "ES", "calls": 1, "answered": 1, "inbound": 1, "outbound": 0},
-        {"country": "FR", "calls": 1, "answered": 0, "inbound": 1, "outbound": 0}], "busiest": "ES"}
-    assert as_json(cli, "geo", "--period", "2026-01-01..2026-01-31") == {"countries": [], "busiest": None}
+        {"country": "FR", "calls": 1, "answered": 0, "inbound": 1, "outbound": 0}], "busiest": "ES",
+        "areas": [], "busiest_area": None}
+    assert as_json(cli, "geo", "--period", "2026-01-01..2026-01-31") == {
+        "countries": [], "busiest": None, "areas": [], "busiest_area": None}
     human = ok(cli("stats", "geo")).stdout
     assert "Busiest zone: FR" in human
     assert ok(cli("stats", "geo", "--csv")).stdout.splitlines()[:2] == [
