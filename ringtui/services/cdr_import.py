@@ -57,7 +57,7 @@ from ringtui.errors import BulkInvalid, Invalid, PermissionDenied
 from ringtui.models import PhoneNumber, User
 from ringtui.services.access import is_admin
 from ringtui.services.base import Operation, audit
-from ringtui.services.phones import parse
+from ringtui.services.phones import area_of_number, parse
 from ringtui.services.plans import Feature, require_feature
 from ringtui.services.rollups import rebuild_hours
 from ringtui.vocab import CallKind, CallType, Direction, Outcome
@@ -115,11 +115,11 @@ class _Directory:
     numbers: dict[str, tuple[int | None, int | None]]  # E.164 -> (user id, IVR id)
     extensions: dict[str, int]  # SIP username (lower case) -> user id
     user_numbers: dict[int, str]  # user id -> the number the user calls out with
-    parsed: dict[str, tuple[str, str | None] | None] = field(default_factory=dict)
+    parsed: dict[str, tuple[str, str | None, str | None] | None] = field(default_factory=dict)
     looked_up: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
-    def number(self, raw: str) -> tuple[str, str | None] | None:
-        """(E.164, ISO country) of a number in national or international form; None if none.
+    def number(self, raw: str) -> tuple[str, str | None, str | None] | None:
+        """(E.164, ISO country, area code) of a number in national or international form; None if none.
 
         Customers call again and again: each number is parsed once for the whole file
         (phonenumbers takes some 50 us a number)."""
@@ -137,6 +137,7 @@ class _Directory:
         found = (
             phonenumbers.format_number(number, PhoneNumberFormat.E164),
             phonenumbers.region_code_for_number(number),
+            area_of_number(number),
         )
         self.parsed[raw] = self.parsed[found[0]] = found
         return found
@@ -149,7 +150,7 @@ class _Directory:
                 self.looked_up.clear()
             internal, user_id = _internal(value, self)
             number = self.number(value) if value else None
-            e164, country = number or (None, None)
+            e164, country, area = number or (None, None, None)
             owner, ivr_id = self.numbers.get(e164, (None, None)) if e164 else (None, None)
             found = self.looked_up[value] = (
                 value,
@@ -157,6 +158,7 @@ class _Directory:
                 user_id,
                 e164,
                 country,
+                area,
                 owner,
                 ivr_id,
                 value.lower() in _WITHHELD,
@@ -441,7 +443,7 @@ def _call(line: int, cells: list[str], directory: _Directory) -> _Call:
     if outbound and _internal(dst, directory)[0] and not problems:
         raise _Internal
     try:
-        customer, country = _customer(dst if outbound else src, outbound, directory)
+        customer, country, area = _customer(dst if outbound else src, outbound, directory)
     except _BadLine as problem:
         problems.append(str(problem))
     if start is not None and answer is not None and answer < start:
@@ -460,6 +462,7 @@ def _call(line: int, cells: list[str], directory: _Directory) -> _Call:
         "ended_at": ended_at,
         "type": call_type,
         "caller_country": country,
+        "caller_area": area,
         "wait_s": max(0.0, (answered_at - start).total_seconds()) if answered_at else float(duration),
         "talk_s": float(billsec) if answered else 0.0,
         "recorded": False,
@@ -500,10 +503,10 @@ def _call(line: int, cells: list[str], directory: _Directory) -> _Call:
     return _Call(line, record, attempts)
 
 
-def _customer(number: str, outbound: bool, directory: _Directory) -> tuple[str, str | None]:
-    """The customer's side in E.164 and its country: the called number (outbound) or the caller."""
+def _customer(number: str, outbound: bool, directory: _Directory) -> tuple[str, str | None, str | None]:
+    """The customer's side in E.164, its country and area code: the called number (outbound) or the caller."""
     if not outbound and number.lower() in _WITHHELD:
-        return ANONYMOUS, None
+        return ANONYMOUS, None, None
     found = directory.number(number)
     if found is None:
         if outbound:
@@ -547,7 +550,7 @@ _SECONDS = r"^[0-9]{1,9}$"
 _PEER_AT_START = "^" + _PEER.pattern
 _SEPARATOR = "\x1f"
 # what _Directory.look_up gives of a src or dst value
-_LOOKUP = ("value", "internal", "user", "e164", "country", "owner", "ivr", "withheld")
+_LOOKUP = ("value", "internal", "user", "e164", "country", "area", "owner", "ivr", "withheld")
 # the call_record columns the import writes (the flags recorded, vip and flagged are all false)
 _RECORD_COLUMNS = (
     "call_id",
@@ -556,6 +559,7 @@ _RECORD_COLUMNS = (
     "from_number",
     "to_number",
     "caller_country",
+    "caller_area",
     "ivr_id",
     "user_id",
     "started_at",
@@ -605,6 +609,7 @@ def _with_rules(frame: pl.DataFrame, directory: _Directory) -> pl.DataFrame:
             "user": pl.Int64,
             "e164": pl.String,
             "country": pl.String,
+            "area": pl.String,
             "owner": pl.Int64,
             "ivr": pl.Int64,
             "withheld": pl.Boolean,
@@ -724,11 +729,8 @@ def _record_columns(directory: _Directory) -> dict[str, pl.Expr]:
         "to_number": pl.when(out)
         .then(col("dst_e164"))
         .otherwise(pl.coalesce(col("dst_e164"), col("dst").str.slice(0, _TEXT_MAX))),
-        "caller_country": pl.when(out)
-        .then(col("dst_country"))
-        .when(col("src_withheld"))
-        .then(pl.lit(None, pl.String))
-        .otherwise(col("src_country")),
+        "caller_country": _customer_column("country"),
+        "caller_area": _customer_column("area"),
         "ivr_id": pl.when(~out).then(col("dst_ivr")),
         "user_id": agent,
         "started_at": col("start"),
@@ -741,6 +743,19 @@ def _record_columns(directory: _Directory) -> dict[str, pl.Expr]:
         "outcome": pl.when(out).then(pl.lit(_OUTCOME_OUT)).otherwise(col("in_outcome")),
         "attempt_ended_at": pl.coalesce(answered_at, ended_at),
     }
+
+
+def _customer_column(what: str) -> pl.Expr:
+    """A look-up column (country, area) of the customer: dst outbound, src inbound (none if withheld)."""
+    import polars as pl
+
+    return (
+        pl.when(pl.col("outbound"))
+        .then(pl.col(f"dst_{what}"))
+        .when(pl.col("src_withheld"))
+        .then(pl.lit(None, pl.String))
+        .otherwise(pl.col(f"src_{what}"))
+    )
 
 
 def _extension(cell: int, directory: _Directory) -> pl.Expr:

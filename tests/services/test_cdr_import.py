@@ -218,3 +218,30 @@ def test_lines_of_one_call_merge_across_chunks_within_the_window(pbx, tmp_path, 
     assert summary["invalid"] == [
         [6, "uniqueid '1762074000.30' repeats line 1, more than 3 lines before: not the same call"]
     ]
+
+
+def areas(db_url: str) -> dict[str, tuple[str | None, str | None]]:
+    with engine_for(db_url).connect() as connection:
+        rows = connection.execute(text("SELECT call_id, caller_country, caller_area FROM call_record"))
+        return {call_id.split(".")[-1]: (country, area) for call_id, country, area in rows}
+
+
+@pytest.mark.parametrize("rules", ["columns", "lines"])
+def test_the_customer_s_area_code_is_kept_with_the_call(pbx, tmp_path, monkeypatch, db_url, rules):  # noqa: F811
+    """Inbound: the caller's area; outbound: the called number's; a mobile, a withheld caller: none."""
+    import polars as pl
+
+    from tests.commands.test_calls_import import ANSWERED_OUT, BUSY_IN
+
+    if rules == "lines":  # every line through the per-line rules
+        monkeypatch.setattr(cdr_import, "_verdict", lambda: pl.lit("check"))
+    paris_in = numbered(ANSWERED_IN, 1).replace('"0612345678"', '"0144556677"')
+    mobile_in = numbered(ANSWERED_IN, 2)
+    lyon_out = ANSWERED_OUT.replace('"0612345678"', '"+33478000000"')
+    ok(pbx("calls", "import", master(tmp_path, paris_in, mobile_in, lyon_out, BUSY_IN)))
+    assert areas(db_url) == {
+        "1": ("FR", "+33 1"),
+        "2": ("FR", None),
+        "5": ("FR", "+33 4"),
+        "9": (None, None),
+    }
