@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from ringtui.errors import BulkInvalid, Invalid, PermissionDenied
 from ringtui.models import PhoneNumber, User
@@ -59,7 +59,7 @@ from ringtui.services.access import is_admin
 from ringtui.services.base import Operation, audit
 from ringtui.services.phones import area_of_number, parse
 from ringtui.services.plans import Feature, require_feature
-from ringtui.services.rollups import rebuild_hours
+from ringtui.services.rollups import NewCalls, rebuild_hours
 from ringtui.vocab import CallKind, CallType, Direction, Outcome
 
 if TYPE_CHECKING:
@@ -229,10 +229,11 @@ def import_cdrs(
         raise Invalid(f"unknown CDR format {format!r}: give {', '.join(FORMATS)}")
     directory = _load_directory(op, _zone(timezone or op.account.timezone or "UTC"))
     summary = _Summary(file=str(file), timezone=directory.clock.zone.key)
+    new_calls = NewCalls()
     with _bulk_load(op, file):
         for calls, attempts in _one_ahead(_complete_calls(file, directory, summary)):
             if not summary.refused(skip_invalid):
-                _write(op, calls, attempts, summary)
+                _write(op, calls, attempts, summary, new_calls)
         if summary.refused(skip_invalid):
             raise BulkInvalid(f"calls import of {file}", sorted(summary.invalid))
         if summary.lines == 0:
@@ -240,7 +241,7 @@ def import_cdrs(
                 f"{file} holds no call-detail records: expected Master.csv lines ({','.join(COLUMNS)})"
             )
     if summary.imported:
-        _after_import(op.session.connection(), *_utc(summary.first, summary.last))
+        _after_import(op, new_calls, *_utc(summary.first, summary.last))
         audit(
             op,
             "calls.import",
@@ -312,10 +313,15 @@ def _utc(*times: datetime | None) -> tuple[datetime, ...]:
     return tuple(time.replace(tzinfo=UTC) for time in times if time is not None)
 
 
-def _after_import(connection: Connection, first: datetime, last: datetime) -> None:
+def _after_import(op: Operation, new_calls: NewCalls, first: datetime, last: datetime) -> None:
     """Bring the hourly roll-ups up to date for the calls imported, which started from `first` to `last`
-    (aware UTC), in the import's transaction (after the indexes are back)."""
-    rebuild_hours(connection, first, last)
+    (aware UTC), in the import's transaction: on SQLite by adding the sums made from the frames as
+    they were written (reading a million calls back to group them took a fifth of the import);
+    PostgreSQL recomputes those hours in SQL."""
+    if op.session.get_bind().dialect.name == "sqlite":
+        new_calls.write(op.session.connection().connection.dbapi_connection)
+    else:
+        rebuild_hours(op.session.connection(), first, last)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -1013,7 +1019,9 @@ def _dropped_indexes(raw: Any, file: Path) -> list[str]:
     return [sql for _, sql in indexes]
 
 
-def _write(op: Operation, calls: pl.DataFrame, attempts: pl.DataFrame, summary: _Summary) -> None:
+def _write(
+    op: Operation, calls: pl.DataFrame, attempts: pl.DataFrame, summary: _Summary, new_calls: NewCalls
+) -> None:
     import polars as pl
 
     known = _already_imported(op, calls["call_id"])
@@ -1028,6 +1036,7 @@ def _write(op: Operation, calls: pl.DataFrame, attempts: pl.DataFrame, summary: 
     if attempts.height:
         ids = _record_ids(op, calls["call_id"], before)
         _insert(op, "ring_attempt", attempts.join(ids, on="call_id").select(_ATTEMPT_COLUMNS))
+    new_calls.add(calls, attempts)
     summary.imported += calls.height
     first, last = calls["started_at"].min(), calls["started_at"].max()
     summary.first = first if summary.first is None else min(summary.first, first)
