@@ -245,3 +245,25 @@ def test_the_customer_s_area_code_is_kept_with_the_call(pbx, tmp_path, monkeypat
         "5": ("FR", "+33 4"),
         "9": (None, None),
     }
+
+
+def test_a_bad_line_deep_in_a_large_file_leaves_nothing_and_the_indexes_in_place(
+    pbx,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+    db_url,
+    unchanged,
+):
+    """Indexes dropped (SQLite), many batches written, the roll-up sums gathered: the last line is
+    bad, and the database is as before, roll-ups and indexes included."""
+    small_chunks(monkeypatch)
+    monkeypatch.setattr(cdr_import, "_DROP_INDEXES_FROM", 1)
+    monkeypatch.setattr(cdr_import, "_LINE_BYTES", 1)
+    sqlite = db_url.startswith("sqlite")
+    before = sqlite_indexes(db_url) if sqlite else set()
+    lines = [numbered(ANSWERED_IN, n) for n in range(1, 40)]
+    bad = numbered(ANSWERED_IN, 40).replace("2026-11-02 10:00:12", "2026-11-02 09:59:00")
+    with unchanged():
+        refused(pbx("calls", "import", master(tmp_path, *lines, bad)), "line 40: answer '2026-11-02 09:59")
+    assert not sqlite or sqlite_indexes(db_url) == before
+    assert "ix_call_record_ivr_started" in before or not sqlite
