@@ -11,7 +11,8 @@ Each line becomes one call record (and one ring attempt when an agent is known):
   call between two extensions and is skipped (counted, not imported).
 - numbers: E.164 through services/phones with the account's country; an empty or
   withheld caller is "anonymous"; an inbound `dst` that is no number (FreePBX's "s")
-  is kept as written.
+  is kept as written; the customer's geographic area code (`phones.area_of`: "+33 1"; none for a
+  mobile) goes with the call, as its country does.
 - times: start/answer/end are the PBX's wall-clock time in `--timezone` (default the
   account's); wait = answer - start (the whole duration when unanswered); talk = billsec.
 - disposition: ANSWERED -> answered; NO ANSWER, BUSY, FAILED, CONGESTION -> missed, with
@@ -230,10 +231,10 @@ def import_cdrs(
     directory = _load_directory(op, _zone(timezone or op.account.timezone or "UTC"))
     summary = _Summary(file=str(file), timezone=directory.clock.zone.key)
     new_calls = NewCalls()
-    with _bulk_load(op, file):
+    with _bulk_load(op, file) as indexes:
         for calls, attempts in _one_ahead(_complete_calls(file, directory, summary)):
             if not summary.refused(skip_invalid):
-                _write(op, calls, attempts, summary, new_calls)
+                _write(op, calls, attempts, summary, new_calls, indexes)
         if summary.refused(skip_invalid):
             raise BulkInvalid(f"calls import of {file}", sorted(summary.invalid))
         if summary.lines == 0:
@@ -977,9 +978,11 @@ _DROP_INDEXES_FROM = 100_000  # lines
 
 
 @contextmanager
-def _bulk_load(op: Operation, file: Path) -> Iterator[None]:
-    """SQLite only: a larger page cache for the import's connection, and for a file large
-    beside the call history, its secondary indexes dropped and built again once at the end.
+def _bulk_load(op: Operation, file: Path) -> Iterator[_Indexes | None]:
+    """SQLite only: a larger page cache for the import's connection, and when the calls still to
+    write are many beside the call history, its secondary indexes dropped (before the first new
+    call is written: a re-import, or a Master.csv imported again with a day more, writes few or
+    none and keeps them) and built again once at the end.
 
     Inserting a million rows keeps call_record's ten secondary indexes and ring_attempt's
     two in order row by row, half the import's time; one sort per index at the end is
@@ -990,24 +993,39 @@ def _bulk_load(op: Operation, file: Path) -> Iterator[None]:
     gain, so left out: PRAGMA threads (a sorter thread per index build), temp_store=MEMORY, a
     256 MB cache; synchronous stays NORMAL (OFF would risk the whole file on a power cut)."""
     if op.session.get_bind().dialect.name != "sqlite":
-        yield
+        yield None
         return
     raw = op.session.connection().connection.dbapi_connection
     before = raw.execute("PRAGMA cache_size").fetchone()[0]
     raw.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
     try:
-        recreate = _dropped_indexes(raw, file)
-        yield
-        for statement in recreate:
+        indexes = _Indexes(raw, file.stat().st_size // _LINE_BYTES if file.is_file() else 0)
+        yield indexes
+        for statement in indexes.recreate or []:
             raw.execute(statement)
     finally:
         raw.execute(f"PRAGMA cache_size = {int(before)}")
 
 
-def _dropped_indexes(raw: Any, file: Path) -> list[str]:
-    """Drop the bulk tables' secondary indexes if the file holds many calls beside the table's;
+class _Indexes:
+    """The call tables' secondary indexes during a SQLite import: dropped or kept once, when the
+    first new calls are about to be written."""
+
+    def __init__(self, raw: Any, lines: int) -> None:
+        self.raw = raw
+        self.lines = lines  # in the file, about
+        self.recreate: list[str] | None = None  # the statements creating the dropped ones; None: undecided
+
+    def before_writing(self, line: int) -> None:
+        """Called before new calls from `line` on are written: drop the indexes if the rest of the
+        file is large."""
+        if self.recreate is None:
+            self.recreate = _dropped_indexes(self.raw, self.lines - line)
+
+
+def _dropped_indexes(raw: Any, expected: int) -> list[str]:
+    """Drop the bulk tables' secondary indexes if `expected` calls are many beside the table's;
     the statements that create them again."""
-    expected = file.stat().st_size // _LINE_BYTES if file.is_file() else 0
     existing = raw.execute("SELECT coalesce(max(id), 0) FROM call_record").fetchone()[0]
     if expected < _DROP_INDEXES_FROM or expected < existing // 2:
         return []
@@ -1023,7 +1041,12 @@ def _dropped_indexes(raw: Any, file: Path) -> list[str]:
 
 
 def _write(
-    op: Operation, calls: pl.DataFrame, attempts: pl.DataFrame, summary: _Summary, new_calls: NewCalls
+    op: Operation,
+    calls: pl.DataFrame,
+    attempts: pl.DataFrame,
+    summary: _Summary,
+    new_calls: NewCalls,
+    indexes: _Indexes | None,
 ) -> None:
     import polars as pl
 
@@ -1034,6 +1057,8 @@ def _write(
         summary.already_imported += known.len()
     if calls.height == 0:
         return
+    if indexes is not None:
+        indexes.before_writing(int(calls["line"].min()))
     before = _rows(op, "SELECT coalesce(max(id), 0) FROM call_record", ())[0][0]
     _insert(op, "call_record", calls.select(*_RECORD_COLUMNS, *(pl.lit(False).alias(f) for f in _FLAGS)))
     if attempts.height:

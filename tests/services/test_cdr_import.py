@@ -267,3 +267,27 @@ def test_a_bad_line_deep_in_a_large_file_leaves_nothing_and_the_indexes_in_place
         refused(pbx("calls", "import", master(tmp_path, *lines, bad)), "line 40: answer '2026-11-02 09:59")
     assert not sqlite or sqlite_indexes(db_url) == before
     assert "ix_call_record_ivr_started" in before or not sqlite
+
+
+def test_a_file_imported_again_with_a_few_new_lines_keeps_the_indexes(pbx, tmp_path, monkeypatch, db_url):  # noqa: F811
+    """The indexes are dropped for a large number of calls still to write, decided at the first new
+    call: not for a re-import, nor for the same Master.csv a few calls longer."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL keeps its indexes throughout")
+    small_chunks(monkeypatch)
+    monkeypatch.setattr(cdr_import, "_DROP_INDEXES_FROM", 5)
+    monkeypatch.setattr(cdr_import, "_LINE_BYTES", len(ANSWERED_IN) + 1)
+    dropped: list[int] = []
+    drop = cdr_import._dropped_indexes
+    monkeypatch.setattr(cdr_import, "_dropped_indexes", lambda raw, expected: dropped.extend(
+        [len(found := drop(raw, expected))]) or found)
+    before = sqlite_indexes(db_url)
+    lines = [numbered(ANSWERED_IN, n) for n in range(1, 13)]
+    ok(pbx("calls", "import", master(tmp_path, *lines)))
+    assert dropped == [len(before) - 1]  # all but the unique index on call_id
+    summary = ok(pbx("calls", "import", master(tmp_path, *lines), "--json")).json()
+    assert (summary["already_imported"], dropped) == (12, [len(before) - 1])  # not asked again
+    longer = [*lines, numbered(ANSWERED_IN, 13), numbered(ANSWERED_IN, 14)]
+    summary = ok(pbx("calls", "import", master(tmp_path, *longer), "--json")).json()
+    assert (summary["imported"], dropped[1:]) == (2, [0])  # 2 calls still to write: kept
+    assert sqlite_indexes(db_url) == before
