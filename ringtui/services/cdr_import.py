@@ -849,12 +849,18 @@ class _Calls:
 
     def _not_handed_out(self, lines: pl.DataFrame) -> pl.DataFrame:
         """A line of a call already handed out is more than WINDOW lines after its first: a bad line."""
-        if self.handed_out is None:
+        import polars as pl
+
+        if self.handed_out is None or lines.height == 0:
             return lines
-        late = lines.join(self.handed_out, on="call_id", suffix="_first")
+        # only calls whose ids lie between the chunk's least and greatest can be among its own:
+        # joining the chunk with every call handed out grew with the file (2.8 s of 1M lines)
+        lowest, highest = pl.lit(lines["call_id"].min()), pl.lit(lines["call_id"].max())
+        handed_out = self.handed_out.filter(pl.col("call_id").is_between(lowest, highest))
+        late = lines.join(handed_out, on="call_id", suffix="_first")
         for call_id, line, first in late.select("call_id", "line", "line_first").iter_rows():
             self.summary.invalid.append((line, _too_late(call_id, first)))
-        return lines.join(self.handed_out, on="call_id", how="anti", maintain_order="left")
+        return lines.join(handed_out, on="call_id", how="anti", maintain_order="left")
 
     def take_ready(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
         """(calls, their ring attempts) of the complete calls, in the order of their first lines."""
