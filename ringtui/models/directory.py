@@ -13,8 +13,9 @@ from ringtui.models.types import UTCDateTime, utcnow
 from ringtui.vocab import License, Plan, Role, ScopeKind, UserStatus
 
 
-def _fk(target: str, *, nullable: bool = True, ondelete: str = "CASCADE") -> Any:
-    return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True)
+def _fk(target: str, *, nullable: bool = True, ondelete: str = "CASCADE", index: bool = True) -> Any:
+    """A foreign-key column, indexed unless a composite index starts with it (`index=False`)."""
+    return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)
 
 
 class Account(SQLModel, table=True):

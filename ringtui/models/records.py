@@ -56,7 +56,8 @@ class CallRecord(SQLModel, table=True):
     caller_country: str | None = Field(default=None, sa_type=String(2))
     caller_area: str | None = Field(default=None, sa_type=String(16),
                                     description="the customer's area code '+CC AREA' (S14), if geographic")
-    ivr_id: int | None = Field(default=None, sa_column=_fk("ivr.id", ondelete="SET NULL"))
+    # looked up through ix_call_record_ivr_started (ivr_id, started_at), as by its foreign key
+    ivr_id: int | None = Field(default=None, sa_column=_fk("ivr.id", ondelete="SET NULL", index=False))
     ivr_step: str | None = Field(default=None, sa_type=String(60),
                                  description="the IVR step that handled the call last (S6 redirection)")
     user_id: int | None = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"),
@@ -87,7 +88,8 @@ class RingAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     call_record_id: int = Field(sa_column=Column(
         Integer, ForeignKey("call_record.id", ondelete="CASCADE"), nullable=False, index=True))
-    user_id: int | None = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
+    # looked up through ix_ring_attempt_user_outcome (user_id, outcome), as by its foreign key
+    user_id: int | None = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL", index=False))
     started_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: Outcome = Field(sa_type=String(16))

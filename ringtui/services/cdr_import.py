@@ -11,7 +11,8 @@ Each line becomes one call record (and one ring attempt when an agent is known):
   call between two extensions and is skipped (counted, not imported).
 - numbers: E.164 through services/phones with the account's country; an empty or
   withheld caller is "anonymous"; an inbound `dst` that is no number (FreePBX's "s")
-  is kept as written.
+  is kept as written; the customer's geographic area code (`phones.area_of`: "+33 1"; none for a
+  mobile) goes with the call, as its country does.
 - times: start/answer/end are the PBX's wall-clock time in `--timezone` (default the
   account's); wait = answer - start (the whole duration when unanswered); talk = billsec.
 - disposition: ANSWERED -> answered; NO ANSWER, BUSY, FAILED, CONGESTION -> missed, with
@@ -51,15 +52,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from ringtui.errors import BulkInvalid, Invalid, PermissionDenied
 from ringtui.models import PhoneNumber, User
 from ringtui.services.access import is_admin
 from ringtui.services.base import Operation, audit
-from ringtui.services.phones import parse
+from ringtui.services.phones import area_of_number, parse
 from ringtui.services.plans import Feature, require_feature
-from ringtui.services.rollups import rebuild_hours
+from ringtui.services.rollups import NewCalls, rebuild_hours
 from ringtui.vocab import CallKind, CallType, Direction, Outcome
 
 if TYPE_CHECKING:
@@ -115,11 +116,11 @@ class _Directory:
     numbers: dict[str, tuple[int | None, int | None]]  # E.164 -> (user id, IVR id)
     extensions: dict[str, int]  # SIP username (lower case) -> user id
     user_numbers: dict[int, str]  # user id -> the number the user calls out with
-    parsed: dict[str, tuple[str, str | None] | None] = field(default_factory=dict)
+    parsed: dict[str, tuple[str, str | None, str | None] | None] = field(default_factory=dict)
     looked_up: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
-    def number(self, raw: str) -> tuple[str, str | None] | None:
-        """(E.164, ISO country) of a number in national or international form; None if none.
+    def number(self, raw: str) -> tuple[str, str | None, str | None] | None:
+        """(E.164, ISO country, area code) of a number in national or international form; None if none.
 
         Customers call again and again: each number is parsed once for the whole file
         (phonenumbers takes some 50 us a number)."""
@@ -137,6 +138,7 @@ class _Directory:
         found = (
             phonenumbers.format_number(number, PhoneNumberFormat.E164),
             phonenumbers.region_code_for_number(number),
+            area_of_number(number),
         )
         self.parsed[raw] = self.parsed[found[0]] = found
         return found
@@ -149,7 +151,7 @@ class _Directory:
                 self.looked_up.clear()
             internal, user_id = _internal(value, self)
             number = self.number(value) if value else None
-            e164, country = number or (None, None)
+            e164, country, area = number or (None, None, None)
             owner, ivr_id = self.numbers.get(e164, (None, None)) if e164 else (None, None)
             found = self.looked_up[value] = (
                 value,
@@ -157,6 +159,7 @@ class _Directory:
                 user_id,
                 e164,
                 country,
+                area,
                 owner,
                 ivr_id,
                 value.lower() in _WITHHELD,
@@ -227,10 +230,11 @@ def import_cdrs(
         raise Invalid(f"unknown CDR format {format!r}: give {', '.join(FORMATS)}")
     directory = _load_directory(op, _zone(timezone or op.account.timezone or "UTC"))
     summary = _Summary(file=str(file), timezone=directory.clock.zone.key)
-    with _bulk_load(op, file):
+    new_calls = NewCalls()
+    with _bulk_load(op, file) as indexes:
         for calls, attempts in _one_ahead(_complete_calls(file, directory, summary)):
             if not summary.refused(skip_invalid):
-                _write(op, calls, attempts, summary)
+                _write(op, calls, attempts, summary, new_calls, indexes)
         if summary.refused(skip_invalid):
             raise BulkInvalid(f"calls import of {file}", sorted(summary.invalid))
         if summary.lines == 0:
@@ -238,7 +242,7 @@ def import_cdrs(
                 f"{file} holds no call-detail records: expected Master.csv lines ({','.join(COLUMNS)})"
             )
     if summary.imported:
-        _after_import(op.session.connection(), *_utc(summary.first, summary.last))
+        _after_import(op, new_calls, *_utc(summary.first, summary.last))
         audit(
             op,
             "calls.import",
@@ -310,10 +314,15 @@ def _utc(*times: datetime | None) -> tuple[datetime, ...]:
     return tuple(time.replace(tzinfo=UTC) for time in times if time is not None)
 
 
-def _after_import(connection: Connection, first: datetime, last: datetime) -> None:
+def _after_import(op: Operation, new_calls: NewCalls, first: datetime, last: datetime) -> None:
     """Bring the hourly roll-ups up to date for the calls imported, which started from `first` to `last`
-    (aware UTC), in the import's transaction (after the indexes are back)."""
-    rebuild_hours(connection, first, last)
+    (aware UTC), in the import's transaction: on SQLite by adding the sums made from the frames as
+    they were written (reading a million calls back to group them took a fifth of the import);
+    PostgreSQL recomputes those hours in SQL."""
+    if op.session.get_bind().dialect.name == "sqlite":
+        new_calls.write(op.session.connection().connection.dbapi_connection)
+    else:
+        rebuild_hours(op.session.connection(), first, last)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -441,7 +450,7 @@ def _call(line: int, cells: list[str], directory: _Directory) -> _Call:
     if outbound and _internal(dst, directory)[0] and not problems:
         raise _Internal
     try:
-        customer, country = _customer(dst if outbound else src, outbound, directory)
+        customer, country, area = _customer(dst if outbound else src, outbound, directory)
     except _BadLine as problem:
         problems.append(str(problem))
     if start is not None and answer is not None and answer < start:
@@ -460,6 +469,7 @@ def _call(line: int, cells: list[str], directory: _Directory) -> _Call:
         "ended_at": ended_at,
         "type": call_type,
         "caller_country": country,
+        "caller_area": area,
         "wait_s": max(0.0, (answered_at - start).total_seconds()) if answered_at else float(duration),
         "talk_s": float(billsec) if answered else 0.0,
         "recorded": False,
@@ -500,10 +510,10 @@ def _call(line: int, cells: list[str], directory: _Directory) -> _Call:
     return _Call(line, record, attempts)
 
 
-def _customer(number: str, outbound: bool, directory: _Directory) -> tuple[str, str | None]:
-    """The customer's side in E.164 and its country: the called number (outbound) or the caller."""
+def _customer(number: str, outbound: bool, directory: _Directory) -> tuple[str, str | None, str | None]:
+    """The customer's side in E.164, its country and area code: the called number (outbound) or the caller."""
     if not outbound and number.lower() in _WITHHELD:
-        return ANONYMOUS, None
+        return ANONYMOUS, None, None
     found = directory.number(number)
     if found is None:
         if outbound:
@@ -547,7 +557,7 @@ _SECONDS = r"^[0-9]{1,9}$"
 _PEER_AT_START = "^" + _PEER.pattern
 _SEPARATOR = "\x1f"
 # what _Directory.look_up gives of a src or dst value
-_LOOKUP = ("value", "internal", "user", "e164", "country", "owner", "ivr", "withheld")
+_LOOKUP = ("value", "internal", "user", "e164", "country", "area", "owner", "ivr", "withheld")
 # the call_record columns the import writes (the flags recorded, vip and flagged are all false)
 _RECORD_COLUMNS = (
     "call_id",
@@ -556,6 +566,7 @@ _RECORD_COLUMNS = (
     "from_number",
     "to_number",
     "caller_country",
+    "caller_area",
     "ivr_id",
     "user_id",
     "started_at",
@@ -605,6 +616,7 @@ def _with_rules(frame: pl.DataFrame, directory: _Directory) -> pl.DataFrame:
             "user": pl.Int64,
             "e164": pl.String,
             "country": pl.String,
+            "area": pl.String,
             "owner": pl.Int64,
             "ivr": pl.Int64,
             "withheld": pl.Boolean,
@@ -724,11 +736,8 @@ def _record_columns(directory: _Directory) -> dict[str, pl.Expr]:
         "to_number": pl.when(out)
         .then(col("dst_e164"))
         .otherwise(pl.coalesce(col("dst_e164"), col("dst").str.slice(0, _TEXT_MAX))),
-        "caller_country": pl.when(out)
-        .then(col("dst_country"))
-        .when(col("src_withheld"))
-        .then(pl.lit(None, pl.String))
-        .otherwise(col("src_country")),
+        "caller_country": _customer_column("country"),
+        "caller_area": _customer_column("area"),
         "ivr_id": pl.when(~out).then(col("dst_ivr")),
         "user_id": agent,
         "started_at": col("start"),
@@ -741,6 +750,19 @@ def _record_columns(directory: _Directory) -> dict[str, pl.Expr]:
         "outcome": pl.when(out).then(pl.lit(_OUTCOME_OUT)).otherwise(col("in_outcome")),
         "attempt_ended_at": pl.coalesce(answered_at, ended_at),
     }
+
+
+def _customer_column(what: str) -> pl.Expr:
+    """A look-up column (country, area) of the customer: dst outbound, src inbound (none if withheld)."""
+    import polars as pl
+
+    return (
+        pl.when(pl.col("outbound"))
+        .then(pl.col(f"dst_{what}"))
+        .when(pl.col("src_withheld"))
+        .then(pl.lit(None, pl.String))
+        .otherwise(pl.col(f"src_{what}"))
+    )
 
 
 def _extension(cell: int, directory: _Directory) -> pl.Expr:
@@ -827,12 +849,18 @@ class _Calls:
 
     def _not_handed_out(self, lines: pl.DataFrame) -> pl.DataFrame:
         """A line of a call already handed out is more than WINDOW lines after its first: a bad line."""
-        if self.handed_out is None:
+        import polars as pl
+
+        if self.handed_out is None or lines.height == 0:
             return lines
-        late = lines.join(self.handed_out, on="call_id", suffix="_first")
+        # only calls whose ids lie between the chunk's least and greatest can be among its own:
+        # joining the chunk with every call handed out grew with the file (2.8 s of 1M lines)
+        lowest, highest = pl.lit(lines["call_id"].min()), pl.lit(lines["call_id"].max())
+        handed_out = self.handed_out.filter(pl.col("call_id").is_between(lowest, highest))
+        late = lines.join(handed_out, on="call_id", suffix="_first")
         for call_id, line, first in late.select("call_id", "line", "line_first").iter_rows():
             self.summary.invalid.append((line, _too_late(call_id, first)))
-        return lines.join(self.handed_out, on="call_id", how="anti", maintain_order="left")
+        return lines.join(handed_out, on="call_id", how="anti", maintain_order="left")
 
     def take_ready(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
         """(calls, their ring attempts) of the complete calls, in the order of their first lines."""
@@ -956,34 +984,54 @@ _DROP_INDEXES_FROM = 100_000  # lines
 
 
 @contextmanager
-def _bulk_load(op: Operation, file: Path) -> Iterator[None]:
-    """SQLite only: a larger page cache for the import's connection, and for a file large
-    beside the call history, its secondary indexes dropped and built again once at the end.
+def _bulk_load(op: Operation, file: Path) -> Iterator[_Indexes | None]:
+    """SQLite only: a larger page cache for the import's connection, and when the calls still to
+    write are many beside the call history, its secondary indexes dropped (before the first new
+    call is written: a re-import, or a Master.csv imported again with a day more, writes few or
+    none and keeps them) and built again once at the end.
 
-    Inserting a million rows keeps call_record's eight secondary indexes and ring_attempt's
-    three in order row by row, half the import's time; one sort per index at the end is
-    three times faster. The drop and the creation are in the import's transaction: other
-    connections keep seeing the indexes, and a refused import gives them back by rollback.
-    The unique index on call_id stays, for the "already imported" look-ups."""
+    Inserting a million rows keeps call_record's ten secondary indexes and ring_attempt's
+    two in order row by row, half the import's time; one sort per index at the end is
+    three times faster (keeping the indexes whose keys come in time order, and sorting only
+    the others, was slower still). The drop and the creation are in the import's transaction:
+    other connections keep seeing the indexes, and a refused import gives them back by rollback.
+    The unique index on call_id stays, for the "already imported" look-ups. Measured without
+    gain, so left out: PRAGMA threads (a sorter thread per index build), temp_store=MEMORY, a
+    256 MB cache; synchronous stays NORMAL (OFF would risk the whole file on a power cut)."""
     if op.session.get_bind().dialect.name != "sqlite":
-        yield
+        yield None
         return
     raw = op.session.connection().connection.dbapi_connection
     before = raw.execute("PRAGMA cache_size").fetchone()[0]
     raw.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
     try:
-        recreate = _dropped_indexes(raw, file)
-        yield
-        for statement in recreate:
+        indexes = _Indexes(raw, file.stat().st_size // _LINE_BYTES if file.is_file() else 0)
+        yield indexes
+        for statement in indexes.recreate or []:
             raw.execute(statement)
     finally:
         raw.execute(f"PRAGMA cache_size = {int(before)}")
 
 
-def _dropped_indexes(raw: Any, file: Path) -> list[str]:
-    """Drop the bulk tables' secondary indexes if the file holds many calls beside the table's;
+class _Indexes:
+    """The call tables' secondary indexes during a SQLite import: dropped or kept once, when the
+    first new calls are about to be written."""
+
+    def __init__(self, raw: Any, lines: int) -> None:
+        self.raw = raw
+        self.lines = lines  # in the file, about
+        self.recreate: list[str] | None = None  # the statements creating the dropped ones; None: undecided
+
+    def before_writing(self, line: int) -> None:
+        """Called before new calls from `line` on are written: drop the indexes if the rest of the
+        file is large."""
+        if self.recreate is None:
+            self.recreate = _dropped_indexes(self.raw, self.lines - line)
+
+
+def _dropped_indexes(raw: Any, expected: int) -> list[str]:
+    """Drop the bulk tables' secondary indexes if `expected` calls are many beside the table's;
     the statements that create them again."""
-    expected = file.stat().st_size // _LINE_BYTES if file.is_file() else 0
     existing = raw.execute("SELECT coalesce(max(id), 0) FROM call_record").fetchone()[0]
     if expected < _DROP_INDEXES_FROM or expected < existing // 2:
         return []
@@ -998,7 +1046,14 @@ def _dropped_indexes(raw: Any, file: Path) -> list[str]:
     return [sql for _, sql in indexes]
 
 
-def _write(op: Operation, calls: pl.DataFrame, attempts: pl.DataFrame, summary: _Summary) -> None:
+def _write(
+    op: Operation,
+    calls: pl.DataFrame,
+    attempts: pl.DataFrame,
+    summary: _Summary,
+    new_calls: NewCalls,
+    indexes: _Indexes | None,
+) -> None:
     import polars as pl
 
     known = _already_imported(op, calls["call_id"])
@@ -1008,11 +1063,14 @@ def _write(op: Operation, calls: pl.DataFrame, attempts: pl.DataFrame, summary: 
         summary.already_imported += known.len()
     if calls.height == 0:
         return
+    if indexes is not None:
+        indexes.before_writing(int(calls["line"].min()))
     before = _rows(op, "SELECT coalesce(max(id), 0) FROM call_record", ())[0][0]
     _insert(op, "call_record", calls.select(*_RECORD_COLUMNS, *(pl.lit(False).alias(f) for f in _FLAGS)))
     if attempts.height:
         ids = _record_ids(op, calls["call_id"], before)
         _insert(op, "ring_attempt", attempts.join(ids, on="call_id").select(_ATTEMPT_COLUMNS))
+    new_calls.add(calls, attempts)
     summary.imported += calls.height
     first, last = calls["started_at"].min(), calls["started_at"].max()
     summary.first = first if summary.first is None else min(summary.first, first)

@@ -56,6 +56,11 @@ def area_of(e164: str) -> str | None:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:
         return None
+    return area_of_number(number)
+
+
+def area_of_number(number: phonenumbers.PhoneNumber) -> str | None:
+    """`area_of` for a number already parsed (bulk paths parse each number once)."""
     length = phonenumbers.length_of_geographical_area_code(number)
     if not length:
         return None

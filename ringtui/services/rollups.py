@@ -241,6 +241,77 @@ def add_calls(db: Any, call_ids: Collection[str]) -> None:
                 _agent_measures("day").where(mine))
 
 
+class NewCalls:
+    """The roll-up rows of calls a bulk import writes, summed from its frames as it writes them
+    (polars; `add_calls` is the same sum in SQL for the recorder's batches): one GROUP BY per
+    chunk in memory instead of reading the calls back. Each call must be new (not in call_record
+    before the import) and ended. The measures are those of `_call_measures` and `_agent_measures`;
+    a test holds both equal."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[Any]] = {"call_hour": [], "ivr_hour": [], "agent_hour": []}
+
+    def add(self, calls: Any, attempts: Any) -> None:
+        """`calls`: started_at (naive UTC), call_id, direction, kind, type, ivr_id, wait_s, talk_s;
+        `attempts`: call_id, user_id, outcome."""
+        import polars as pl
+
+        col = pl.col
+        calls = calls.with_columns(hour=col("started_at").dt.truncate("1h"))
+        measures = [pl.len().alias("calls"), col("wait_s").sum().alias("wait_sum"),
+                    col("wait_s").max().alias("wait_max"), col("talk_s").sum().alias("talk_sum"),
+                    col("talk_s").max().alias("talk_max")]
+        self.parts["call_hour"].append(calls.group_by(_CALL_KEYS).agg(measures))
+        self.parts["ivr_hour"].append(
+            calls.filter(col("ivr_id").is_not_null()).group_by("ivr_id", *_CALL_KEYS).agg(measures))
+        took = col("outcome").is_in([Outcome.ANSWERED.value, Outcome.OUT.value])
+        self.parts["agent_hour"].append(
+            attempts.filter(col("user_id").is_not_null())
+            .join(calls.select("call_id", "hour", "talk_s"), on="call_id")
+            .group_by("hour", "user_id")
+            .agg(*((col("outcome") == outcome.value).sum().cast(pl.Int64).alias(outcome.value.lower())
+                   for outcome in Outcome),
+                 pl.when(took).then(col("talk_s")).otherwise(0.0).sum().alias("talk_s")))
+
+    def write(self, raw: Any) -> None:
+        """Add the sums to the roll-up tables (ON CONFLICT: added to an hour's row already there),
+        through a SQLite DBAPI connection, in its transaction."""
+        import polars as pl
+
+        col = pl.col
+        tables = {}
+        for name, keys in (("call_hour", _CALL_KEYS), ("ivr_hour", ["ivr_id", *_CALL_KEYS])):
+            if self.parts[name]:
+                tables[name] = (keys, pl.concat(self.parts[name]).group_by(keys).agg(
+                    col("calls").sum(), col("wait_sum").sum(), col("wait_max").max(),
+                    col("talk_sum").sum(), col("talk_max").max()))
+        if self.parts["agent_hour"]:
+            hours = pl.concat(self.parts["agent_hour"]).group_by("hour", "user_id").agg(
+                col(_AGENT_MEASURES).sum())
+            tables["agent_hour"] = (["hour", "user_id"], hours)
+            tables["agent_day"] = (["day", "user_id"], hours.group_by(
+                day=col("hour").dt.truncate("1d"), user_id=col("user_id")).agg(col(_AGENT_MEASURES).sum()))
+        for name, (keys, rows) in tables.items():
+            _add_rows(raw, name, keys, rows)
+
+
+def _add_rows(raw: Any, table: str, keys: list[str], rows: Any) -> None:
+    """Upsert a frame's rows through SQLite's DBAPI (times as text, as SQLAlchemy stores them)."""
+    import polars as pl
+
+    rows = rows.with_columns(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S%.6f") for name in ("hour", "day")
+                             if name in rows.columns)
+    names = rows.columns
+    added = ", ".join(
+        f"{name} = CASE WHEN excluded.{name} > {table}.{name} THEN excluded.{name} ELSE {table}.{name} END"
+        if name.endswith("_max") else f"{name} = {table}.{name} + excluded.{name}"
+        for name in names if name not in keys)
+    raw.executemany(
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}",
+        rows.iter_rows())
+
+
 Late = tuple[str, int | None, datetime, str]  # call id, user id, attempt start, new outcome
 
 

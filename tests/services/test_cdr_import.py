@@ -218,3 +218,76 @@ def test_lines_of_one_call_merge_across_chunks_within_the_window(pbx, tmp_path, 
     assert summary["invalid"] == [
         [6, "uniqueid '1762074000.30' repeats line 1, more than 3 lines before: not the same call"]
     ]
+
+
+def areas(db_url: str) -> dict[str, tuple[str | None, str | None]]:
+    with engine_for(db_url).connect() as connection:
+        rows = connection.execute(text("SELECT call_id, caller_country, caller_area FROM call_record"))
+        return {call_id.split(".")[-1]: (country, area) for call_id, country, area in rows}
+
+
+@pytest.mark.parametrize("rules", ["columns", "lines"])
+def test_the_customer_s_area_code_is_kept_with_the_call(pbx, tmp_path, monkeypatch, db_url, rules):  # noqa: F811
+    """Inbound: the caller's area; outbound: the called number's; a mobile, a withheld caller: none."""
+    import polars as pl
+
+    from tests.commands.test_calls_import import ANSWERED_OUT, BUSY_IN
+
+    if rules == "lines":  # every line through the per-line rules
+        monkeypatch.setattr(cdr_import, "_verdict", lambda: pl.lit("check"))
+    paris_in = numbered(ANSWERED_IN, 1).replace('"0612345678"', '"0144556677"')
+    mobile_in = numbered(ANSWERED_IN, 2)
+    lyon_out = ANSWERED_OUT.replace('"0612345678"', '"+33478000000"')
+    ok(pbx("calls", "import", master(tmp_path, paris_in, mobile_in, lyon_out, BUSY_IN)))
+    assert areas(db_url) == {
+        "1": ("FR", "+33 1"),
+        "2": ("FR", None),
+        "5": ("FR", "+33 4"),
+        "9": (None, None),
+    }
+
+
+def test_a_bad_line_deep_in_a_large_file_leaves_nothing_and_the_indexes_in_place(
+    pbx,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+    db_url,
+    unchanged,
+):
+    """Indexes dropped (SQLite), many batches written, the roll-up sums gathered: the last line is
+    bad, and the database is as before, roll-ups and indexes included."""
+    small_chunks(monkeypatch)
+    monkeypatch.setattr(cdr_import, "_DROP_INDEXES_FROM", 1)
+    monkeypatch.setattr(cdr_import, "_LINE_BYTES", 1)
+    sqlite = db_url.startswith("sqlite")
+    before = sqlite_indexes(db_url) if sqlite else set()
+    lines = [numbered(ANSWERED_IN, n) for n in range(1, 40)]
+    bad = numbered(ANSWERED_IN, 40).replace("2026-11-02 10:00:12", "2026-11-02 09:59:00")
+    with unchanged():
+        refused(pbx("calls", "import", master(tmp_path, *lines, bad)), "line 40: answer '2026-11-02 09:59")
+    assert not sqlite or sqlite_indexes(db_url) == before
+    assert "ix_call_record_ivr_started" in before or not sqlite
+
+
+def test_a_file_imported_again_with_a_few_new_lines_keeps_the_indexes(pbx, tmp_path, monkeypatch, db_url):  # noqa: F811
+    """The indexes are dropped for a large number of calls still to write, decided at the first new
+    call: not for a re-import, nor for the same Master.csv a few calls longer."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL keeps its indexes throughout")
+    small_chunks(monkeypatch)
+    monkeypatch.setattr(cdr_import, "_DROP_INDEXES_FROM", 5)
+    monkeypatch.setattr(cdr_import, "_LINE_BYTES", len(ANSWERED_IN) + 1)
+    dropped: list[int] = []
+    drop = cdr_import._dropped_indexes
+    monkeypatch.setattr(cdr_import, "_dropped_indexes", lambda raw, expected: dropped.extend(
+        [len(found := drop(raw, expected))]) or found)
+    before = sqlite_indexes(db_url)
+    lines = [numbered(ANSWERED_IN, n) for n in range(1, 13)]
+    ok(pbx("calls", "import", master(tmp_path, *lines)))
+    assert dropped == [len(before) - 1]  # all but the unique index on call_id
+    summary = ok(pbx("calls", "import", master(tmp_path, *lines), "--json")).json()
+    assert (summary["already_imported"], dropped) == (12, [len(before) - 1])  # not asked again
+    longer = [*lines, numbered(ANSWERED_IN, 13), numbered(ANSWERED_IN, 14)]
+    summary = ok(pbx("calls", "import", master(tmp_path, *longer), "--json")).json()
+    assert (summary["imported"], dropped[1:]) == (2, [0])  # 2 calls still to write: kept
+    assert sqlite_indexes(db_url) == before

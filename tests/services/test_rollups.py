@@ -365,3 +365,29 @@ def test_a_failing_batch_leaves_the_rollups_unchanged_and_its_retry_counts_once(
     after = rollup_contents(db_url)
     assert after == rebuilt_contents(db_url)
     assert sum(row[4] for row in after["call_hour"]) == 43
+
+
+@pytest.mark.usefixtures("pbx")
+def test_a_cdr_import_adds_to_the_rollups_exactly_as_a_rebuild(cli, db_url, tmp_path: Path):
+    """Calls over two UTC days, queue legs merged into one call, a second file into the same hours
+    (the rows already there are added to) with lines imported before: the roll-ups a rebuild gives."""
+    from tests.commands.test_calls_import import ANSWERED_OUT
+
+    def moved(line: str, n: int, hour: int) -> str:
+        return (line.replace("1762074000.1", f"1762074000.{n}").replace("1762077600.3", f"1762077600.{n}")
+                .replace("1762081200.5", f"1762081200.{n}").replace("1762084800.9", f"1762084800.{n}")
+                .replace(" 10:0", f" {hour:02d}:0").replace(" 11:0", f" {hour:02d}:0")
+                .replace(" 12:0", f" {hour:02d}:0").replace(" 13:0", f" {hour:02d}:0"))
+
+    first = [moved(line, n, 8 + n % 16) for n, line in enumerate([ANSWERED_IN, MISSED_IN, ANSWERED_OUT,
+                                                                   BUSY_IN] * 6)]
+    rang = moved(ANSWERED_IN, 99, 10).replace('"ANSWERED"', '"NO ANSWER"').replace(",132,120,", ",15,0,")
+    taken = moved(ANSWERED_IN, 99, 10).replace("SIP/ana-00000002", "SIP/201-00000003")
+    ok(cli("calls", "import", master(tmp_path, *first, rang, taken), "--json"))
+    assert rollup_contents(db_url) == rebuilt_contents(db_url)
+    second = [moved(line, 100 + n, 9 + n % 3) for n, line in enumerate([ANSWERED_OUT, MISSED_IN] * 4)]
+    summary = ok(cli("calls", "import", master(tmp_path, *first[:5], *second, name="b.csv"), "--json")).json()
+    assert (summary["imported"], summary["already_imported"]) == (8, 5)
+    live = rollup_contents(db_url)
+    assert live == rebuilt_contents(db_url)
+    assert sum(row[4] for row in live["call_hour"]) == 24 + 1 + 8  # column 4: calls
