@@ -55,6 +55,11 @@ def require_live_action(op: Operation, action: str, agent_email: str | None = No
         if not permission_value(actor, "snooze") and not is_admin(actor):
             raise PermissionDenied(f"{actor.email} may not snooze (permission snooze=false)")
         return
+    if action == "transfer":
+        if not permission_value(actor, "transfer_calls"):
+            raise PermissionDenied(f"{actor.email} may not transfer calls (permission transfer_calls=false)")
+        if agent_email == actor.email:  # an agent hands on their own call: no supervision needed
+            return
     require_area(op, Area.ACTIVITY)
     if action == "take" and not permission_value(actor, "take_waiting_calls"):
         raise PermissionDenied(f"{actor.email} may not take waiting calls "

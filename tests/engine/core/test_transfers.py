@@ -242,3 +242,16 @@ def test_target_answering_after_their_ring_is_toolate_while_the_recall_rings(clo
     center.agent_hung_up(call, ANN)
     assert (BOB, Outcome.TOOLATE) in center.outcomes(call)
     assert not [a for a in center.actions if isinstance(a, HangUp) and a.cause != 200]
+
+
+def test_the_tuis_live_state_shows_the_transfer_then_the_new_agent(clock):
+    from ringtui.screens.feed import LiveState
+
+    state = LiveState()
+    center, call = answered_by_ann(clock)
+    state.apply_many(event.to_dict() for event in center.events)
+    assert state.calls[call]["agent"] == ANN
+    state.apply_many(event.to_dict() for event in center.transfer(call, ANN, BOB).events)
+    assert (state.calls[call]["state"], state.calls[call]["agent"]) == ("transferring", None)
+    state.apply_many(event.to_dict() for event in center.agent_answered(call, BOB).events)
+    assert (state.calls[call]["state"], state.calls[call]["agent"]) == ("connected", BOB)
