@@ -15,6 +15,7 @@ import heapq
 import itertools
 import math
 import random
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,6 +62,7 @@ class Behaviour:
     customer_hangs_up: float = 0.65
     call_back: float = 0.35
     tag_calls: float = 0.5
+    transfer: float = 0.05  # an answered inbound call handed on to another free agent (S6)
     anonymous: float = 0.02
     blacklisted: float = 0.01
     repeat_caller: float = 0.3
@@ -98,6 +100,7 @@ class Simulator:
         self._planned_until: datetime | None = None
         self._stopped = False
         self._online: set[str] = set()
+        self._transferred: set[str] = set()  # calls handed on once already: not again
         self.calls_started = 0
 
     # ------------------------------------------------------------ the event heap
@@ -336,10 +339,41 @@ class Simulator:
             chosen = self.rng.sample(self.tags, k=min(len(self.tags), self.rng.choice((1, 1, 2))))
             self.after(self.rng.uniform(5, 60), lambda: self._input(self.center.tag_call, call_id, chosen))
         talk = self.rng.lognormvariate(math.log(self.behaviour.talk_mean_s) - 0.5, 1.0)
+        if self._transfers(call_id):
+            self._transferred.add(call_id)
+            self.after(min(talk, 300) / 2, lambda: self._transfer(call_id, email, talk / 2))
+            return
+        self._talk_ends(call_id, email, talk)
+
+    def _talk_ends(self, call_id: str, email: str, talk: float) -> None:
         if self.rng.random() < self.behaviour.customer_hangs_up:
             self.after(talk, lambda: self._hang_up(call_id))
         else:
             self.after(talk, lambda: self._agent_hangs_up(call_id, email))
+
+    def _transfers(self, call_id: str) -> bool:
+        """Whether the agent hands this call on: a share of inbound calls decided by the call id alone
+        (the random stream stays the same as without transfers until the first one happens)."""
+        share = self.behaviour.transfer
+        if not share or call_id in self._transferred:
+            return False
+        return zlib.crc32(call_id.encode()) % 10_000 < share * 10_000
+
+    def _transfer(self, call_id: str, email: str, talk: float) -> None:
+        """The agent hands the call to a free colleague (the core rings them; if they do not answer,
+        the call comes back); with nobody free, the agent keeps it."""
+        call = self.center.calls.get(call_id)
+        if call is None or call.agent != email:
+            return
+        free = [other for other in self.agents if other != email and other in self._online
+                and self.center.agent_state(other) == AgentState.FREE]
+        if not free:
+            self._talk_ends(call_id, email, talk)
+            return
+        try:
+            self._react(self.center.transfer(call_id, email, self.rng.choice(free)))
+        except CoreError:  # a colleague the configuration no longer has
+            self._talk_ends(call_id, email, talk)
 
     def _hang_up(self, call_id: str) -> None:
         self._input(self.center.caller_hung_up, call_id)
