@@ -64,7 +64,7 @@ def require_live_action(op: Operation, action: str, agent_email: str | None = No
     if action == "take" and not permission_value(actor, "take_waiting_calls"):
         raise PermissionDenied(f"{actor.email} may not take waiting calls "
                                "(permission take_waiting_calls=false)")
-    if agent_email and action in ("snooze", "unsnooze"):
+    if agent_email and action in ("snooze", "unsnooze", "transfer"):
         visible = visible_user_ids(op)
         if visible is not None:
             member = op.session.exec(select(User.id).where(User.email == agent_email)).first()
