@@ -707,7 +707,13 @@ class SipCalls:
             timer.cancel()
         leg.reinvite_timers.clear()
         invite_client_timers(leg.reinvite_timers, lambda: self.endpoint.send(leg.reinvite, destination),
-                             lambda: bool(leg.reinvite), lambda: None, TIMER_B_S)
+                             lambda: bool(leg.reinvite), lambda: self._reinvite_timed_out(leg), TIMER_B_S)
+
+    def _reinvite_timed_out(self, leg: CallerLeg) -> None:
+        """No answer to our re-INVITE within Timer B: it is given up (the call goes on as it was)."""
+        if leg.reinvite:
+            leg.reinvite = b""
+            log.info("the caller of %s did not answer the transferred session", leg.call_id)
 
     def _reinvite_answered(self, leg: CallerLeg, response: Response) -> None:
         """The caller's final answer to our re-INVITE: ACKed (a 2xx to its Contact, RFC 3261 13.2.2.4)."""
