@@ -15,8 +15,10 @@ AGENT, SUPERVISOR = "ana@acme.test", "sue@acme.test"
 
 @pytest.fixture
 def people(account, db_url):
-    ok(account("users", "add", AGENT))
-    ok(account("users", "add", SUPERVISOR, "--role", "supervisor"))
+    ok(account("groups", "create", "Sales"))
+    ok(account("users", "add", AGENT, "--group", "Sales"))
+    ok(account("users", "add", SUPERVISOR))
+    ok(account("users", "role", SUPERVISOR, "supervisor", "--scope", "group:Sales"))
     return account, Settings(database_url=db_url)
 
 
@@ -41,3 +43,11 @@ def test_an_agent_may_not_transfer_a_colleagues_call(people):
     ok(cli("users", "add", "bob@acme.test"))
     with operation(settings, AGENT) as op, pytest.raises(PermissionDenied):
         require_live_action(op, "transfer", "bob@acme.test")
+
+
+def test_a_supervisor_may_not_transfer_the_call_of_an_agent_outside_her_groups(people):
+    cli, settings = people
+    ok(cli("users", "add", "bob@acme.test"))
+    with operation(settings, SUPERVISOR) as op, pytest.raises(PermissionDenied) as refused:
+        require_live_action(op, "transfer", "bob@acme.test")
+    assert str(refused.value) == f"bob@acme.test is outside the groups {SUPERVISOR} supervises"
