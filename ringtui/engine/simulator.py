@@ -101,6 +101,7 @@ class Simulator:
         self._stopped = False
         self._online: set[str] = set()
         self._transferred: set[str] = set()  # calls handed on once already: not again
+        self._rest_of_talk: dict[str, float] = {}  # a transferred call: what its next agent talks
         self.calls_started = 0
 
     # ------------------------------------------------------------ the event heap
@@ -124,6 +125,8 @@ class Simulator:
 
     def _after_call(self, call: CallSummary) -> None:
         """A missed customer is often called back by an agent a little later (L4, S2)."""
+        self._transferred.discard(call.call_id)
+        self._rest_of_talk.pop(call.call_id, None)
         if (call.direction == Direction.IN and call.type == CallType.MISSED
                 and call.ended_by == EndedBy.CUSTOMER  # not the blacklisted or refused ones
                 and call.from_number.startswith("+")
@@ -339,6 +342,8 @@ class Simulator:
             chosen = self.rng.sample(self.tags, k=min(len(self.tags), self.rng.choice((1, 1, 2))))
             self.after(self.rng.uniform(5, 60), lambda: self._input(self.center.tag_call, call_id, chosen))
         talk = self.rng.lognormvariate(math.log(self.behaviour.talk_mean_s) - 0.5, 1.0)
+        # a transferred call lasts what it would have: the target (or the recalled agent) talks the rest
+        talk = self._rest_of_talk.pop(call_id, talk)
         if self._transfers(call_id):
             self._transferred.add(call_id)
             self.after(min(talk, 300) / 2, lambda: self._transfer(call_id, email, talk / 2))
@@ -369,6 +374,7 @@ class Simulator:
         if target is None:
             self._talk_ends(call_id, email, talk)
             return
+        self._rest_of_talk[call_id] = talk
         try:
             self._react(self.center.transfer(call_id, email, target))
         except CoreError:  # a colleague the configuration no longer has
