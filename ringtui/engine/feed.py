@@ -9,7 +9,9 @@ Protocol (version in `PROTOCOL_VERSION`), JSON text frames:
   (kpis: the last `kpi` event's fields, as of now), then
   every event as `{"type": ..., "at": ..., "seq": N, ...}` (see core/events.py).
 - The client may send control messages `{"action": "snooze"|"unsnooze"|"take"|
-  "whisper"|"ping", ...}` (all but ping need `feed:control`); each is answered
+  "whisper"|"transfer"|"ping", ...}` (all but ping need `feed:control`; transfer:
+  `{"call_id", "agent", "target"}`, the agent connected to the call hands it to
+  the target agent's e-mail or an E.164 number); each is answered
   with `{"type": "ack", "action": ...}` or `{"type": "error", "error": ...}`.
   A malformed message gets an error event and changes nothing.
 A slow client never slows the engine: each has a bounded queue, and a client

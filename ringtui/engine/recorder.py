@@ -1,7 +1,11 @@
 """The recorder: call records written from the core's events (E3).
 
 A record opens when a call starts and closes when it ends, with its ring
-attempts, survey answer and tags, in the same transaction. Writes are batched:
+attempts, transfers, survey answer and tags, in the same transaction.
+
+After a transfer (S6) the record's user is the agent who answered first and its
+talk time the customer's whole connection (the transfer's ring included); each
+hand-on is a call_transfer row, the target's ring an ordinary ring attempt. Writes are batched:
 `handle()` only queues, `flush()` writes everything queued in one transaction,
 opens before closes. At engine start `close_orphans()` closes the records a
 crash left open, as ended by an engine restart, so nothing is lost and nothing
@@ -27,7 +31,17 @@ from ringtui.engine.core.events import (
     CallSummary,
     Event,
 )
-from ringtui.models import CallRecord, CallTag, Ivr, RingAttempt, SnoozePeriod, SurveyAnswer, Tag, User
+from ringtui.models import (
+    CallRecord,
+    CallTag,
+    CallTransfer,
+    Ivr,
+    RingAttempt,
+    SnoozePeriod,
+    SurveyAnswer,
+    Tag,
+    User,
+)
 from ringtui.services.phones import area_of, country_of
 from ringtui.services.rollups import add_calls, refresh_calls, shift_outcomes
 from ringtui.vocab import AgentState, CallType, Direction, EndedBy
@@ -99,7 +113,8 @@ class Recorder:
             for rows in (still_open, complete):
                 if rows:
                     db.execute(insert(_RECORDS), rows)
-            answered = [event for event in _of(batch, CallAnswered) if event.call_id not in ended]
+            answered = [event for event in _of(batch, CallAnswered)
+                        if event.call_id not in ended and not event.transferred]
             if answered:  # so that a crash before the end still knows the call was answered
                 db.execute(_ANSWER, [{"answered_call": event.call_id, "answered_at": event.at,
                                       "user_id": self._users.get(event.agent)} for event in answered])
@@ -184,6 +199,13 @@ class Recorder:
                 for call in calls for name in dict.fromkeys(call.tags) if name in self._tags]
         if tags:
             db.execute(insert(CallTag.__table__), tags)
+        transfers = [{"call_record_id": ids[call.call_id], "transferred_at": transfer.at,
+                      "kind": transfer.kind, "by_user_id": self._users.get(transfer.by),
+                      "to_user_id": self._users.get(transfer.to_agent or ""),
+                      "to_number": transfer.to_number, "answered": transfer.answered}
+                     for call in calls for transfer in call.transfers]
+        if transfers:
+            db.execute(insert(CallTransfer.__table__), transfers)
 
     def _record_ids(self, db: Session, call_ids: list[str]) -> dict[str, int]:
         return dict(db.execute(select(CallRecord.call_id, CallRecord.id).where(

@@ -143,12 +143,15 @@ class EngineRuntime:
                 self.apply(self.center.take_waiting_call(call_id, agent))
             elif action == "whisper":
                 self.apply(self.center.whisper(_field(message, "call_id"), _field(message, "supervisor")))
+            elif action == "transfer":
+                call_id, agent = _field(message, "call_id"), _field(message, "agent")
+                self.apply(self.center.transfer(call_id, agent, _field(message, "target")))
             else:
                 raise ControlRefused(
-                    f"unknown action {action!r}; actions: snooze, unsnooze, take, whisper, ping")
+                    f"unknown action {action!r}; actions: snooze, unsnooze, take, whisper, transfer, ping")
         except CoreError as error:
             raise ControlRefused(str(error)) from None
-        return {key: message[key] for key in ("agent", "call_id") if key in message}
+        return {key: message[key] for key in ("agent", "call_id", "target") if key in message}
 
     # ------------------------------------------------------------ running
 

@@ -15,6 +15,7 @@ import heapq
 import itertools
 import math
 import random
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,6 +62,7 @@ class Behaviour:
     customer_hangs_up: float = 0.65
     call_back: float = 0.35
     tag_calls: float = 0.5
+    transfer: float = 0.05  # an answered inbound call handed on to another free agent (S6)
     anonymous: float = 0.02
     blacklisted: float = 0.01
     repeat_caller: float = 0.3
@@ -98,6 +100,8 @@ class Simulator:
         self._planned_until: datetime | None = None
         self._stopped = False
         self._online: set[str] = set()
+        self._transferred: set[str] = set()  # calls handed on once already: not again
+        self._rest_of_talk: dict[str, float] = {}  # a transferred call: what its next agent talks
         self.calls_started = 0
 
     # ------------------------------------------------------------ the event heap
@@ -121,6 +125,8 @@ class Simulator:
 
     def _after_call(self, call: CallSummary) -> None:
         """A missed customer is often called back by an agent a little later (L4, S2)."""
+        self._transferred.discard(call.call_id)
+        self._rest_of_talk.pop(call.call_id, None)
         if (call.direction == Direction.IN and call.type == CallType.MISSED
                 and call.ended_by == EndedBy.CUSTOMER  # not the blacklisted or refused ones
                 and call.from_number.startswith("+")
@@ -336,10 +342,54 @@ class Simulator:
             chosen = self.rng.sample(self.tags, k=min(len(self.tags), self.rng.choice((1, 1, 2))))
             self.after(self.rng.uniform(5, 60), lambda: self._input(self.center.tag_call, call_id, chosen))
         talk = self.rng.lognormvariate(math.log(self.behaviour.talk_mean_s) - 0.5, 1.0)
+        # a transferred call lasts what it would have: the target (or the recalled agent) talks the rest
+        talk = self._rest_of_talk.pop(call_id, talk)
+        if self._transfers(call_id):
+            self._transferred.add(call_id)
+            self.after(min(talk, 300) / 2, lambda: self._transfer(call_id, email, talk / 2))
+            return
+        self._talk_ends(call_id, email, talk)
+
+    def _talk_ends(self, call_id: str, email: str, talk: float) -> None:
         if self.rng.random() < self.behaviour.customer_hangs_up:
             self.after(talk, lambda: self._hang_up(call_id))
         else:
             self.after(talk, lambda: self._agent_hangs_up(call_id, email))
+
+    def _transfers(self, call_id: str) -> bool:
+        """Whether the agent hands this call on: a share of inbound calls decided by the call id alone
+        (the random stream stays the same as without transfers until the first one happens)."""
+        share = self.behaviour.transfer
+        if not share or call_id in self._transferred:
+            return False
+        return zlib.crc32(call_id.encode()) % 10_000 < share * 10_000
+
+    def _transfer(self, call_id: str, email: str, talk: float) -> None:
+        """The agent hands the call to a free colleague (the core rings them; if they do not answer,
+        the call comes back); with nobody free, the agent keeps it."""
+        call = self.center.calls.get(call_id)
+        if call is None or call.agent != email:
+            return
+        target = self._free_colleague(email)
+        if target is None:
+            self._talk_ends(call_id, email, talk)
+            return
+        self._rest_of_talk[call_id] = talk
+        try:
+            self._react(self.center.transfer(call_id, email, target))
+        except CoreError:  # a colleague the configuration no longer has
+            self._talk_ends(call_id, email, talk)
+
+    def _free_colleague(self, email: str) -> str | None:
+        """A free agent other than `email`: the first one from a random place in the list (reading
+        every agent's state on every transfer would cost a 200-agent day a noticeable share)."""
+        count = len(self.agents)
+        start = self.rng.randrange(count) if count else 0
+        for index in range(count):
+            other = self.agents[(start + index) % count]
+            if other != email and other in self._online and self.center.agent_state(other) == AgentState.FREE:
+                return other
+        return None
 
     def _hang_up(self, call_id: str) -> None:
         self._input(self.center.caller_hung_up, call_id)

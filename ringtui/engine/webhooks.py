@@ -186,6 +186,8 @@ class CallEvents:
                 "agent": event.agent, "vip": event.vip, "started_at": iso_utc(event.at)})
             return [WebhookEvent("incoming_call", event.at, call)] if event.direction == Direction.IN else []
         if isinstance(event, CallAnswered):
+            if event.transferred:  # a transfer's target took it: call_answered went with the first answer
+                return []
             call = self._remember(event.call_id, {
                 "call_id": event.call_id, "agent": event.agent, "wait_s": event.wait_s,
                 "answered_at": iso_utc(event.at)})

@@ -102,6 +102,32 @@ class ReasonScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class TargetScreen(ModalScreen[str | None]):
+    """Ask where to transfer a call: an agent's e-mail or an E.164 number (Enter confirms, esc cancels)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    DEFAULT_CSS = """
+    TargetScreen { align: center middle; }
+    TargetScreen > Vertical { width: 70; height: auto; background: $surface; padding: 1 2; }
+    """
+
+    def __init__(self, call_id: str, agent: str) -> None:
+        super().__init__()
+        self.call_id, self.agent = call_id, agent
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Transfer {self.call_id} from {self.agent} to: an agent's e-mail or a number "
+                         "in E.164 form (Enter to confirm, esc to cancel)")
+            yield Input(placeholder="agent@example.com or +33612345678", id="target")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class ActivityScreen(LiveScreen):
     screen_title = "Activity"
     BINDINGS = [
@@ -109,6 +135,8 @@ class ActivityScreen(LiveScreen):
         Binding("u", "unsnooze", "Unsnooze", id="activity.unsnooze"),
         Binding("t", "take", "Take call", id="activity.take"),
         Binding("w", "whisper", "Whisper", id="activity.whisper"),
+        # not in the footer (kept as it was); listed by ? and the palette
+        Binding("x", "transfer", "Transfer call", id="activity.transfer", show=False),
         Binding("tab", "app.focus_next", "Next table", id="activity.next", show=False),
     ]
     # Under 110 columns four board columns side by side leave room for the agent's name
@@ -463,6 +491,21 @@ class ActivityScreen(LiveScreen):
         agent = (self.live.calls.get(call_id) or {}).get("agent") if self.live else None
         self.control("whisper", call_id=call_id, supervisor=self.scope.get("email", ""), on_agent=agent)
 
+    def action_transfer(self) -> None:
+        call_id = self._selected("calls")
+        call = (self.live.calls.get(call_id) if self.live and call_id else None) or {}
+        agent = call.get("agent")
+        if call_id is None or not agent or call.get("state") != "connected":
+            self.notify("select a call in progress with an agent first (tab moves between tables)",
+                        severity="warning")
+            return
+
+        def chosen(target: str | None) -> None:
+            if target:
+                self.control("transfer", call_id=call_id, agent=agent, target=target)
+
+        self.app.push_screen(TargetScreen(call_id, agent), chosen)
+
     @work(group="control", exclusive=False)
     async def control(self, action: str, **fields: Any) -> dict[str, Any]:
         """Check the acting user's rights (same rules and words as the CLI), then ask the engine."""
@@ -488,10 +531,11 @@ class ActivityScreen(LiveScreen):
         from ringtui.services.live import require_live_action
 
         with self.context.operation() as op:
-            require_live_action(op, action, agent if action in ("snooze", "unsnooze", "whisper") else None)
+            require_live_action(op, action, agent)
 
     def palette_actions(self) -> list[tuple[str, str, Any]]:
         return [("snooze the selected agent", "s", self.action_snooze),
                 ("unsnooze the selected agent", "u", self.action_unsnooze),
                 ("take the selected waiting call", "t", self.action_take),
-                ("whisper to the agent of the selected call", "w", self.action_whisper)]
+                ("whisper to the agent of the selected call", "w", self.action_whisper),
+                ("transfer the selected call to an agent or a number", "x", self.action_transfer)]

@@ -191,7 +191,8 @@ class LiveState:
 
     def _on_call_ringing(self, message: dict[str, Any], at: datetime | None) -> None:
         call = self._call(message["call_id"], at)
-        call["state"] = "ringing"
+        if call.get("state") != "transferring":  # a transfer's target rings: still shown as a transfer
+            call["state"] = "ringing"
         call["ringing"] = list(message.get("agents") or [])
         self._mark("calls", message["call_id"])
 
@@ -202,6 +203,13 @@ class LiveState:
         self._mark("calls", call_id)
         if self.waiting.pop(call_id, None) is not None:
             self._mark("waiting", call_id)
+
+    def _on_call_transferred(self, message: dict[str, Any], at: datetime | None) -> None:
+        call_id = message["call_id"]
+        call = self._call(call_id, at)
+        call.update(state="connected" if message.get("to_number") else "transferring",
+                    agent=message.get("to_number"), transferred_by=message.get("by"))
+        self._mark("calls", call_id)
 
     def _on_call_ended(self, message: dict[str, Any], _at: datetime | None) -> None:
         summary = message.get("call") or {}

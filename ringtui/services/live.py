@@ -51,18 +51,23 @@ def ivr_agents(op: Operation, names: list[str] | None = None) -> dict[str, list[
 def require_live_action(op: Operation, action: str, agent_email: str | None = None) -> None:
     """Refuse a control action the acting user may not take (the feed token has every right).
 
-    `agent_email` is the agent acted on: snoozed, unsnoozed, or whose call is whispered to.
+    `agent_email` is the agent acted on: snoozed, unsnoozed, or whose call is whispered to or transferred.
     """
     actor = op.actor
     if action in ("snooze", "unsnooze") and agent_email == actor.email:
         if not permission_value(actor, "snooze") and not is_admin(actor):
             raise PermissionDenied(f"{actor.email} may not snooze (permission snooze=false)")
         return
+    if action == "transfer":
+        if not permission_value(actor, "transfer_calls"):
+            raise PermissionDenied(f"{actor.email} may not transfer calls (permission transfer_calls=false)")
+        if agent_email == actor.email:  # an agent hands on their own call: no supervision needed
+            return
     require_area(op, Area.ACTIVITY)
     if action == "take" and not permission_value(actor, "take_waiting_calls"):
         raise PermissionDenied(f"{actor.email} may not take waiting calls "
                                "(permission take_waiting_calls=false)")
-    if not agent_email or action not in ("snooze", "unsnooze", "whisper"):
+    if not agent_email or action not in ("snooze", "unsnooze", "whisper", "transfer"):
         return
     agent = op.session.exec(select(User).where(User.email == agent_email)).first()
     visible = visible_user_ids(op)

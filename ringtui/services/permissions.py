@@ -67,6 +67,7 @@ CATALOGUE: dict[str, Permission] = {p.name: p for p in (
     _b("sms_brand_notifications", SOFTWARE, False, "SMS notifications on behalf of the brand"),
     _b("see_waiting_list", CALLS, True, "see the waiting list"),
     _b("take_waiting_calls", CALLS, True, "take calls from the waiting list"),
+    _b("transfer_calls", CALLS, True, "transfer a call in progress to another agent or a number"),
     _b("anonymise_inbound", CALLS, False, "anonymise all inbound numbers"),
     _b("tag_calls", CALLS, True, "tag calls"),
     _i("after_call_work_s", CALLS, 0, 0, 3600, "after-call work duration in seconds"),

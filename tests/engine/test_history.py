@@ -165,8 +165,15 @@ def test_each_answered_call_has_one_answered_attempt_by_its_agent(history: Histo
     answered = dict(history.rows(
         "SELECT r.call_id, count(a.id) FROM call_record r LEFT JOIN ring_attempt a "
         "ON a.call_record_id = r.id AND a.outcome = 'ANSWERED' AND a.user_id = r.user_id "
-        "WHERE r.type = 'answered' AND r.direction = 'in' GROUP BY r.call_id"))
+        "WHERE r.type = 'answered' AND r.direction = 'in' "
+        "AND NOT EXISTS (SELECT 1 FROM call_transfer t WHERE t.call_record_id = r.id) GROUP BY r.call_id"))
     assert answered and set(answered.values()) == {1}
+    # transferred: the first answer, and again when the transfer came back to the same agent (recall)
+    again = dict(history.rows(
+        "SELECT r.call_id, count(a.id) FROM call_record r JOIN call_transfer t ON t.call_record_id = r.id "
+        "JOIN ring_attempt a ON a.call_record_id = r.id AND a.outcome = 'ANSWERED' AND a.user_id = r.user_id "
+        "GROUP BY r.call_id"))
+    assert again and set(again.values()) <= {1, 2}
     assert history.one("SELECT count(*) FROM ring_attempt a JOIN call_record r ON r.id = a.call_record_id "
                        "WHERE a.outcome = 'ANSWERED' AND r.type <> 'answered'") == 0
 
@@ -188,9 +195,10 @@ def test_ivr_calls_name_the_step_of_their_ivr_that_handled_them_last(history: Hi
     assert history.one("SELECT count(*) FROM call_record WHERE kind = 'direct' AND ivr_step IS NOT NULL") == 0
     assert history.one("SELECT count(*) FROM call_record WHERE ivr_step IS NOT NULL") == history.one(
         f"SELECT count(*) {step_of}")
+    # (a transferred call nobody took back goes on to the step after the one that connected it)
     assert {row[0] for row in history.rows(
-        f"SELECT DISTINCT s.type {step_of} WHERE r.type = 'answered' AND r.user_id IS NOT NULL")} <= {
-        "ring", "queue"}
+        f"SELECT DISTINCT s.type {step_of} WHERE r.type = 'answered' AND r.user_id IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM call_transfer t WHERE t.call_record_id = r.id)")} <= {"ring", "queue"}
     assert {row[0] for row in history.rows(f"SELECT DISTINCT s.type {step_of} WHERE r.type = 'voicemail'")} \
         == {"voicemail"}
     unrouted = history.rows("SELECT DISTINCT type, ended_by FROM call_record "
@@ -301,3 +309,20 @@ def test_the_same_seed_writes_the_same_records_in_another_process(sqlite_templat
         assert done.returncode == 0, done.stderr
         digests.add(done.stdout.strip())
     assert len(digests) == 1
+
+
+def test_a_few_answered_calls_were_transferred_and_their_rows_hold_together(history: History):
+    """S6/S13 have content: call_transfer rows, each on an answered record whose user is the agent who
+    transferred it (the first to answer), with a ring attempt of the target agent on the same record."""
+    answered = history.one("SELECT count(*) FROM call_record WHERE type = 'answered' AND direction = 'in'")
+    transferred = history.one("SELECT count(DISTINCT call_record_id) FROM call_transfer")
+    assert 0.01 < transferred / answered < 0.08
+    assert history.one("SELECT count(*) FROM call_transfer WHERE answered") > 0
+    assert history.one("SELECT count(*) FROM call_transfer WHERE NOT answered") > 0
+    assert history.one(
+        "SELECT count(*) FROM call_transfer t JOIN call_record r ON r.id = t.call_record_id "
+        "WHERE r.type != 'answered' OR r.user_id != t.by_user_id OR t.to_user_id IS NULL "
+        "OR t.to_user_id = t.by_user_id") == 0
+    assert history.one(
+        "SELECT count(*) FROM call_transfer t WHERE NOT EXISTS (SELECT 1 FROM ring_attempt a "
+        "WHERE a.call_record_id = t.call_record_id AND a.user_id = t.to_user_id)") == 0

@@ -15,10 +15,11 @@ from ringtui.engine.core.events import (
     CallEnded,
     CallStarted,
     CallSummary,
+    TransferSummary,
 )
 from ringtui.engine.recorder import Recorder, close_orphans
 from ringtui.models import CallRecord, CallTag, RingAttempt, SurveyAnswer
-from ringtui.vocab import CallKind, CallType, Direction, EndedBy, Outcome
+from ringtui.vocab import CallKind, CallType, Direction, EndedBy, Outcome, TransferKind
 from tests.conftest import ok
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -176,3 +177,73 @@ def test_a_batch_mixing_calls_still_going_and_calls_over_writes_each_right(cente
     with Session(center) as db:
         attempts = db.exec(select(RingAttempt).where(RingAttempt.call_record_id == by_id["over"].id)).all()
         assert len(attempts) == 2
+
+
+def test_a_transferred_call_lands_with_its_transfer_and_the_targets_attempt_in_one_record(center):
+    """Ana answers, hands the call to Bob, Bob answers: one record (Ana's, the whole talk), Bob's ANSWERED
+    attempt, one call_transfer row; the first answer stays the record's even when written mid-call."""
+    import random
+
+    from ringtui.engine.core.agents import AgentConfig
+    from ringtui.engine.core.center import CallCenter
+    from ringtui.engine.core.clock import FakeClock
+    from ringtui.engine.core.scenario import Scenario, Step
+    from ringtui.models import CallTransfer, User
+    from ringtui.vocab import StepType
+
+    clock = FakeClock(T0)
+    core = CallCenter(clock, rng=random.Random(1))
+    recorder = Recorder(center)
+    for reaction in (
+        core.load_agents([AgentConfig(email="ana@acme.test"), AgentConfig(email="bob@acme.test")]),
+        core.load_scenarios([Scenario(name="Standard", numbers=(LINE,), steps=(
+            Step(name="ring", type=StepType.RING, agents=("ana@acme.test",), ring_s=20),))]),
+        core.agent_connected("ana@acme.test", "sip"), core.agent_connected("bob@acme.test", "sip"),
+        core.call_arrived("t1", CALLER, LINE),
+    ):
+        for event in reaction.events:
+            recorder.handle(event)
+
+    def step(seconds: float, reaction_of) -> None:
+        clock.advance(seconds)
+        for event in reaction_of().events:
+            recorder.handle(event)
+
+    step(5, lambda: core.agent_answered("t1", "ana@acme.test"))
+    step(40, lambda: core.transfer("t1", "ana@acme.test", "bob@acme.test"))
+    step(3, lambda: core.agent_answered("t1", "bob@acme.test"))
+    recorder.flush()  # mid-call: Bob's answer must not replace Ana's
+    [going] = records(center)
+    assert going.answered_at == T0 + timedelta(seconds=5)
+    step(60, lambda: core.caller_hung_up("t1"))
+    recorder.flush()
+    [record] = records(center)
+    with Session(center) as db:
+        users = dict(db.exec(select(User.email, User.id)).all())
+        [transfer] = db.exec(select(CallTransfer)).all()
+        attempts = db.exec(select(RingAttempt.user_id, RingAttempt.outcome).where(
+            RingAttempt.call_record_id == record.id).order_by(RingAttempt.id)).all()
+    assert (record.type, record.user_id, record.wait_s, record.talk_s) == (
+        "answered", users["ana@acme.test"], 5, 103)
+    assert (transfer.call_record_id, transfer.kind, transfer.by_user_id, transfer.to_user_id,
+            transfer.to_number, transfer.answered, transfer.transferred_at) == (
+        record.id, "blind", users["ana@acme.test"], users["bob@acme.test"], None, True,
+        T0 + timedelta(seconds=45))
+    assert attempts == [(users["ana@acme.test"], "ANSWERED"), (users["bob@acme.test"], "ANSWERED")]
+
+
+def test_a_transfer_to_an_external_number_is_a_row_with_the_number(center):
+    summary = CallSummary(
+        call_id="x1", direction=Direction.IN, kind=CallKind.IVR, from_number=CALLER, to_number=LINE,
+        started_at=T0, ended_at=T0 + timedelta(seconds=95), type=CallType.ANSWERED,
+        ended_by=EndedBy.CUSTOMER, ivr="Standard", agent="ana@acme.test", answered_at=T0, talk_s=95,
+        transfers=(TransferSummary(at=T0 + timedelta(seconds=30), by="ana@acme.test", kind=TransferKind.BLIND,
+                                   to_number="+33698765432", answered=True),))
+    recorder = Recorder(center)
+    recorder.handle(CallEnded(at=summary.ended_at, call=summary))
+    recorder.flush()
+    from ringtui.models import CallTransfer
+
+    with Session(center) as db:
+        [row] = db.exec(select(CallTransfer)).all()
+    assert (row.to_user_id, row.to_number, row.answered) == (None, "+33698765432", True)

@@ -94,6 +94,55 @@ def test_calls_flow_to_the_feed_and_the_records_and_cli_changes_reload(center_ac
         assert "ANSWERED" in attempts
 
 
+def test_a_feed_client_transfers_a_call_and_the_record_has_the_transfer(center_account, db_url):
+    """The feed's `transfer` action: refused with the core's words for a bad target; done, the call
+    shows with its new agent and its record closes with one call_transfer row."""
+    _, number = center_account
+    settings = load_settings(database_url=db_url)
+
+    async def scenario() -> None:
+        runtime = EngineRuntime(settings, EngineOptions(ws="127.0.0.1:0"))
+        stop = asyncio.Event()
+        running = asyncio.create_task(runtime.run(stop))
+        while runtime.address is None:
+            await asyncio.sleep(0.02)
+        token = settings.token_file.read_text().strip()
+        async with connect(f"ws://127.0.0.1:{runtime.address[1]}",
+                           additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+            await receive_until(ws, "snapshot")
+            runtime.apply(runtime.center.agent_connected("ana@acme.test", "sip"))
+            runtime.apply(runtime.center.call_arrived("call-t", "+34612345678", number))
+            await receive_until(ws, "call_ringing")
+            runtime.apply(runtime.center.agent_answered("call-t", "ana@acme.test"))
+            await receive_until(ws, "call_answered")
+            await ws.send(json.dumps({"action": "transfer", "call_id": "call-t", "agent": "ana@acme.test",
+                                      "target": "0612345678"}))
+            error = await receive_until(ws, "error")
+            assert "'0612345678': not an agent's e-mail nor a number in E.164 form" in error["error"]
+            runtime.apply(runtime.center.agent_connected("bob@acme.test", "sip"))
+            await ws.send(json.dumps({"action": "transfer", "call_id": "call-t", "agent": "ana@acme.test",
+                                      "target": "bob@acme.test"}))
+            transferred = await receive_until(ws, "call_transferred")
+            assert (transferred["by"], transferred["to_agent"]) == ("ana@acme.test", "bob@acme.test")
+            ack = await receive_until(ws, "ack", action="transfer")
+            assert ack["target"] == "bob@acme.test"
+            runtime.apply(runtime.center.agent_answered("call-t", "bob@acme.test"))
+            await receive_until(ws, "call_answered", agent="bob@acme.test")
+            [call] = runtime.snapshot()["calls"]
+            assert (call["agent"], call["state"]) == ("bob@acme.test", "connected")
+            runtime.apply(runtime.center.caller_hung_up("call-t"))
+            await receive_until(ws, "call_ended")
+        stop.set()
+        await running
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=30))
+    with engine_for(db_url).connect() as connection:
+        rows = connection.execute(text(
+            "SELECT u.email, t.answered, t.kind FROM call_transfer t JOIN app_user u ON u.id = t.to_user_id "
+            "JOIN call_record r ON r.id = t.call_record_id WHERE r.call_id = 'call-t'")).all()
+        assert [tuple(row) for row in rows] == [("bob@acme.test", True, "blind")]
+
+
 def _open_and_total(db_url: str) -> tuple[int, int, int]:
     with engine_for(db_url).connect() as connection:
         return connection.execute(text(

@@ -278,3 +278,63 @@ def test_frames_are_skipped_over_the_cpu_budget_but_one_a_second_is_drawn(center
     assert not later(1.2, 1.2, drawn_just_before=False)  # busy, but no frame for over a second: draw
     assert later(0.3, 0.3)
     assert not later(3.0, 0.1)  # quiet again over the last window
+
+
+def test_a_call_in_progress_is_transferred_to_an_agent_from_the_calls_table(center):
+    """x on a call in progress, the target typed in the prompt: the engine rings bob, the row shows the
+    transfer, then bob; a bad target is refused in the engine's words and the call stays with ana."""
+    settings = center.settings()
+
+    async def scenario():
+        async with running_engine(settings) as (runtime, _clock, url):
+            runtime.apply(runtime.center.agent_connected("ana@acme.test", "sip"))
+            runtime.apply(runtime.center.call_arrived("call-1", CUSTOMER, center.sales_number))
+            runtime.apply(runtime.center.agent_answered("call-1", "ana@acme.test"))
+            app = tui_app(settings, url, start="activity")
+            async with app.run_test(size=(120, 40)) as pilot:
+                await until(lambda: isinstance(app.screen, ActivityScreen)
+                            and "call-1" in keys(app.screen.query_one("#calls", DataTable)), pilot)
+                calls = app.screen.query_one("#calls", DataTable)
+                calls.focus()
+                calls.move_cursor(row=calls.get_row_index("call-1"))
+                await pilot.press("x", *"0612345678", "enter")
+                await until(lambda: any("transfer refused by the engine" in m for m in messages(app)), pilot)
+                assert any("not an agent's e-mail nor a number in E.164 form" in m for m in messages(app))
+                assert runtime.center.calls["call-1"].agent == "ana@acme.test"
+                runtime.apply(runtime.center.agent_connected("bob@acme.test", "sip"))
+                await pilot.press("x", *"bob@acme.test", "enter")
+                await until(lambda: row_of(calls, "call-1")[6] == "transferring", pilot)
+                assert runtime.center.agents["bob@acme.test"].ringing == {"call-1"}
+                runtime.apply(runtime.center.agent_answered("call-1", "bob@acme.test"))
+                await until(lambda: row_of(calls, "call-1")[6] == "talking", pilot)
+                assert runtime.center.calls["call-1"].agent == "bob@acme.test"
+
+    run(scenario())
+
+
+def test_a_supervisor_without_transfer_calls_is_refused_before_the_engine_is_asked(center):
+    ok(center.cli("users", "perms", SUPERVISOR, "transfer_calls=false"))
+    settings = center.settings(acting_user=SUPERVISOR)
+
+    async def scenario():
+        async with running_engine(settings) as (runtime, _clock, url):
+            for email in ("ana@acme.test", "bob@acme.test"):
+                runtime.apply(runtime.center.agent_connected(email, "sip"))
+            runtime.apply(runtime.center.call_arrived("sales-1", CUSTOMER, center.sales_number))
+            agent = runtime.center.calls["sales-1"].live_attempts()[0].agent
+            runtime.apply(runtime.center.agent_answered("sales-1", agent))
+            app = tui_app(settings, url, start="activity")
+            async with app.run_test(size=(120, 40)) as pilot:
+                await until(lambda: isinstance(app.screen, ActivityScreen)
+                            and "sales-1" in keys(app.screen.query_one("#calls", DataTable)), pilot)
+                calls = app.screen.query_one("#calls", DataTable)
+                calls.focus()
+                calls.move_cursor(row=calls.get_row_index("sales-1"))
+                other = "bob@acme.test" if agent == "ana@acme.test" else "ana@acme.test"
+                await pilot.press("x", *other, "enter")
+                await until(lambda: any("transfer refused" in m for m in messages(app)), pilot)
+                assert any(f"{SUPERVISOR} may not transfer calls (permission transfer_calls=false)" in m
+                           for m in messages(app))
+                assert runtime.center.calls["sales-1"].agent == agent
+
+    run(scenario())

@@ -27,6 +27,13 @@ class ConnectAgent(Action):
 
 
 @dataclass(frozen=True)
+class ReleaseAgent(Action):
+    """The agent handed the call on (a transfer): their leg of it ends, the caller's goes on."""
+
+    agent: str
+
+
+@dataclass(frozen=True)
 class Play(Action):
     text: str = ""
     sound: str | None = None

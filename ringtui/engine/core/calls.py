@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from ringtui.engine.core.events import AttemptSummary
+from ringtui.engine.core.events import AttemptSummary, TransferSummary
 from ringtui.engine.core.scenario import Scenario, Step
-from ringtui.vocab import CallKind, Direction, Outcome
+from ringtui.vocab import CallKind, Direction, Outcome, TransferKind
 
 
 class Phase(StrEnum):
@@ -22,6 +22,7 @@ class Phase(StrEnum):
     FORWARDED = "forwarded"
     DIALING = "dialing"  # outbound, far end not answered yet
     CONNECTED = "connected"
+    TRANSFERRING = "transferring"  # an agent handed the call on: the target (or the transferrer again) rings
     SURVEY = "survey"
 
 
@@ -44,6 +45,23 @@ class RingAttempt:
 
 
 @dataclass
+class Transfer:
+    """One hand-on of a call by the agent connected to it (S6): to an agent, or to an external number."""
+
+    at: datetime
+    by: str  # the transferring agent's e-mail
+    to_agent: str | None = None
+    to_number: str | None = None
+    kind: TransferKind = TransferKind.BLIND
+    answered: bool = False
+    recalling: bool = False  # the target did not take it: the transferrer's phone rings again
+
+    def summary(self) -> TransferSummary:
+        return TransferSummary(at=self.at, by=self.by, to_agent=self.to_agent, to_number=self.to_number,
+                               kind=self.kind, answered=self.answered)
+
+
+@dataclass
 class Call:
     call_id: str
     direction: Direction
@@ -63,7 +81,9 @@ class Call:
     hunt: list[str] = field(default_factory=list)  # agents still to try, in the strategy's order
     refusals: int = 0  # refusal attempts recorded in the current step
     agent: str | None = None  # connected agent
-    answered_at: datetime | None = None
+    first_agent: str | None = None  # the agent who answered first: the record's user after a transfer
+    answered_at: datetime | None = None  # when the customer was first connected (an agent or a forward)
+    connected_at: datetime | None = None  # when the current agent was connected
     talk_ended_at: datetime | None = None
     connected_step: str | None = None
     queued_at: datetime | None = None
@@ -76,6 +96,14 @@ class Call:
     survey_rating: int | None = None
     tags: list[str] = field(default_factory=list)
     ended_by_agent: bool = False
+    transfers: list[Transfer] = field(default_factory=list)
+
+    @property
+    def pending_transfer(self) -> Transfer | None:
+        """The transfer whose target has not taken the call yet (phase TRANSFERRING)."""
+        if self.phase == Phase.TRANSFERRING and self.transfers:
+            return self.transfers[-1]
+        return None
 
     def live_attempts(self) -> list[RingAttempt]:
         return [attempt for attempt in self.attempts if attempt.live]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,9 +36,15 @@ from zoneinfo import ZoneInfo
 
 from ringtui.engine.core import actions as act
 from ringtui.engine.core.agents import Agent, AgentConfig
-from ringtui.engine.core.calls import Call, Phase, RingAttempt
+from ringtui.engine.core.calls import Call, Phase, RingAttempt, Transfer
 from ringtui.engine.core.clock import Clock
-from ringtui.engine.core.errors import AgentUnavailable, DuplicateCall, UnknownAgent, UnknownCall
+from ringtui.engine.core.errors import (
+    AgentUnavailable,
+    DuplicateCall,
+    TransferRefused,
+    UnknownAgent,
+    UnknownCall,
+)
 from ringtui.engine.core.events import (
     AgentStateChanged,
     AttemptOutcomeChanged,
@@ -46,6 +53,7 @@ from ringtui.engine.core.events import (
     CallRinging,
     CallStarted,
     CallSummary,
+    CallTransferred,
     CallWaiting,
     Event,
     SupervisorWhispered,
@@ -67,9 +75,11 @@ from ringtui.vocab import (
     SkipCondition,
     StepType,
     Strategy,
+    TransferKind,
 )
 
 ANONYMOUS = frozenset({"anonymous", ""})
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 VOICEMAIL_MAX_S = 120.0  # longest message; then the engine hangs up
 SURVEY_WAIT_S = 10.0
 # A hunt (one agent at a time) walks the whole group when every agent is busy: the refusals of the
@@ -355,7 +365,8 @@ class CallCenter:
         call = self._call(call_id)
         if call.phase != Phase.DIALING:
             return self._end(ignored=f"call {call_id} is not an outbound call being dialled")
-        call.phase, call.answered_at = Phase.CONNECTED, now
+        call.phase, call.answered_at, call.connected_at = Phase.CONNECTED, now, now
+        call.first_agent = call.agent
         self._emit(CallAnswered(at=now, call_id=call_id, agent=call.agent or "", wait_s=self._wait_s(call)))
         return self._end()
 
@@ -436,6 +447,105 @@ class CallCenter:
         self._do(act.Whisper(call_id, supervisor, call.agent))
         self._emit(SupervisorWhispered(at=now, call_id=call_id, supervisor=supervisor, agent=call.agent))
         return self._end()
+
+    # ------------------------------------------------------------------ transfers (S6)
+
+    def transfer(self, call_id: str, email: str, target: str) -> Reaction:
+        """The agent `email`, connected to the call, hands it on at once (a blind transfer).
+
+        `target` is an agent's e-mail or an external E.164 number. The transferring agent is
+        released at once (free, or after-call work, as when a call ends for them) and the caller
+        hears hold music. A target agent is rung as any ring would (reachable, snooze, schedule,
+        channels and call waiting decide; their own ring time); when they answer they are
+        connected. An external number is handed to the carrier (ForwardTo) and counts as taken.
+
+        When the target agent does not take the call (no answer within their ring time, refusal,
+        phone error, or not reachable at all), the transferrer's phone rings again with the call
+        (a "transfer recall", what operators of most PBXs expect: the customer is not lost and
+        the agent who knows the case decides what next). The recall rings through snooze,
+        schedule and after-call work (the agent had the call a moment ago) but not through a
+        full set of channels or an unregistered phone. When the recall is not answered either,
+        the call goes on with its scenario after the step that had connected it (typically
+        the IVR's or the direct line's voicemail), or ends when there is no such step.
+
+        Refused (TransferRefused, UnknownAgent): a call the agent is not connected to, an
+        unknown agent on either side, the agent itself, a number not in E.164 form, a number
+        the blacklist refuses outbound for the agent.
+        """
+        now = self._begin()
+        self._agent(email)
+        call = self._call(call_id)
+        if call.agent != email or call.phase != Phase.CONNECTED:
+            where = f"it is with {call.agent}" if call.agent else f"it is {call.phase.value}"
+            raise TransferRefused(call_id, target, f"agent {email} is not connected to it ({where})")
+        to_agent, to_number = self._transfer_target(call, email, target)
+        transfer = Transfer(at=now, by=email, to_agent=to_agent, to_number=to_number, kind=TransferKind.BLIND)
+        call.transfers.append(transfer)
+        self._release(call, now)
+        call.agent, call.connected_at = None, None
+        call.step_token += 1
+        self._do(act.ReleaseAgent(call_id, email))
+        self._emit(CallTransferred(at=now, call_id=call_id, by=email, kind=transfer.kind,
+                                   to_agent=to_agent, to_number=to_number))
+        if to_number is not None:
+            transfer.answered = True
+            call.phase, call.forwarded_to = Phase.FORWARDED, to_number
+            self._do(act.ForwardTo(call_id, to_number))
+            return self._end()
+        call.phase = Phase.TRANSFERRING
+        self._do(act.HoldMusic(call_id))
+        assert to_agent is not None
+        if not self._ring_transfer(call, to_agent, recall=False):
+            self._transfer_unanswered(call)
+        return self._end()
+
+    def _transfer_target(self, call: Call, email: str, target: str) -> tuple[str | None, str | None]:
+        """(agent e-mail, None) or (None, E.164 number); refuses what cannot be a target."""
+        if "@" in target:
+            if target == email:
+                raise TransferRefused(call.call_id, target, "an agent cannot transfer a call to themselves")
+            agent = self.agents.get(target)
+            if agent is None or agent.retired:
+                raise UnknownAgent(target)
+            return target, None
+        if not E164.fullmatch(target):
+            raise TransferRefused(call.call_id, target, "not an agent's e-mail nor a number in E.164 form "
+                                  "(e.g. +33612345678)")
+        if self._is_blocked(target, Direction.OUT, email):
+            raise TransferRefused(call.call_id, target, f"{target} is blacklisted for outbound calls")
+        return None, target
+
+    def _ring_transfer(self, call: Call, email: str, *, recall: bool) -> bool:
+        """Ring the transfer's target (or, on recall, the transferrer); False when they cannot be rung
+        (an instant attempt records why)."""
+        agent = self.agents.get(email)
+        refusal = Outcome.NOTCONNECTED if agent is None else (
+            self._recall_refusal(agent) if recall else agent.refusal(self._now, self.zone))
+        if agent is None or refusal is not None or call.call_id in agent.ringing:
+            call.attempts.append(RingAttempt(agent=email, started_at=self._now, ended_at=self._now,
+                                             outcome=refusal or Outcome.INCALL))
+            return False
+        self._ring(call, agent, agent.config.ring_s)
+        self._emit(CallRinging(at=self._now, call_id=call.call_id, agents=(email,)))
+        return True
+
+    def _recall_refusal(self, agent: Agent) -> Outcome | None:
+        if agent.retired or agent.interface is None:
+            return Outcome.NOTCONNECTED
+        return None if agent.has_channel() else Outcome.INCALL
+
+    def _transfer_unanswered(self, call: Call) -> None:
+        """The target did not take the call: recall the transferrer, then the rest of the scenario."""
+        transfer = call.transfers[-1]
+        if not transfer.recalling:
+            transfer.recalling = True
+            if self._ring_transfer(call, transfer.by, recall=True):
+                return
+        call.talk_ended_at = self._now
+        after = None
+        if call.scenario is not None and call.connected_step is not None:
+            after = call.scenario.after(call.connected_step)
+        self._go(call, after)
 
     # ------------------------------------------------------------------ snapshot (feed, engine status)
 
@@ -659,6 +769,8 @@ class CallCenter:
             self._dispatch_due = True
         elif call.phase == Phase.RINGING and not call.live_attempts() and not self._ring_hunt(call):
             self._go(call, self._next(call))
+        elif call.phase == Phase.TRANSFERRING and not call.live_attempts():
+            self._transfer_unanswered(call)
 
     def _count_unanswered(self, agent: Agent, now: datetime) -> None:
         agent.unanswered_in_a_row += 1
@@ -682,10 +794,20 @@ class CallCenter:
         self._leave_queue(call)
         agent.in_calls.add(call.call_id)
         agent.unanswered_in_a_row = 0
-        call.agent, call.answered_at, call.phase = agent.email, now, Phase.CONNECTED
-        call.connected_step = call.step.name if call.step else None
+        transfer = call.pending_transfer
+        call.agent, call.connected_at, call.phase = agent.email, now, Phase.CONNECTED
         call.step_token += 1  # the step's timers (max wait, ring) are void
         self._do(act.ConnectAgent(call.call_id, agent.email))
+        if transfer is not None:
+            transfer.answered = not transfer.recalling
+        if call.answered_at is not None:  # a transfer's target, or a step after one: the first answer stays
+            call.talk_ended_at = None
+            self._emit(CallAnswered(at=now, call_id=call.call_id, agent=agent.email,
+                                    wait_s=self._wait_s(call), transferred=True))
+            self._touch(agent.email)
+            return
+        call.answered_at, call.first_agent = now, agent.email
+        call.connected_step = call.step.name if call.step else None
         if self._records(call, agent):
             call.recorded = True
             self._do(act.Record(call.call_id, True))
@@ -788,7 +910,8 @@ class CallCenter:
                 if token.live:
                     if token.agent in self.agents:
                         self._count_unanswered(self.agents[token.agent], self._now)
-                    self._stop_ring(call, token.agent, None, self._now)
+                    timed_out = Outcome.NO_ANSWER if call.phase == Phase.TRANSFERRING else None
+                    self._stop_ring(call, token.agent, timed_out, self._now)
             elif token == call.step_token:
                 self._step_timer(call, kind)
 
@@ -855,11 +978,13 @@ class CallCenter:
             call_id=call.call_id, direction=call.direction, kind=call.kind, from_number=call.from_number,
             to_number=call.to_number, started_at=call.started_at, ended_at=now, type=self._call_type(call),
             ended_by=ended_by, ivr=ivr, ivr_step=call.handled_by if ivr else None,
-            agent=call.agent, forwarded_to=call.forwarded_to,
+            agent=call.first_agent or call.agent, forwarded_to=call.forwarded_to,
             answered_at=call.answered_at, wait_s=self._wait_s(call), talk_s=talk_s, recorded=call.recorded,
             vip=call.vip, attempts=tuple(attempt.summary() for attempt in call.attempts),
             survey_rating=call.survey_rating, survey_category=survey.category if survey else "",
-            survey_question=survey.text if survey else "", tags=tuple(call.tags))
+            survey_question=survey.text if survey else "", tags=tuple(call.tags),
+            transfers=tuple(transfer.summary() for transfer in call.transfers),
+            last_agent=call.agent if call.transfers else None)
 
     def _wait_s(self, call: Call) -> float:
         return ((call.answered_at or self._now) - call.started_at).total_seconds()
@@ -873,7 +998,7 @@ class CallCenter:
         if call.answered_at is not None:
             agent.roll_day(now.astimezone(self.zone).date())
             agent.calls_today += 1
-            agent.talk_today_s += (now - call.answered_at).total_seconds()
+            agent.talk_today_s += (now - (call.connected_at or call.answered_at)).total_seconds()
             agent.last_call_end = now
             if agent.config.after_call_work_s > 0:
                 agent.after_call_work_until = now + timedelta(seconds=agent.config.after_call_work_s)

@@ -35,3 +35,11 @@ class AgentUnavailable(CoreError):
     def __init__(self, email: str, state: str) -> None:
         super().__init__(f"agent {email!r} cannot take a call now: state is {state}; needs a free channel")
         self.email = email
+
+
+class TransferRefused(CoreError):
+    """A transfer the core will not make: the message names the call, the target and why."""
+
+    def __init__(self, call_id: str, target: str, reason: str) -> None:
+        super().__init__(f"cannot transfer call {call_id!r} to {target!r}: {reason}")
+        self.call_id, self.target, self.reason = call_id, target, reason

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, ClassVar
 
-from ringtui.vocab import AgentState, CallKind, CallType, Direction, EndedBy, Outcome
+from ringtui.vocab import AgentState, CallKind, CallType, Direction, EndedBy, Outcome, TransferKind
 
 PROTOCOL_VERSION = 1
 
@@ -64,6 +64,18 @@ class AttemptSummary:
 
 
 @dataclass(frozen=True)
+class TransferSummary:
+    """One hand-on of the call (a call_transfer row)."""
+
+    at: datetime
+    by: str  # e-mail of the agent who transferred the call
+    kind: TransferKind
+    to_agent: str | None = None  # e-mail, or None for an external number
+    to_number: str | None = None
+    answered: bool = False
+
+
+@dataclass(frozen=True)
 class CallSummary:
     """Everything the call record needs, known when the call ends."""
 
@@ -78,7 +90,7 @@ class CallSummary:
     ended_by: EndedBy
     ivr: str | None = None
     ivr_step: str | None = None  # the IVR step that handled the call last (S6 redirection)
-    agent: str | None = None
+    agent: str | None = None  # the agent who answered first (a transfer does not change it)
     answered_at: datetime | None = None
     forwarded_to: str | None = None  # answered by an external number (forward step)
     wait_s: float = 0.0
@@ -90,6 +102,8 @@ class CallSummary:
     survey_category: str = ""
     survey_question: str = ""
     tags: tuple[str, ...] = ()
+    transfers: tuple[TransferSummary, ...] = ()
+    last_agent: str | None = None  # the agent the call was with at its end, when it was transferred
 
 
 @dataclass(frozen=True)
@@ -136,10 +150,28 @@ class CallRinging(Event):
 
 @dataclass(frozen=True)
 class CallAnswered(Event):
+    """An agent (or a forward) took the call; `transferred`: a transfer's target took it, the call
+    had been answered before (the record keeps its first answer; webhooks send call_answered once)."""
+
     type: ClassVar[str] = "call_answered"
     call_id: str
     agent: str
     wait_s: float
+    transferred: bool = False
+
+
+@dataclass(frozen=True)
+class CallTransferred(Event):
+    """The agent connected to the call handed it on (S6): to an agent, who now rings, or to an
+    external number. The caller hears hold music until the target answers (a call_answered with
+    transferred=true) or the transfer falls back (see CallCenter.transfer)."""
+
+    type: ClassVar[str] = "call_transferred"
+    call_id: str
+    by: str
+    kind: TransferKind
+    to_agent: str | None = None
+    to_number: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,17 @@ aiovoip's gap 1); the dialog starts with the 200, acknowledged with an ACK of
 its own branch to the Contact of the 200 (gap 5); a failure is an S5 outcome
 (RING_OUTCOMES). Signalling only: the phone gets the caller's SDP offer and the
 caller the phone's answer, so their media go straight to each other.
+
+Transfers (S6): an agent's phone sends REFER (RFC 3515) in its dialog, Refer-To naming an
+agent's SIP username or a number. A target the engine cannot take is refused at once (404
+for a name that is nobody, 403 with the core's reason in a Warning, 501 for an attended
+transfer's Replaces or an external number: no trunk leg from an answered call yet) and the
+call stays with the agent. Accepted: 202, a NOTIFY "SIP/2.0 100 Trying" (message/sipfrag),
+the core rings the target; the final NOTIFY says "200 OK" when the target answers, or "480
+Temporarily Unavailable" when the transfer falls back (the transferrer's recall, voicemail,
+the end), and the engine then ends the transferrer's leg with a BYE (RFC 5589) unless the
+phone ended it first. The caller, already answered, is re-INVITEd with the target phone's
+session description (no media relay: the two phones talk directly).
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ from aiovoip.message import Response
 
 from ringtui.engine.core import actions as act
 from ringtui.engine.core.center import Reaction
-from ringtui.engine.core.errors import CoreError
+from ringtui.engine.core.errors import CoreError, UnknownAgent
 from ringtui.engine.sip.bindings import Binding
 from ringtui.engine.sip.message import (
     SERVER,
@@ -45,7 +56,7 @@ from ringtui.engine.sip.message import (
     reply,
     reply_address,
 )
-from ringtui.engine.sip.sdp import answer_again
+from ringtui.engine.sip.sdp import answer_again, new_session
 from ringtui.engine.sip.transport import T1_S, T2_S, TIMER_B_S, invite_client_timers
 from ringtui.errors import Invalid
 from ringtui.services.phones import to_e164
@@ -97,6 +108,9 @@ class CallerLeg:
     bye_after_ack: bool = False  # answered only to be ended: the BYE goes once the 200 is acknowledged
     routes: list[str] = field(default_factory=list)  # its Record-Route: the dialog's route set, in order
     retransmit: asyncio.TimerHandle | None = None
+    local_cseq: int = 0  # our latest CSeq in the dialog (a re-INVITE after a transfer, the BYE)
+    reinvite: bytes = b""  # our re-INVITE waiting for its final response
+    reinvite_timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
 
 @dataclass
@@ -119,11 +133,22 @@ class AgentLeg:
     remote_cseq: int = 0  # the phone's latest CSeq in the dialog
     held_ack: Response | None = None  # its 200, whose ACK waits for the caller's answer (a late offer)
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    local_cseq: int = 1  # our latest CSeq in the dialog (the INVITE; then NOTIFYs of a transfer, the BYE)
 
     def stop_timers(self) -> None:
         for timer in self.timers:
             timer.cancel()
         self.timers.clear()
+
+
+@dataclass
+class Refer:
+    """A REFER accepted on an agent's leg: its implicit subscription (RFC 3515) lasts until the
+    transfer is over for the engine (the target answered, or the transfer fell back)."""
+
+    leg: AgentLeg
+    target: str  # the core's: an agent's e-mail
+    event_id: int  # the REFER's CSeq: the id of the "refer" event package (RFC 3515 2.4.6)
 
 
 class SipCalls:
@@ -139,6 +164,7 @@ class SipCalls:
         self.agent_legs: dict[str, AgentLeg] = {}  # SIP Call-ID of the agent's leg -> leg
         self.rings: dict[tuple[str, str], list[AgentLeg]] = {}  # (core call id, e-mail) -> forks
         self.failures: dict[tuple[str, str], Outcome] = {}  # the strongest outcome of a ring's failed forks
+        self.refers: dict[str, Refer] = {}  # core call id -> the transfer its agent's phone asked for
         runtime.snapshot_hooks.append(self.describe)
 
     # ------------------------------------------------------------ the caller
@@ -343,8 +369,11 @@ class SipCalls:
         contacts = header_values(invite.headers, "Contact")
         target = parse_name_addr(contacts[0]).uri if contacts else invite.uri
         ours = f"{invite.headers['To']};tag={leg.to_tag}"
+        leg.local_cseq += 1
+        for timer in leg.reinvite_timers:
+            timer.cancel()
         self.endpoint.send(self._request("BYE", target, ours, str(invite.headers["From"]),
-                                         str(invite.headers["Call-ID"]), 1, routes=leg.routes),
+                                         str(invite.headers["Call-ID"]), leg.local_cseq, routes=leg.routes),
                            _next_hop(leg.routes, reply_address(invite)))
 
     def _dialog_headers(self, leg: CallerLeg) -> list[tuple[str, str]]:
@@ -408,6 +437,10 @@ class SipCalls:
             self._apply(lambda: center.agent_ring_failed(call_id, email, reason))
 
     def response(self, response: Response) -> None:
+        caller = self.callers.get(self.caller_dialogs.get(str(response.headers["Call-ID"]), ""))
+        if caller is not None and response.method == "INVITE":
+            self._reinvite_answered(caller, response)
+            return
         leg = self.agent_legs.get(str(response.headers["Call-ID"]))
         top = parse_via(header_values(response.headers, "Via")[0])
         if leg is None or top.params.get("branch") != leg.branch or response.method != "INVITE":
@@ -500,8 +533,9 @@ class SipCalls:
 
     def _bye_agent(self, leg: AgentLeg) -> None:
         self._release_ack(leg, "")  # a dialog is confirmed before it ends
+        leg.local_cseq += 1
         self.endpoint.send(self._request("BYE", leg.remote_target or leg.uri, leg.from_header, leg.to_header,
-                                         leg.dialog_id, 2, routes=leg.routes),
+                                         leg.dialog_id, leg.local_cseq, routes=leg.routes),
                            _next_hop(leg.routes, leg.destination))
         self._unfork(leg)
         self.agent_legs.pop(leg.dialog_id, None)
@@ -540,10 +574,15 @@ class SipCalls:
             return
         # the phone's own answer: caller and agent send each other their media (no relay here)
         leg.agent = answered
-        self._answer(leg, answered.answer or _answer(leg.offer, self.local[0]))
+        self._end_refer(action.call_id, 200, "OK")
+        if leg.answered and answered.answer.strip():  # a transfer's target: the caller talks to it now
+            self._reinvite_caller(leg, new_session(leg.sdp, answered.answer))
+        else:
+            self._answer(leg, answered.answer or _answer(leg.offer, self.local[0]))
 
     def _tear_down(self, call_id: str) -> None:
         """The call is over: every agent leg of it ends (BYE when answered, CANCEL while ringing)."""
+        self._end_refer(call_id, 487, "Request Terminated")
         legs = [leg for leg in self.agent_legs.values() if leg.call_id == call_id and leg.state != "ended"]
         for leg in legs:
             if leg.state == "answered":
@@ -563,6 +602,137 @@ class SipCalls:
                 self._bye_caller(leg)
             self._tear_down(leg.call_id)
             self._forget(leg)
+
+    # ------------------------------------------------------------ transfers (REFER, RFC 3515 and 5589)
+
+    async def refer(self, request: SipRequest) -> bytes:
+        """An agent's phone transfers its call: 202 and the transfer, or a refusal that changes nothing."""
+        leg = self.agent_legs.get(str(request.headers["Call-ID"]))
+        ours = _tag(leg.from_header) if leg is not None else ""
+        if leg is None or leg.state != "answered" or _tag(str(request.headers["To"])) != ours:
+            return reply(request, 481, "Call/Transaction Does Not Exist")
+        if request.cseq <= leg.remote_cseq:
+            return reply(request, 500, "Out of order CSeq")
+        leg.remote_cseq = request.cseq
+        refer_to = header_values(request.headers, "Refer-To")
+        try:
+            if len(refer_to) != 1:
+                raise MalformedMessage(f"a REFER names one Refer-To, this one {len(refer_to)}")
+            uri = parse_name_addr(refer_to[0])
+        except MalformedMessage as error:
+            return _refused(request, 400, "Bad Request", error.reason)
+        if "replaces" in uri.uri.lower():
+            return _refused(request, 501, "Not Implemented", "attended transfer (Replaces) is not supported")
+        user = uri.user.split(";", 1)[0]
+        target = await self._transfer_target(user)
+        if target is None:
+            return _refused(request, 404, "Not Found", f"{user!r} is neither an agent's SIP username nor "
+                                                       "a number")
+        if not target.count("@"):
+            return _refused(request, 501, "Not Implemented",
+                            f"transfers to the external number {target} are not supported over SIP yet")
+        try:
+            reaction = self.runtime.center.transfer(leg.call_id, leg.email, target)
+        except UnknownAgent as error:
+            return _refused(request, 404, "Not Found", str(error))
+        except CoreError as error:
+            return _refused(request, 403, "Forbidden", str(error))
+        self.refers[leg.call_id] = Refer(leg=leg, target=target, event_id=request.cseq)
+        asyncio.get_running_loop().call_soon(self._transfer_accepted, leg.call_id, reaction)
+        return reply(request, 202, "Accepted", extra=[("Contact", self._contact())])
+
+    async def _transfer_target(self, user: str) -> str | None:
+        """The core's target for a Refer-To user: the e-mail of the agent with that SIP username, an
+        E.164 number (a national one in the account's country), or None."""
+        from ringtui.engine.sip.bindings import sip_account
+
+        account = await asyncio.to_thread(sip_account, self.runtime.database, user) if user else None
+        if account is not None:
+            return account.email
+        country = self.runtime.config.country if self.runtime.config is not None else ""
+        number = in_e164(user, country)
+        return number if number.startswith("+") and number[1:].isdigit() else None
+
+    def _transfer_accepted(self, call_id: str, reaction: Reaction) -> None:
+        """After the 202: the first NOTIFY, then what the core decided (the target rings ...)."""
+        refer = self.refers.get(call_id)
+        if refer is not None:
+            self._notify(refer, 100, "Trying", final=False)
+        self.runtime.apply(reaction)
+
+    def _notify(self, refer: Refer, status: int, reason: str, *, final: bool) -> None:
+        leg = refer.leg
+        if leg.state != "answered":  # the phone ended its leg already: nobody to tell
+            return
+        leg.local_cseq += 1
+        state = "terminated;reason=noresource" if final else "active;expires=60"
+        data = self._request("NOTIFY", leg.remote_target or leg.uri, leg.from_header, leg.to_header,
+                             leg.dialog_id, leg.local_cseq, routes=leg.routes, contact=True,
+                             body=f"SIP/2.0 {status} {reason}\r\n",
+                             content_type="message/sipfrag;version=2.0",
+                             extra=(f"Event: refer;id={refer.event_id}", f"Subscription-State: {state}"))
+        self.endpoint.send(data, _next_hop(leg.routes, leg.destination))
+
+    def _end_refer(self, call_id: str, status: int, reason: str) -> None:
+        """The transfer is over for the engine: the final NOTIFY, then BYE to the transferrer's leg."""
+        refer = self.refers.pop(call_id, None)
+        if refer is None:
+            return
+        self._notify(refer, status, reason, final=True)
+        if refer.leg.state == "answered":
+            self._bye_agent(refer.leg)
+
+    def _release_agent(self, action: act.ReleaseAgent) -> None:
+        """The core released an agent from the call (a transfer): their phone's leg ends, at once when
+        the transfer came from elsewhere (the feed), after the final NOTIFY when it came by REFER."""
+        refer = self.refers.get(action.call_id)
+        for leg in [leg for leg in self.agent_legs.values() if leg.call_id == action.call_id
+                    and leg.email == action.agent and leg.state == "answered"]:
+            if refer is None or refer.leg is not leg:
+                self._bye_agent(leg)
+
+    def _reinvite_caller(self, leg: CallerLeg, sdp: str) -> None:
+        """Offer the caller the new agent's session (a re-INVITE in the caller's dialog)."""
+        invite = leg.invite
+        contacts = header_values(invite.headers, "Contact")
+        target = parse_name_addr(contacts[0]).uri if contacts else invite.uri
+        leg.local_cseq += 1
+        leg.sdp = sdp
+        leg.reinvite = self._request(
+            "INVITE", target, f"{invite.headers['To']};tag={leg.to_tag}", str(invite.headers["From"]),
+            str(invite.headers["Call-ID"]), leg.local_cseq, routes=leg.routes, body=sdp, contact=True)
+        destination = _next_hop(leg.routes, reply_address(invite))
+        self.endpoint.send(leg.reinvite, destination)
+        for timer in leg.reinvite_timers:
+            timer.cancel()
+        leg.reinvite_timers.clear()
+        invite_client_timers(leg.reinvite_timers, lambda: self.endpoint.send(leg.reinvite, destination),
+                             lambda: bool(leg.reinvite), lambda: self._reinvite_timed_out(leg), TIMER_B_S)
+
+    def _reinvite_timed_out(self, leg: CallerLeg) -> None:
+        """No answer to our re-INVITE within Timer B: it is given up (the call goes on as it was)."""
+        if leg.reinvite:
+            leg.reinvite = b""
+            log.info("the caller of %s did not answer the transferred session", leg.call_id)
+
+    def _reinvite_answered(self, leg: CallerLeg, response: Response) -> None:
+        """The caller's final answer to our re-INVITE: ACKed (a 2xx to its Contact, RFC 3261 13.2.2.4)."""
+        if response.status_code < 200 or response.cseq != leg.local_cseq:  # a 2xx again is ACKed again
+            return
+        leg.reinvite = b""
+        for timer in leg.reinvite_timers:
+            timer.cancel()
+        leg.reinvite_timers.clear()
+        invite = leg.invite
+        contacts = header_values(response.headers, "Contact") or header_values(invite.headers, "Contact")
+        target = parse_name_addr(contacts[0]).uri if contacts else invite.uri
+        ours = f"{invite.headers['To']};tag={leg.to_tag}"
+        ack = self._request("ACK", target, ours, str(response.headers["To"]), str(invite.headers["Call-ID"]),
+                            response.cseq, routes=leg.routes)
+        self.endpoint.send(ack, _next_hop(leg.routes, reply_address(invite)))
+        if response.status_code >= 300:
+            log.info("the caller of %s refused the transferred session: %d", leg.call_id,
+                     response.status_code)
 
     # ------------------------------------------------------------ engine status
 
@@ -592,7 +762,12 @@ class SipCalls:
     # ------------------------------------------------------------ the core's actions
 
     def act(self, action: act.Action) -> None:
-        if isinstance(action, act.RingAgent):
+        refer = self.refers.get(action.call_id)
+        if refer is not None and _ends_transfer(action, refer):
+            self._end_refer(action.call_id, 480, "Temporarily Unavailable")
+        if isinstance(action, act.ReleaseAgent):
+            self._release_agent(action)
+        elif isinstance(action, act.RingAgent):
             self._ring(action)
         elif isinstance(action, act.CancelRing):
             self._stop_ringing(action.call_id, action.agent)
@@ -640,7 +815,8 @@ class SipCalls:
 
     def _request(self, method: str, uri: str, from_header: str, to_header: str, dialog_id: str, cseq: int,
                  *, branch: str = "", body: str = "", contact: bool = False,
-                 routes: list[str] | None = None) -> bytes:
+                 routes: list[str] | None = None, content_type: str = "application/sdp",
+                 extra: tuple[str, ...] = ()) -> bytes:
         host, port = self.local
         lines = [f"{method} {uri} SIP/2.0",
                  f"Via: SIP/2.0/UDP {host}:{port};branch={branch or _branch()};rport",
@@ -649,11 +825,24 @@ class SipCalls:
                  *(f"Route: {route}" for route in routes or ())]
         if contact:
             lines.append(f"Contact: <sip:ringtui@{host}:{port}>")
+        lines.extend(extra)
         if body:
-            lines.append("Content-Type: application/sdp")
+            lines.append(f"Content-Type: {content_type}")
         data = body.encode()
         lines.append(f"Content-Length: {len(data)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def _ends_transfer(action: act.Action, refer: Refer) -> bool:
+    """Whether a core action means the transfer fell back: someone else than the target rung (the
+    transferrer's recall, the scenario going on), voicemail, the call ending."""
+    if isinstance(action, act.RingAgent):
+        return action.agent != refer.target
+    return isinstance(action, act.StartVoicemail | act.HangUp | act.ForwardTo)
+
+
+def _refused(request: SipRequest, status: int, reason: str, why: str) -> bytes:
+    return reply(request, status, reason, extra=[("Warning", f'399 ringtui "{why[:120]}"')])
 
 
 def reinvite_ok(request: SipRequest, sdp: str, contact: str) -> bytes:

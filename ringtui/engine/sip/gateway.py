@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ringtui.engine.sip")
 
 SWEEP_S = 1.0
-ALLOW = "INVITE, ACK, CANCEL, BYE, REGISTER, OPTIONS"
+ALLOW = "INVITE, ACK, CANCEL, BYE, REFER, REGISTER, OPTIONS"
 INTERFACE = "sip"
 
 
@@ -94,6 +94,8 @@ class SipGateway:
             return self.outbound.cancel(request) or self.calls.cancel(request)
         if request.method == "BYE":
             return self.outbound.bye(request) or self.originate.bye(request) or self.calls.bye(request)
+        if request.method == "REFER":  # an agent's phone transfers its call (RFC 3515)
+            return await self.calls.refer(request)
         return reply(request, 501, "Not Implemented", extra=[("Allow", ALLOW)])
 
     def _response(self, response: Response) -> None:

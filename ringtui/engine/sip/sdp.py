@@ -61,3 +61,12 @@ def answer_again(current: str, offer: str) -> str:
     if direction(current) == wanted:
         return current
     return next_version(with_direction(current, wanted))
+
+
+def new_session(current: str, other: str) -> str:
+    """`other`'s streams under `current`'s origin, its version plus one: what a party connected to one
+    phone is offered when another phone takes its place (a transfer), a changed session of the same
+    dialog (RFC 3264 8) rather than a stranger's origin."""
+    origin = next((line for line in next_version(current).splitlines() if line.startswith("o=")), None)
+    lines = [origin if line.startswith("o=") and origin else line for line in other.splitlines() if line]
+    return "\r\n".join(lines) + "\r\n"

@@ -52,3 +52,14 @@ def test_numbers_in_national_form_are_read_in_the_accounts_country() -> None:
     for kept in ("anonymous", "sipp", "123", "0612345678x9", ""):  # not a number of the country
         assert in_e164(kept, "FR") == kept
     assert in_e164("0612345678", "") == "0612345678"  # no country known
+
+
+def test_a_transferred_caller_is_offered_the_new_phones_streams_under_the_same_origin_one_version_on():
+    from ringtui.engine.sip.sdp import new_session
+
+    first = ("v=0\r\no=ana 7 3 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+             "m=audio 6000 RTP/AVP 0\r\n")
+    bob = ("v=0\r\no=bob 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n"
+           "m=audio 7000 RTP/AVP 8\r\n")
+    assert new_session(first, bob).splitlines() == [
+        "v=0", "o=ana 7 4 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.2", "t=0 0", "m=audio 7000 RTP/AVP 8"]

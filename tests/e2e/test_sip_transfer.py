@@ -1,0 +1,137 @@
+"""Transfers over SIP against real SIPp peers (S6, RFC 3515 and 5589): a caller dials an IVR, Ana's
+phone answers and REFERs the call to Bob, Bob's phone answers; 127.0.0.1 only, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from ringtui.db import engine_for
+from ringtui.engine.runtime import EngineRuntime
+from ringtui.engine.sip.gateway import SipGateway
+from tests.conftest import ok
+from tests.e2e.test_sip_calls import ANA, CALLER, attempts, records, register, sipp
+from tests.e2e.test_sip_registrar import SCENARIOS, free_udp_port, with_engine
+
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(shutil.which("sipp") is None,
+                                 reason="sipp is not on PATH (Debian sip-tester; .ci/run installs it)")]
+
+BOB = "bob@acme.test"
+
+
+@pytest.fixture
+def center(account, tmp_path, monkeypatch) -> dict[str, dict[str, str]]:
+    """An IVR ringing Ana only; Bob has a phone too. Both agents' SIP credentials and the number."""
+    monkeypatch.setenv("RINGTUI_ENGINE_TOKEN_FILE", str(tmp_path / "engine.token"))
+    for email in (ANA, BOB):
+        ok(account("users", "add", email))
+    ok(account("ivr", "create", "Standard"))
+    ok(account("ivr", "step", "add", "Standard", "--type", "ring", "--agent", ANA, "--ring-seconds", "20"))
+    number = ok(account("numbers", "search", "--country", "FR", "--format", "national", "--limit", "1",
+                        "--json")).json()[0]["number"]
+    ok(account("numbers", "add", number))
+    ok(account("numbers", "assign", number, "--ivr", "Standard"))
+    e164 = ok(account("numbers", "list", "--json")).json()[0]["number"]
+    phones = {email: ok(account("users", "sip-credentials", email, "--json")).json() for email in (ANA, BOB)}
+    return {"ana": {**phones[ANA], "number": e164}, "bob": {**phones[BOB], "number": e164}}
+
+
+def slow_caller(directory: Path) -> str:
+    """caller_talks.xml talking 3 s: long enough for a REFER before its BYE."""
+    path = directory / "caller_talks_long.xml"
+    path.write_text((SCENARIOS / "caller_talks.xml").read_text().replace(
+        '<pause milliseconds="500"/>', '<pause milliseconds="3000"/>'))
+    return str(path)
+
+
+def refused_refer(directory: Path, status: str) -> str:
+    """agent_refers.xml whose REFER is refused with `status`: the call stays, the caller's BYE ends it."""
+    text_ = (SCENARIOS / "agent_refers.xml").read_text()
+    head, _, _ = text_.partition('<recv response="202"/>')
+    path = directory / f"agent_refers_refused_{status}.xml"
+    path.write_text(head + f'''<recv response="{status}"/>
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+''')
+    return str(path)
+
+
+def transfer_rows(db_url: str) -> list[tuple]:
+    with engine_for(db_url).connect() as connection:
+        return [tuple(row) for row in connection.execute(text(
+            "SELECT b.email, t.email, t_.kind, t_.answered, t_.to_number FROM call_transfer t_ "
+            "JOIN app_user b ON b.id = t_.by_user_id LEFT JOIN app_user t ON t.id = t_.to_user_id "
+            "ORDER BY t_.id"))]
+
+
+def run_transfer(db_url: str, phones: dict[str, dict[str, str]], cwd: Path, caller_scenario: str,
+                 ana_scenario: str, target: str, bob_scenario: str | None) -> None:
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        ana_port = await register(gateway, runtime, phones["ana"], cwd / "ana")
+        bob_port = await register(gateway, runtime, phones["bob"], cwd / "bob", email=BOB)
+        ana = asyncio.create_task(sipp(ana_scenario, cwd / "ana" / "agent", "-p", str(ana_port),
+                                       "-set", "target", target, "-trace_msg"))
+        bob = None
+        if bob_scenario is not None:
+            bob = asyncio.create_task(sipp(bob_scenario, cwd / "bob" / "agent", "-p", str(bob_port)))
+        await asyncio.sleep(0.5)  # the phones' SIPp listen
+        code, errors = await sipp(caller_scenario, cwd / "caller", f"127.0.0.1:{gateway.address[1]}",
+                                  "-p", str(free_udp_port()), "-s", phones["ana"]["number"],
+                                  "-set", "caller", CALLER)
+        assert code == 0, errors
+        for phone in (ana, bob):
+            if phone is not None:
+                code, errors = await phone
+                assert code == 0, errors
+        async with asyncio.timeout(5):
+            while runtime.center.calls:
+                await asyncio.sleep(0.05)
+
+    with_engine(db_url, body)
+
+
+def ana_messages(cwd: Path) -> str:
+    logs = (cwd / "ana" / "agent").glob("*_messages.log")
+    return "".join(path.read_text(errors="replace") for path in logs)
+
+
+def test_ana_refers_the_call_to_bob_who_answers(center, db_url, tmp_path):
+    run_transfer(db_url, center, tmp_path, "caller_transferred.xml", "agent_refers.xml",
+                 center["bob"]["username"], "agent_answer.xml")
+    assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED"), (BOB, "ANSWERED")]
+    assert transfer_rows(db_url) == [(ANA, BOB, "blind", True, None)]
+    with engine_for(db_url).connect() as connection:
+        user = connection.execute(text(
+            "SELECT u.email FROM call_record r JOIN app_user u ON u.id = r.user_id")).scalar_one()
+    assert user == ANA  # the agent who answered first
+    log = ana_messages(tmp_path)
+    assert "SIP/2.0 202 Accepted" in log
+    assert "Event: refer" in log and "SIP/2.0 100 Trying" in log and "Subscription-State: terminated" in log
+
+
+def test_a_refer_to_nobody_is_refused_and_the_call_stays_with_ana(center, db_url, tmp_path):
+    run_transfer(db_url, center, tmp_path, slow_caller(tmp_path), refused_refer(tmp_path, "404"), "nobody",
+                 None)
+    assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED")]
+    assert transfer_rows(db_url) == []
+    assert "'nobody' is neither an agent's SIP username nor a number" in ana_messages(tmp_path)
