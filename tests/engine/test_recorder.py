@@ -232,6 +232,62 @@ def test_a_transferred_call_lands_with_its_transfer_and_the_targets_attempt_in_o
     assert attempts == [(users["ana@acme.test"], "ANSWERED"), (users["bob@acme.test"], "ANSWERED")]
 
 
+def test_an_agent_taking_their_transferred_call_back_counts_it_once_on_the_leaderboard(center):
+    """Ana answers, hands the call to Bob who lets it ring, the recall rings Ana who takes it back:
+    the leaderboard (roll-ups and raw alike) shows one answered call and one talk time for Ana,
+    Bob's unanswered ring, and the record says the transfer was not answered."""
+    import random
+
+    from ringtui.config import Settings
+    from ringtui.engine.core.agents import AgentConfig
+    from ringtui.engine.core.center import CallCenter
+    from ringtui.engine.core.clock import FakeClock
+    from ringtui.engine.core.scenario import Scenario, Step
+    from ringtui.models import CallTransfer
+    from ringtui.services import stats
+    from ringtui.services.base import operation
+    from ringtui.services.filters import FilterOptions
+    from ringtui.vocab import StepType
+
+    clock = FakeClock(T0)
+    core = CallCenter(clock, rng=random.Random(1))
+    recorder = Recorder(center)
+
+    def step(seconds: float, reaction_of) -> None:
+        clock.advance(seconds)
+        for event in reaction_of().events:
+            recorder.handle(event)
+
+    step(0, lambda: core.load_agents([AgentConfig(email="ana@acme.test"),
+                                      AgentConfig(email="bob@acme.test", ring_s=15)]))
+    step(0, lambda: core.load_scenarios([Scenario(name="Standard", numbers=(LINE,), steps=(
+        Step(name="ring", type=StepType.RING, agents=("ana@acme.test",), ring_s=20),))]))
+    step(0, lambda: core.agent_connected("ana@acme.test", "sip"))
+    step(0, lambda: core.agent_connected("bob@acme.test", "sip"))
+    step(0, lambda: core.call_arrived("r1", CALLER, LINE))
+    step(5, lambda: core.agent_answered("r1", "ana@acme.test"))
+    step(40, lambda: core.transfer("r1", "ana@acme.test", "bob@acme.test"))
+    step(15, core.advance)  # Bob's 15 s are over: the recall rings Ana
+    assert core.agents["ana@acme.test"].ringing == {"r1"}
+    step(4, lambda: core.agent_answered("r1", "ana@acme.test"))
+    step(60, lambda: core.caller_hung_up("r1"))
+    recorder.flush()
+    [record] = records(center)
+    assert (record.type, record.talk_s) == ("answered", 119)
+    with Session(center) as db:
+        [transfer] = db.exec(select(CallTransfer)).all()
+    assert transfer.answered is False
+    settings = Settings(database_url=center.url.render_as_string(hide_password=False))
+    day = FilterOptions(period="2026-11-02..2026-11-03")
+    for source in ("rollup", "raw"):
+        with operation(settings) as op:
+            board = {row["agent"]: row for row in stats.leaderboard(
+                op, day, now=T0 + timedelta(hours=3), source=source)}
+        ana, bob = board["ana@acme.test"], board["bob@acme.test"]
+        assert (ana["answered"], ana["no_answer"], ana["talk_s"]) == (1, 0, 119), source
+        assert (bob["answered"], bob["no_answer"], bob["talk_s"]) == (0, 1, 0), source
+
+
 def test_a_transfer_to_an_external_number_is_a_row_with_the_number(center):
     summary = CallSummary(
         call_id="x1", direction=Direction.IN, kind=CallKind.IVR, from_number=CALLER, to_number=LINE,

@@ -468,6 +468,12 @@ class CallCenter:
         the call goes on with its scenario after the step that had connected it (typically
         the IVR's or the direct line's voicemail), or ends when there is no such step.
 
+        A recall the transferrer answers leaves no ring attempt: they already have this call's
+        ANSWERED (or OUT) attempt, and taking their own call back is not a second call taken, so
+        per-agent figures (agent_hour/agent_day, the leaderboard's answered and talk time) count
+        the call once for them. A recall they do not answer stays an attempt with its outcome
+        (NO_ANSWER, REJECTED ...): they let the customer ring, as on any ring.
+
         Refused (TransferRefused, UnknownAgent): a call the agent is not connected to, an
         unknown agent on either side, the agent itself, a number not in E.164 form, a number
         the blacklist refuses outbound for the agent.
@@ -800,6 +806,8 @@ class CallCenter:
         self._do(act.ConnectAgent(call.call_id, agent.email))
         if transfer is not None:
             transfer.answered = not transfer.recalling
+            if transfer.recalling:  # their own call back: their first attempt already counts it
+                call.attempts.remove(attempt)
         if call.answered_at is not None:  # a transfer's target, or a step after one: the first answer stays
             call.talk_ended_at = None
             self._emit(CallAnswered(at=now, call_id=call.call_id, agent=agent.email,
