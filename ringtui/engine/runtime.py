@@ -27,7 +27,7 @@ from ringtui.engine.config import CenterConfig, config_version, load_config
 from ringtui.engine.core.actions import Action
 from ringtui.engine.core.center import CallCenter, Reaction
 from ringtui.engine.core.clock import Clock, SystemClock
-from ringtui.engine.core.errors import CoreError
+from ringtui.engine.core.errors import CoreError, TransferRefused
 from ringtui.engine.core.events import CallEnded
 from ringtui.engine.feed import CONTROL, READ, ControlRefused, Feed
 from ringtui.engine.kpis import LiveKpis
@@ -72,6 +72,8 @@ class EngineRuntime:
         self.snapshot_hooks.append(self._snapshot_kpis)
         self.feed = Feed(self.snapshot, self._authorize, self._control)
         self.action_sinks: list[Callable[[Action], None]] = []
+        # adapters that carry calls say why they cannot carry a transfer of one (None: they can)
+        self.transfer_checks: list[Callable[[str, str], str | None]] = []
         self.version = -1
         self.config: CenterConfig | None = None
         self.closed_at_stop: list[str] = []
@@ -95,6 +97,18 @@ class EngineRuntime:
         for action in reaction.actions:
             for sink in self.action_sinks:
                 sink(action)
+
+    def transfer(self, call_id: str, agent: str, target: str) -> None:
+        """A blind transfer asked from outside the call's own signalling (the feed, the TUI's x).
+
+        The adapters carrying calls are asked first, before the core releases anyone: a transfer
+        the telephony cannot carry (the SIP engine's to an external number, or of an outbound
+        call) is refused with TransferRefused and the call stays with its agent."""
+        for check in self.transfer_checks:
+            reason = check(call_id, target)
+            if reason is not None:
+                raise TransferRefused(call_id, target, reason)
+        self.apply(self.center.transfer(call_id, agent, target))
 
     def snapshot(self) -> dict[str, Any]:
         """The core's snapshot (agents, waiting, calls) with what adapters add (SIP phones and legs)."""
@@ -145,7 +159,7 @@ class EngineRuntime:
                 self.apply(self.center.whisper(_field(message, "call_id"), _field(message, "supervisor")))
             elif action == "transfer":
                 call_id, agent = _field(message, "call_id"), _field(message, "agent")
-                self.apply(self.center.transfer(call_id, agent, _field(message, "target")))
+                self.transfer(call_id, agent, _field(message, "target"))
             else:
                 raise ControlRefused(
                     f"unknown action {action!r}; actions: snooze, unsnooze, take, whisper, transfer, ping")

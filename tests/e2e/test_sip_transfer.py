@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from ringtui.db import engine_for
 from ringtui.engine.runtime import EngineRuntime
+from ringtui.engine.sip.calls import EXTERNAL_TRANSFER
 from ringtui.engine.sip.gateway import SipGateway
 from tests.conftest import ok
 from tests.e2e.test_sip_calls import ANA, CALLER, attempts, records, register, sipp
@@ -135,3 +136,69 @@ def test_a_refer_to_nobody_is_refused_and_the_call_stays_with_ana(center, db_url
     assert attempts(db_url) == [(ANA, "ANSWERED")]
     assert transfer_rows(db_url) == []
     assert "'nobody' is neither an agent's SIP username nor a number" in ana_messages(tmp_path)
+
+
+# ------------------------------------------------ transfers the SIP engine cannot carry (external, outbound)
+
+EXTERNAL = "+33612345678"
+
+
+def test_a_refer_to_an_external_number_is_refused_403_and_the_call_stays_with_ana(center, db_url, tmp_path):
+    """No trunk leg from a call in progress yet: refused before the core releases Ana, with the reason."""
+    run_transfer(db_url, center, tmp_path, slow_caller(tmp_path), refused_refer(tmp_path, "403"),
+                 "0612345678", None)
+    assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED")]
+    assert transfer_rows(db_url) == []
+    log = ana_messages(tmp_path)
+    assert "SIP/2.0 403 Forbidden" in log
+    assert f'Warning: 399 ringtui "{EXTERNAL_TRANSFER}"' in log
+
+
+async def connected_call(runtime: EngineRuntime, agent: str) -> str:
+    """The id of the call `agent` is connected to, once they are."""
+    async with asyncio.timeout(10):
+        while True:
+            for call in runtime.center.snapshot()["calls"]:
+                if call.get("agent") == agent and call["state"] == "connected":
+                    return call["call_id"]
+            await asyncio.sleep(0.05)
+
+
+def refuse_feed_transfer(runtime: EngineRuntime, call_id: str, target: str, reason: str) -> None:
+    """The feed's transfer action (the TUI's x) is refused naming the call, the target and why; the
+    call is still with Ana."""
+    from ringtui.engine.feed import ControlRefused
+    from ringtui.engine.runtime import OWNER_RIGHTS
+
+    with pytest.raises(ControlRefused) as refused:
+        runtime._control({"action": "transfer", "call_id": call_id, "agent": ANA, "target": target},
+                         OWNER_RIGHTS)
+    assert f"cannot transfer call {call_id!r} to {target!r}" in str(refused.value)
+    assert reason in str(refused.value)
+    [call] = runtime.center.snapshot()["calls"]
+    assert (call["agent"], call["state"]) == (ANA, "connected")
+
+
+def test_the_feed_cannot_transfer_a_sip_call_to_an_external_number_and_the_call_stays_with_ana(
+        center, db_url, tmp_path):
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        ana_port = await register(gateway, runtime, center["ana"], tmp_path / "ana")
+        ana = asyncio.create_task(sipp("agent_answer.xml", tmp_path / "ana" / "agent", "-p", str(ana_port)))
+        await asyncio.sleep(0.5)
+        caller = asyncio.create_task(sipp(
+            slow_caller(tmp_path), tmp_path / "caller", f"127.0.0.1:{gateway.address[1]}",
+            "-p", str(free_udp_port()), "-s", center["ana"]["number"], "-set", "caller", CALLER))
+        call_id = await connected_call(runtime, ANA)
+        refuse_feed_transfer(runtime, call_id, EXTERNAL, EXTERNAL_TRANSFER)
+        for peer in (caller, ana):  # the caller talks on with Ana, then hangs up
+            code, errors = await peer
+            assert code == 0, errors
+        async with asyncio.timeout(5):
+            while runtime.center.calls:
+                await asyncio.sleep(0.05)
+
+    with_engine(db_url, body)
+    assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED")]
+    assert transfer_rows(db_url) == []

@@ -20,8 +20,10 @@ caller the phone's answer, so their media go straight to each other.
 Transfers (S6): an agent's phone sends REFER (RFC 3515) in its dialog, Refer-To naming an
 agent's SIP username or a number. A target the engine cannot take is refused at once (404
 for a name that is nobody, 403 with the core's reason in a Warning, 501 for an attended
-transfer's Replaces or an external number: no trunk leg from an answered call yet) and the
-call stays with the agent. Accepted: 202, a NOTIFY "SIP/2.0 100 Trying" (message/sipfrag),
+transfer's Replaces) and the call stays with the agent. A transfer to an external number is
+refused before the core releases anyone (`carries_transfer`: no trunk leg from an answered call
+yet), by REFER (403 with the reason in a Warning) or by the feed (the runtime asks first).
+Accepted: 202, a NOTIFY "SIP/2.0 100 Trying" (message/sipfrag),
 the core rings the target; the final NOTIFY says "200 OK" when the target answers, or "480
 Temporarily Unavailable" when the transfer falls back (the transferrer's recall, voicemail,
 the end), and the engine then ends the transferrer's leg with a BYE (RFC 5589) unless the
@@ -42,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from aiovoip.message import Response
 
 from ringtui.engine.core import actions as act
-from ringtui.engine.core.center import Reaction
+from ringtui.engine.core.center import E164, Reaction
 from ringtui.engine.core.errors import CoreError, UnknownAgent
 from ringtui.engine.sip.bindings import Binding
 from ringtui.engine.sip.message import (
@@ -66,6 +68,8 @@ if TYPE_CHECKING:
     from ringtui.engine.runtime import EngineRuntime
     from ringtui.engine.sip.registrar import Registrar
     from ringtui.engine.sip.transport import SipEndpoint
+
+EXTERNAL_TRANSFER = "the SIP engine cannot yet hand a call in progress to an external number (no trunk leg)"
 
 log = logging.getLogger("ringtui.engine.sip")
 
@@ -628,9 +632,9 @@ class SipCalls:
         if target is None:
             return _refused(request, 404, "Not Found", f"{user!r} is neither an agent's SIP username nor "
                                                        "a number")
-        if not target.count("@"):
-            return _refused(request, 501, "Not Implemented",
-                            f"transfers to the external number {target} are not supported over SIP yet")
+        cannot = self.carries_transfer(leg.call_id, target)
+        if cannot is not None:
+            return _refused(request, 403, "Forbidden", cannot)
         try:
             reaction = self.runtime.center.transfer(leg.call_id, leg.email, target)
         except UnknownAgent as error:
@@ -640,6 +644,17 @@ class SipCalls:
         self.refers[leg.call_id] = Refer(leg=leg, target=target, event_id=request.cseq)
         asyncio.get_running_loop().call_soon(self._transfer_accepted, leg.call_id, reaction)
         return reply(request, 202, "Accepted", extra=[("Contact", self._contact())])
+
+    def carries_transfer(self, call_id: str, target: str) -> str | None:
+        """Why a transfer of this inbound call to `target` cannot be carried over SIP, or None.
+
+        A caller's leg can only be re-INVITEd with a registered phone's session: an external number
+        would need a leg placed through the trunk from a call in progress, which the engine does not
+        do yet. Refused up front so nobody is released and the caller is never left with nobody (the
+        302 of a forward step is only for a caller not answered yet)."""
+        if call_id in self.callers and "@" not in target and E164.fullmatch(target):
+            return EXTERNAL_TRANSFER
+        return None
 
     async def _transfer_target(self, user: str) -> str | None:
         """The core's target for a Refer-To user: the e-mail of the agent with that SIP username, an

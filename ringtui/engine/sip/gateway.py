@@ -72,6 +72,7 @@ class SipGateway:
         self.outbound = Outbound(runtime, self.endpoint, self.registrar, runtime.settings.sip_trunk,
                                  on_auth_failure=self.guard.auth_failed)
         runtime.action_sinks.append(self.outbound.act)
+        runtime.transfer_checks += [self.calls.carries_transfer, self.outbound.carries_transfer]
         self.originate = Originator(self.endpoint.send)  # the engine's own calls (campaigns)
         self.address: tuple[str, int] | None = None
 
@@ -95,6 +96,8 @@ class SipGateway:
         if request.method == "BYE":
             return self.outbound.bye(request) or self.originate.bye(request) or self.calls.bye(request)
         if request.method == "REFER":  # an agent's phone transfers its call (RFC 3515)
+            if self.outbound.owns(request):
+                return self.outbound.refer(request)
             return await self.calls.refer(request)
         return reply(request, 501, "Not Implemented", extra=[("Allow", ALLOW)])
 

@@ -15,6 +15,11 @@ answered once with the trunk's credentials; a second challenge fails the call
 and CANCEL go both ways. The core hears it all (outbound_call, outbound_answered,
 agent_hung_up, caller_hung_up for the called party), so every call leaves its
 record (direction out) and live events. Signalling only: the SDP is relayed as is.
+
+An outbound call cannot be transferred yet (the carrier's leg is never re-INVITEd to
+another phone): `carries_transfer` refuses the feed's transfer before the core releases
+the agent, and a REFER of the agent's phone gets 403 with the reason in a Warning; the call
+stays with the agent.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ if TYPE_CHECKING:
     from ringtui.engine.runtime import EngineRuntime
     from ringtui.engine.sip.registrar import Registrar
     from ringtui.engine.sip.transport import SipEndpoint
+
+OUTBOUND_TRANSFER = "an outbound SIP call cannot be transferred yet (the carrier's leg stays with its agent)"
 
 log = logging.getLogger("ringtui.engine.sip")
 
@@ -497,6 +504,21 @@ class Outbound:
         response = reinvite_ok(request, sdp, self._contact())
         self.endpoint.until_acked(request, response)
         return response
+
+    def carries_transfer(self, call_id: str, target: str) -> str | None:
+        """Why a transfer of this call cannot be carried over SIP, or None (not an outbound SIP call)."""
+        return OUTBOUND_TRANSFER if call_id in self.calls else None
+
+    def refer(self, request: SipRequest) -> bytes:
+        """A REFER of the agent's phone in an outbound call's dialog: refused, the call goes on."""
+        call = self.by_agent_dialog.get(str(request.headers["Call-ID"]))
+        to = parse_name_addr(str(request.headers["To"])).params.get("tag")
+        if call is None or to != call.to_tag or call.state != "answered" or call.agent_gone:
+            return reply(request, 481, "Call/Transaction Does Not Exist")
+        if request.cseq <= call.agent_cseq:
+            return reply(request, 500, "Out of order CSeq", to_tag=call.to_tag)
+        call.agent_cseq = request.cseq
+        return _refuse(request, 403, "Forbidden", OUTBOUND_TRANSFER, call.to_tag)
 
     def cancel(self, request: SipRequest) -> bytes | None:
         call = self.by_agent_dialog.get(str(request.headers["Call-ID"]))
