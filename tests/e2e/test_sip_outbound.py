@@ -388,3 +388,82 @@ def test_a_wrong_password_on_an_invite_counts_towards_the_edge_ban(ana, db_url, 
 
     with_engine(db_url, body)
     assert records(db_url) == []
+
+
+# ---------------------------------------------------------------- transfers of an outbound call
+
+
+def agent_scenario(tmp_path: Path, name: str, mid_call: str, *, bye_cseq: int = 3) -> Path:
+    """trunk_agent_talks.xml with `mid_call` in place of its second of talk."""
+    path = tmp_path / f"{name}.xml"
+    path.write_text((SCENARIOS / "trunk_agent_talks.xml").read_text().replace(
+        '<pause milliseconds="1000"/>', mid_call).replace("CSeq: 3 BYE", f"CSeq: {bye_cseq} BYE"))
+    return path
+
+
+REFER = """<send retrans="500">
+    <![CDATA[
+
+      REFER [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      From: <sip:[$user]@[remote_ip]>;tag=[pid]SIPpAgent[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 3 REFER
+      Contact: <sip:[$user]@[local_ip]:[local_port]>
+      Refer-To: <sip:0698765432@[remote_ip]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="403"/>
+  <pause milliseconds="300"/>"""
+
+
+def test_a_refer_of_an_outbound_call_is_refused_403_and_the_call_goes_on(ana, trunk, db_url, tmp_path):
+    """The carrier's leg cannot be handed on yet: 403 with the reason (was 481), the call stays Ana's."""
+    refers = agent_scenario(tmp_path, "trunk_agent_refers", REFER, bye_cseq=4)
+    logs = run_outbound(db_url, ana, tmp_path, refers, "trunk_carrier_answers.xml", trunk)
+    refused = logs["agent"].split("CSeq: 3 REFER")[-1]
+    assert "SIP/2.0 403 Forbidden" in logs["agent"]
+    assert f'Warning: 399 ringtui "{outbound_legs.OUTBOUND_TRANSFER}"' in logs["agent"]
+    assert "SIP/2.0 200" in refused  # the BYE that followed was answered: the call had gone on
+    assert records(db_url) == [("out", "answered", "agent", ana["outgoing"], CALLED, ANA, True, True)]
+    assert attempts(db_url) == [(ANA, "OUT")]
+
+
+def test_the_feed_cannot_transfer_an_outbound_sip_call_and_the_call_stays_with_ana(ana, account, trunk,
+                                                                                   db_url, tmp_path):
+    from ringtui.engine.feed import ControlRefused
+    from ringtui.engine.runtime import OWNER_RIGHTS
+
+    ok(account("users", "add", "bob@acme.test"))
+    talks = agent_scenario(tmp_path, "trunk_agent_talks_long", '<pause milliseconds="3000"/>')
+
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        await register(gateway, runtime, ana, tmp_path)
+        carrier = asyncio.create_task(sipp("trunk_carrier_answers.xml", tmp_path / "carrier",
+                                           "-p", str(trunk)))
+        await asyncio.sleep(0.5)
+        agent = asyncio.create_task(dial(gateway, ana, tmp_path / "agent", talks))
+        async with asyncio.timeout(10):
+            while not any(call["state"] == "connected" for call in runtime.center.snapshot()["calls"]):
+                await asyncio.sleep(0.05)
+        [call] = runtime.center.snapshot()["calls"]
+        for target in ("bob@acme.test", "+33698765432"):
+            with pytest.raises(ControlRefused) as refused:
+                runtime._control({"action": "transfer", "call_id": call["call_id"], "agent": ANA,
+                                  "target": target}, OWNER_RIGHTS)
+            assert str(refused.value) == (f"cannot transfer call {call['call_id']!r} to {target!r}: "
+                                          f"{outbound_legs.OUTBOUND_TRANSFER}")
+        [still] = runtime.center.snapshot()["calls"]
+        assert (still["agent"], still["state"]) == (ANA, "connected")
+        await agent
+        code, errors = await carrier
+        assert code == 0, errors
+        await settled(runtime)
+
+    with_engine(db_url, body)
+    assert records(db_url) == [("out", "answered", "agent", ana["outgoing"], CALLED, ANA, True, True)]
+    assert attempts(db_url) == [(ANA, "OUT")]
