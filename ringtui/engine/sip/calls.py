@@ -681,12 +681,13 @@ class SipCalls:
             return
         leg.local_cseq += 1
         state = "terminated;reason=noresource" if final else "active;expires=60"
+        branch = _branch()
         data = self._request("NOTIFY", leg.remote_target or leg.uri, leg.from_header, leg.to_header,
-                             leg.dialog_id, leg.local_cseq, routes=leg.routes, contact=True,
+                             leg.dialog_id, leg.local_cseq, branch=branch, routes=leg.routes, contact=True,
                              body=f"SIP/2.0 {status} {reason}\r\n",
                              content_type="message/sipfrag;version=2.0",
                              extra=(f"Event: refer;id={refer.event_id}", f"Subscription-State: {state}"))
-        self.endpoint.send(data, _next_hop(leg.routes, leg.destination))
+        self.endpoint.send_until_answered(data, _next_hop(leg.routes, leg.destination), branch)
 
     def _end_refer(self, call_id: str, status: int, reason: str) -> None:
         """The transfer is over for the engine: the final NOTIFY, then BYE to the transferrer's leg."""

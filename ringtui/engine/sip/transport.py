@@ -10,6 +10,8 @@ What aiovoip's UDP protocol lacks is done here, once:
 - server transactions (RFC 3261 17.2.1, 17.2.2): a retransmitted request gets the
   latest response again (an INVITE's 100, 180 or final one: `respond` updates it),
   and is not run twice while the first is in progress;
+- non-INVITE client transactions of ours (`send_until_answered`, RFC 3261 17.1.2.2: a NOTIFY
+  of a transfer) are retransmitted (Timer E) until their final response, given up at Timer F;
 - responses and ACKs go to the call legs (calls.py), which keep the INVITE
   client transactions and the dialogs.
 """
@@ -101,6 +103,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.transactions: dict[tuple[str, ...], tuple[float, bytes, tuple[str, int]]] = {}
         self.unacked: dict[tuple[str, int], float] = {}  # (Call-ID, CSeq) of a re-INVITE's 200 -> deadline
         self.tasks: set[asyncio.Task[None]] = set()
+        self.unanswered: dict[str, asyncio.TimerHandle] = {}  # our non-INVITE request's branch -> Timer E
         self.malformed = 0
         self._clock = clock
         self._logged: dict[str, float] = {}
@@ -123,6 +126,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
             self._refuse(MalformedMessage(f"unparsable ({type(error).__name__}: {error})"), source)
             return
         if isinstance(message, Response) or message.method == "ACK":
+            if isinstance(message, Response):
+                self._answered(message)
             if not self._acknowledges(message):
                 self._hand_over(message)
             return
@@ -186,6 +191,42 @@ class SipEndpoint(asyncio.DatagramProtocol):
 
         loop.call_later(T1_S, again, T1_S)
 
+    def send_until_answered(self, data: bytes, destination: tuple[str, int], branch: str, *,
+                            timed_out: Callable[[], None] | None = None) -> None:
+        """Send a non-INVITE request of ours (top Via branch `branch`) as its client transaction over
+        UDP does (RFC 3261 17.1.2.2): again after T1, the wait doubling up to T2 (Timer E), until a
+        final response with that branch arrives; at Timer F (64*T1) it gives up and `timed_out` runs."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TIMER_B_S
+
+        def again(interval: float) -> None:
+            if loop.time() + interval >= deadline:
+                self.unanswered[branch] = loop.call_at(deadline, gave_up)
+                return
+            self.unanswered[branch] = loop.call_later(interval, resend, min(interval * 2, T2_S))
+
+        def resend(interval: float) -> None:
+            self._send(data, destination)
+            again(interval)
+
+        def gave_up() -> None:
+            self.unanswered.pop(branch, None)
+            if timed_out is not None:
+                timed_out()
+
+        self._send(data, destination)
+        again(T1_S)
+
+    def _answered(self, response: Response) -> None:
+        """A final response ends our non-INVITE client transaction of its branch (Timer E stops)."""
+        if not self.unanswered or response.status_code < 200:
+            return
+        with contextlib.suppress(MalformedMessage, KeyError, IndexError):
+            branch = str(parse_via(header_values(response.headers, "Via")[0]).params.get("branch") or "")
+            timer = self.unanswered.pop(branch, None)
+            if timer is not None:
+                timer.cancel()
+
     def _acknowledges(self, message: SipRequest | Response) -> bool:
         return isinstance(message, SipRequest) and bool(self.unacked) and self.unacked.pop(
             (str(message.headers["Call-ID"]), message.cseq), None) is not None
@@ -222,5 +263,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
     def close(self) -> None:
         for task in self.tasks:
             task.cancel()
+        for timer in self.unanswered.values():
+            timer.cancel()
+        self.unanswered.clear()
         if self.transport is not None:
             self.transport.close()

@@ -4,6 +4,7 @@ server transaction of the endpoint (a retransmitted INVITE gets the latest respo
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -125,3 +126,65 @@ def test_responses_and_acks_go_to_their_listeners() -> None:
     endpoint.datagram_received(ringing, SOURCE)
     endpoint.datagram_received(invite().replace(b"INVITE", b"ACK"), SOURCE)
     assert [getattr(m, "status_code", None) or getattr(m, "method", None) for m in got] == [180, "ACK"]
+
+
+def notify_response(status: str, branch: str) -> bytes:
+    return (f"SIP/2.0 {status}\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch={branch};rport\r\n"
+            "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c\r\nCSeq: 2 NOTIFY\r\n"
+            "Content-Length: 0\r\n\r\n").encode()
+
+
+@pytest.fixture
+def fast_timers(monkeypatch):
+    """T1 10 ms, T2 40 ms, Timer F 640 ms: the RFC's proportions, a test's patience."""
+    from ringtui.engine.sip import transport
+
+    monkeypatch.setattr(transport, "T1_S", 0.01)
+    monkeypatch.setattr(transport, "T2_S", 0.04)
+    monkeypatch.setattr(transport, "TIMER_B_S", 0.64)
+
+
+def test_a_notify_is_retransmitted_until_its_final_response(fast_timers) -> None:
+    """RFC 3261 17.1.2.2 over UDP: Timer E resends it (a 1xx does not stop it), the 200 does."""
+    async def scenario() -> tuple[int, int, list[object]]:
+        got: list[object] = []
+        endpoint, wire = SipEndpoint(lambda _: asyncio.sleep(0), on_response=got.append), Wire()
+        endpoint.connection_made(wire)  # type: ignore[arg-type]
+        endpoint.send_until_answered(b"NOTIFY sip:a@x SIP/2.0\r\n\r\n", SOURCE, "z9hG4bKn1")
+        await asyncio.sleep(0.035)  # sent at 0, again at 10 and 30 ms
+        endpoint.datagram_received(notify_response("100 Trying", "z9hG4bKn1"), SOURCE)
+        await asyncio.sleep(0.05)
+        endpoint.datagram_received(notify_response("200 OK", "z9hG4bKother"), SOURCE)  # not its response
+        await asyncio.sleep(0.05)
+        before_200 = len(wire.sent)
+        endpoint.datagram_received(notify_response("200 OK", "z9hG4bKn1"), SOURCE)
+        await asyncio.sleep(0.2)
+        return before_200, len(wire.sent), got
+
+    before_200, after, got = asyncio.run(scenario())
+    assert before_200 >= 5  # kept going through the 100 and another transaction's 200
+    assert after == before_200  # nothing more once answered
+    assert [getattr(r, "status_code", None) for r in got] == [100, 200, 200]  # the legs still hear them
+
+
+def test_an_unanswered_notify_is_given_up_at_timer_f(fast_timers) -> None:
+    async def scenario() -> tuple[list[float], float, list[float]]:
+        loop = asyncio.get_running_loop()
+        sent_at: list[float] = []
+        gave_up: list[float] = []
+        endpoint, wire = SipEndpoint(lambda _: asyncio.sleep(0)), Wire()
+        wire.sendto = lambda data, address: sent_at.append(loop.time())  # type: ignore[method-assign]
+        endpoint.connection_made(wire)  # type: ignore[arg-type]
+        start = loop.time()
+        endpoint.send_until_answered(b"NOTIFY sip:a@x SIP/2.0\r\n\r\n", SOURCE, "z9hG4bKn2",
+                                     timed_out=lambda: gave_up.append(loop.time()))
+        await asyncio.sleep(1.2)
+        return [at - start for at in sent_at], start, [at - start for at in gave_up]
+
+    sent, _, gave_up = asyncio.run(scenario())
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    early = 0.002  # the loop may run a timer up to its clock resolution early
+    assert gaps[0] >= 0.01 - early and gaps[1] >= 0.02 - early and min(gaps[2:]) >= 0.04 - early
+    assert len(sent) >= 9  # capped at T2 (doubling without a cap sends 7 times in 640 ms)
+    assert len(gave_up) == 1 and 0.64 - early <= gave_up[0] < 1.1  # Timer F, once
+    assert sent[-1] < gave_up[0]  # nothing sent after giving up
