@@ -422,6 +422,18 @@ class Simulator:
         self.after(self.rng.lognormvariate(math.log(self.behaviour.talk_mean_s) - 0.5, 1.0),
                    lambda: self._hang_up(action.call_id))
 
+    def _transferred_out(self, action: act.TransferOut) -> None:
+        """A transfer to an external number (the feed's): the number answers at once, talks, hangs up."""
+        call_id = action.call_id
+
+        def answered() -> None:
+            call = self.center.calls.get(call_id)
+            if call is not None and call.pending_transfer is not None:
+                self._react(self.center.external_answered(call_id))
+                self._forwarded(act.ForwardTo(call_id, action.number))
+
+        self.after(0, answered)
+
     def _ended(self, action: act.HangUp) -> None:
         self._connected.discard(action.call_id)
 
@@ -432,6 +444,7 @@ _RESPONSES: dict[type, Callable[[Simulator, Any], None]] = {
     act.CollectDigits: Simulator._digits_wanted,
     act.StartVoicemail: Simulator._voicemail,
     act.ForwardTo: Simulator._forwarded,
+    act.TransferOut: Simulator._transferred_out,
     act.HangUp: Simulator._ended,
 }
 

@@ -62,6 +62,16 @@ class ForwardTo(Action):
 
 
 @dataclass(frozen=True)
+class TransferOut(Action):
+    """An answered call handed to an external number (S6): the telephony places a leg to it with the
+    caller's session and reports back (CallCenter.external_answered / external_failed); the
+    caller hears hold music meanwhile. `ring_s`: how long the number may ring."""
+
+    number: str
+    ring_s: float
+
+
+@dataclass(frozen=True)
 class Dial(Action):
     """Outbound call placed by an agent."""
 

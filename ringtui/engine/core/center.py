@@ -82,6 +82,7 @@ ANONYMOUS = frozenset({"anonymous", ""})
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 VOICEMAIL_MAX_S = 120.0  # longest message; then the engine hangs up
 SURVEY_WAIT_S = 10.0
+EXTERNAL_RING_S = 30.0  # an external number a call is transferred to rings this long
 # A hunt (one agent at a time) walks the whole group when every agent is busy: the refusals of the
 # first ones it reaches are kept, not one per agent of a large group on every call, which under
 # overload was most of what the engine wrote (500,000 INCALL rows for 2,500 calls at 150 agents)
@@ -457,7 +458,11 @@ class CallCenter:
         released at once (free, or after-call work, as when a call ends for them) and the caller
         hears hold music. A target agent is rung as any ring would (reachable, snooze, schedule,
         channels and call waiting decide; their own ring time); when they answer they are
-        connected. An external number is handed to the carrier (ForwardTo) and counts as taken.
+        connected. An external number is dialled by the telephony (TransferOut, the caller on
+        hold meanwhile), which reports the outcome: `external_answered` connects the caller to the
+        number (the call is forwarded, the transfer answered), `external_failed` (busy, no answer
+        within EXTERNAL_RING_S, an error of the carrier) is handled as a target agent who does
+        not answer.
 
         When the target agent does not take the call (no answer within their ring time, refusal,
         phone error, or not reachable at all), the transferrer's phone rings again with the call
@@ -493,17 +498,45 @@ class CallCenter:
         self._do(act.ReleaseAgent(call_id, email))
         self._emit(CallTransferred(at=now, call_id=call_id, by=email, kind=transfer.kind,
                                    to_agent=to_agent, to_number=to_number))
-        if to_number is not None:
-            transfer.answered = True
-            call.phase, call.forwarded_to = Phase.FORWARDED, to_number
-            self._do(act.ForwardTo(call_id, to_number))
-            return self._end()
         call.phase = Phase.TRANSFERRING
         self._do(act.HoldMusic(call_id))
+        if to_number is not None:
+            self._do(act.TransferOut(call_id, to_number, EXTERNAL_RING_S))
+            return self._end()
         assert to_agent is not None
         if not self._ring_transfer(call, to_agent, recall=False):
             self._transfer_unanswered(call)
         return self._end()
+
+    def external_answered(self, call_id: str) -> Reaction:
+        """The external number of a transfer answered: the caller talks to it (the call is forwarded
+        there and ends when either side hangs up)."""
+        now = self._begin()
+        call, transfer = self._external_transfer(call_id)
+        transfer.answered = True
+        call.phase, call.forwarded_to, call.talk_ended_at = Phase.FORWARDED, transfer.to_number, None
+        call.step_token += 1
+        self._emit(CallAnswered(at=now, call_id=call_id, agent=transfer.to_number or "",
+                                wait_s=self._wait_s(call), transferred=True))
+        return self._end()
+
+    def external_failed(self, call_id: str, reason: str) -> Reaction:
+        """The external number of a transfer did not take the call (busy, no answer, the carrier's
+        error): as for a target agent who does not answer, the transferrer is recalled. `reason` is
+        the telephony's words for it (its logs); the record keeps the transfer unanswered."""
+        self._begin()
+        call, _ = self._external_transfer(call_id)
+        self._transfer_unanswered(call)
+        return self._end()
+
+    def _external_transfer(self, call_id: str) -> tuple[Call, Transfer]:
+        call = self._call(call_id)
+        transfer = call.pending_transfer
+        if transfer is None or transfer.to_number is None or transfer.recalling:
+            number = transfer.to_number if transfer is not None and transfer.to_number else ""
+            raise TransferRefused(call_id, number, "no transfer to an external number is ringing "
+                                  f"(the call is {call.phase.value})")
+        return call, transfer
 
     def _transfer_target(self, call: Call, email: str, target: str) -> tuple[str | None, str | None]:
         """(agent e-mail, None) or (None, E.164 number); refuses what cannot be a target."""

@@ -14,10 +14,12 @@ from ringtui.engine.core.actions import (
     HoldMusic,
     ReleaseAgent,
     StartVoicemail,
+    TransferOut,
 )
 from ringtui.engine.core.agents import AgentConfig
+from ringtui.engine.core.center import EXTERNAL_RING_S
 from ringtui.engine.core.errors import TransferRefused, UnknownAgent
-from ringtui.engine.core.events import CallAnswered, CallTransferred
+from ringtui.engine.core.events import CallAnswered, CallEnded, CallTransferred
 from ringtui.engine.core.events import TransferSummary as T
 from ringtui.vocab import CallType, EndedBy, Outcome, TransferKind
 
@@ -182,16 +184,72 @@ def test_transferred_call_can_be_transferred_again(clock):
     assert center.summary(call).agent == ANN
 
 
-def test_transfer_to_an_external_number_hands_the_call_to_the_carrier(clock):
+EXTERNAL = "+33698765432"
+
+
+def test_transfer_to_an_external_number_dials_it_and_connects_the_caller_when_it_answers(clock):
     center, call = answered_by_ann(clock)
-    handed = center.transfer(call, ANN, "+33698765432")
-    assert handed.of(ForwardTo) == [ForwardTo(call, "+33698765432")]
+    handed = center.transfer(call, ANN, EXTERNAL)
+    assert handed.of(TransferOut) == [TransferOut(call, EXTERNAL, EXTERNAL_RING_S)]
+    assert handed.of(HoldMusic) == [HoldMusic(call)] and handed.of(ForwardTo) == []
     assert center.state(ANN) == "free"
+    assert center.center.snapshot()["calls"][0]["state"] == "transferring"
+    clock.advance(8)
+    taken = center.external_answered(call)
+    assert taken.of(CallAnswered)[0].transferred and taken.of(CallAnswered)[0].agent == EXTERNAL
+    assert center.center.snapshot()["calls"][0]["state"] == "forwarded"
     clock.advance(100)
     center.caller_hung_up(call)
     summary = center.summary(call)
-    assert summary.transfers == (T(at=at(35), by=ANN, kind=BLIND, to_number="+33698765432", answered=True),)
-    assert (summary.agent, summary.talk_s, summary.forwarded_to) == (ANN, 130, "+33698765432")
+    assert summary.transfers == (T(at=at(35), by=ANN, kind=BLIND, to_number=EXTERNAL, answered=True),)
+    assert (summary.agent, summary.talk_s, summary.forwarded_to) == (ANN, 138, EXTERNAL)
+    assert center.outcomes(call) == [(ANN, Outcome.ANSWERED)]
+
+
+def test_external_number_failing_recalls_the_transferrer_and_the_transfer_stays_unanswered(clock):
+    center, call = answered_by_ann(clock)
+    center.transfer(call, ANN, EXTERNAL)
+    clock.advance(4)
+    back = center.external_failed(call, "486 Busy Here")
+    assert rung(back) == [ANN] and center.state(ANN) == "ringing"
+    center.agent_answered(call, ANN)
+    clock.advance(10)
+    center.caller_hung_up(call)
+    summary = center.summary(call)
+    assert summary.transfers == (T(at=at(35), by=ANN, kind=BLIND, to_number=EXTERNAL, answered=False),)
+    assert (summary.agent, summary.last_agent, summary.forwarded_to) == (ANN, ANN, None)
+    assert center.outcomes(call) == [(ANN, Outcome.ANSWERED)]
+
+
+def test_external_failure_with_the_recall_unanswered_goes_on_to_the_voicemail(clock):
+    center, call = answered_by_ann(clock)
+    center.transfer(call, ANN, EXTERNAL)
+    center.external_failed(call, "no answer")
+    voicemail = center.wait(20)
+    assert voicemail.of(StartVoicemail) == [StartVoicemail(call, None)]
+    center.caller_hung_up(call)
+    assert center.summary(call).transfers[0].answered is False
+
+
+def test_caller_hanging_up_while_the_external_number_rings_ends_the_call_unanswered_transfer(clock):
+    center, call = answered_by_ann(clock)
+    center.transfer(call, ANN, EXTERNAL)
+    clock.advance(5)
+    assert center.caller_hung_up(call).of(CallEnded)
+    summary = center.summary(call)
+    assert summary.transfers[0].answered is False and summary.ended_by == EndedBy.CUSTOMER
+    assert summary.talk_s == 35
+    assert center.state(ANN) == "free"
+
+
+def test_external_outcome_for_a_call_not_transferring_to_a_number_is_refused(clock):
+    center, call = answered_by_ann(clock)
+    with pytest.raises(TransferRefused, match="no transfer to an external number is ringing"):
+        center.external_answered(call)
+    center.transfer(call, ANN, BOB)
+    with pytest.raises(TransferRefused, match="the call is transferring"):
+        center.external_failed(call, "busy")
+    assert center.state(BOB) == "ringing"
 
 
 def test_outbound_call_can_be_transferred(clock):
