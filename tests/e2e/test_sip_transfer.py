@@ -1,5 +1,6 @@
 """Transfers over SIP against real SIPp peers (S6, RFC 3515 and 5589): a caller dials an IVR, Ana's
-phone answers and REFERs the call to Bob, Bob's phone answers; 127.0.0.1 only, on both databases."""
+phone answers and REFERs the call to Bob, whose phone answers, or to an external number that a SIPp
+carrier behind the trunk answers or is busy for; 127.0.0.1 only, on both databases."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from ringtui.engine.sip.gateway import SipGateway
 from tests.conftest import ok
 from tests.e2e.test_sip_calls import ANA, CALLER, attempts, records, register, sipp
 from tests.e2e.test_sip_registrar import SCENARIOS, free_udp_port, with_engine
+
+TRUNK_USER, TRUNK_PASSWORD = "trunkuser", "trunkpass"  # what the SIPp carrier's scenarios accept
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("sipp") is None,
@@ -84,21 +87,27 @@ def transfer_rows(db_url: str) -> list[tuple]:
 
 
 def run_transfer(db_url: str, phones: dict[str, dict[str, str]], cwd: Path, caller_scenario: str,
-                 ana_scenario: str, target: str, bob_scenario: str | None) -> None:
+                 ana_scenario: str, target: str, bob_scenario: str | None, *, ana_calls: int = 1,
+                 carrier: tuple[str, int] | None = None) -> None:
+    """Ana's and Bob's phones register, Ana's (`ana_calls` calls) and Bob's scenarios listen, and the
+    carrier's (scenario, trunk port) if any; the caller calls; every SIPp run must succeed."""
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
         ana_port = await register(gateway, runtime, phones["ana"], cwd / "ana")
         bob_port = await register(gateway, runtime, phones["bob"], cwd / "bob", email=BOB)
         ana = asyncio.create_task(sipp(ana_scenario, cwd / "ana" / "agent", "-p", str(ana_port),
-                                       "-set", "target", target, "-trace_msg"))
-        bob = None
+                                       "-set", "target", target, "-trace_msg", calls=ana_calls))
+        bob = carried = None
         if bob_scenario is not None:
             bob = asyncio.create_task(sipp(bob_scenario, cwd / "bob" / "agent", "-p", str(bob_port)))
+        if carrier is not None:
+            carried = asyncio.create_task(sipp(carrier[0], cwd / "carrier", "-p", str(carrier[1]),
+                                               "-trace_msg"))
         await asyncio.sleep(0.5)  # the phones' SIPp listen
         code, errors = await sipp(caller_scenario, cwd / "caller", f"127.0.0.1:{gateway.address[1]}",
                                   "-p", str(free_udp_port()), "-s", phones["ana"]["number"],
-                                  "-set", "caller", CALLER)
+                                  "-set", "caller", CALLER, "-trace_msg")
         assert code == 0, errors
-        for phone in (ana, bob):
+        for phone in (ana, bob, carried):
             if phone is not None:
                 code, errors = await phone
                 assert code == 0, errors
@@ -138,13 +147,102 @@ def test_a_refer_to_nobody_is_refused_and_the_call_stays_with_ana(center, db_url
     assert "'nobody' is neither an agent's SIP username nor a number" in ana_messages(tmp_path)
 
 
-# ------------------------------------------------ transfers the SIP engine cannot carry (external, outbound)
+def messages(cwd: Path, side: str) -> str:
+    return "".join(path.read_text(errors="replace") for path in (cwd / side).glob("*_messages.log"))
+
+
+# ------------------------------------------------ transfers to an external number, through the trunk
 
 EXTERNAL = "+33612345678"
 
 
+@pytest.fixture
+def trunk(monkeypatch) -> int:
+    """[sip.trunk] points at a free port of 127.0.0.1 (where the test's carrier listens), with credentials."""
+    port = free_udp_port()
+    monkeypatch.setenv("RINGTUI_SIP_TRUNK", f"127.0.0.1:{port}")
+    monkeypatch.setenv("RINGTUI_SIP_TRUNK_USERNAME", TRUNK_USER)
+    monkeypatch.setenv("RINGTUI_SIP_TRUNK_PASSWORD", TRUNK_PASSWORD)
+    return port
+
+
+def caller_given_the_carrier(directory: Path, origin: str = "transferrer") -> str:
+    """caller_transferred.xml that wants the carrier's stream (port 7000) in the re-INVITE, under the
+    origin of the session it had (`origin`: the answering phone's o= user), version 2."""
+    path = directory / "caller_given_the_carrier.xml"
+    path.write_text((SCENARIOS / "caller_transferred.xml").read_text().replace(
+        "o=transferrer 1 2", f"o={origin} 1 2").replace(
+        '<ereg regexp="c=IN IP4 127.0.0.1" search_in="body" check_it="true" assign_to="media"/>',
+        '<ereg regexp="c=IN IP4 127.0.0.1" search_in="body" check_it="true" assign_to="media"/>\n'
+        '      <ereg regexp="m=audio 7000 RTP/AVP 0" search_in="body" check_it="true" assign_to="stream"/>'
+    ).replace('<Reference variables="origin,media"/>', '<Reference variables="origin,media,stream"/>'))
+    return str(path)
+
+
+def test_ana_refers_the_call_to_a_number_the_carrier_answers_and_the_caller_talks_to_it(
+        center, trunk, db_url, tmp_path):
+    """The number is called through the trunk (the carrier's 401 answered with the trunk's credentials)
+    with the caller's own offer; its 200: Ana's final NOTIFY is 200 OK, her leg ends, the caller is
+    re-INVITEd with the carrier's stream; the caller's BYE ends the carrier's leg."""
+    run_transfer(db_url, center, tmp_path, caller_given_the_carrier(tmp_path), "agent_refers.xml",
+                 "0612345678", None, carrier=("trunk_carrier_answers.xml", trunk))
+    assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED")]
+    assert transfer_rows(db_url) == [(ANA, None, "blind", True, EXTERNAL)]
+    carrier = messages(tmp_path, "carrier")
+    assert f"INVITE sip:{EXTERNAL}@127.0.0.1:{trunk} SIP/2.0" in carrier
+    assert "o=caller 1 1" in carrier  # the caller's session, offered to the number
+    assert f"From: <sip:{CALLER}@" in carrier  # caller ID: the customer's number
+    assert "Authorization: Digest" in carrier and "BYE sip:callee@" in carrier
+    log = ana_messages(tmp_path)
+    assert "SIP/2.0 100 Trying" in log and "SIP/2.0 200 OK\r\n" in log.replace("\n", "\r\n")
+
+
+def test_a_busy_number_brings_the_call_back_to_ana_with_the_busy_status_in_her_notify(
+        center, trunk, db_url, tmp_path):
+    """The carrier's 486: Ana's final NOTIFY carries "486 Busy Here", her leg ends and her phone rings
+    again with the call (the recall); she takes it back, the caller is re-INVITEd with her new
+    session, then hangs up. The transfer is recorded, not answered; Ana's answer counted once."""
+    run_transfer(db_url, center, tmp_path, "caller_transferred.xml", "agent_refers_recalled.xml",
+                 EXTERNAL, None, ana_calls=2, carrier=("trunk_carrier_busy.xml", trunk))
+    assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]
+    assert attempts(db_url) == [(ANA, "ANSWERED")]
+    assert transfer_rows(db_url) == [(ANA, None, "blind", False, EXTERNAL)]
+    assert "SIP/2.0 486 Busy Here" in messages(tmp_path, "carrier")
+
+
+def test_the_feed_transfers_a_sip_call_to_a_number_the_carrier_answers(center, trunk, db_url, tmp_path):
+    """The feed's transfer (the TUI's x): Ana's leg ends at once, the number is called, the caller is
+    re-INVITEd with the carrier's session."""
+    async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
+        ana_port = await register(gateway, runtime, center["ana"], tmp_path / "ana")
+        ana = asyncio.create_task(sipp("agent_answer.xml", tmp_path / "ana" / "agent", "-p", str(ana_port)))
+        carrier = asyncio.create_task(sipp("trunk_carrier_answers.xml", tmp_path / "carrier",
+                                           "-p", str(trunk), "-trace_msg"))
+        await asyncio.sleep(0.5)
+        caller = asyncio.create_task(sipp(
+            caller_given_the_carrier(tmp_path, "agent"), tmp_path / "caller",
+            f"127.0.0.1:{gateway.address[1]}", "-p", str(free_udp_port()), "-s", center["ana"]["number"],
+            "-set", "caller", CALLER))
+        call_id = await connected_call(runtime, ANA)
+        runtime.transfer(call_id, ANA, EXTERNAL)
+        for peer in (caller, ana, carrier):
+            code, errors = await peer
+            assert code == 0, errors
+        async with asyncio.timeout(5):
+            while runtime.center.calls:
+                await asyncio.sleep(0.05)
+
+    with_engine(db_url, body)
+    assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]
+    assert transfer_rows(db_url) == [(ANA, None, "blind", True, EXTERNAL)]
+
+
+# ------------------------------------------------ transfers the SIP engine cannot carry (no trunk, outbound)
+
+
 def test_a_refer_to_an_external_number_is_refused_403_and_the_call_stays_with_ana(center, db_url, tmp_path):
-    """No trunk leg from a call in progress yet: refused before the core releases Ana, with the reason."""
+    """No trunk to call the number by: refused before the core releases Ana, with the reason."""
     run_transfer(db_url, center, tmp_path, slow_caller(tmp_path), refused_refer(tmp_path, "403"),
                  "0612345678", None)
     assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]
@@ -180,7 +278,7 @@ def refuse_feed_transfer(runtime: EngineRuntime, call_id: str, target: str, reas
     assert (call["agent"], call["state"]) == (ANA, "connected")
 
 
-def test_the_feed_cannot_transfer_a_sip_call_to_an_external_number_and_the_call_stays_with_ana(
+def test_without_a_trunk_the_feed_cannot_transfer_a_sip_call_to_a_number_and_the_call_stays_with_ana(
         center, db_url, tmp_path):
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
         ana_port = await register(gateway, runtime, center["ana"], tmp_path / "ana")

@@ -78,11 +78,7 @@ class SipTelephony:
         return Target(binding.contact_uri, (host, int(port)), f"<{binding.contact_uri}>")
 
     def trunk_target(self, number: str) -> Target | None:
-        trunk, address = self.gateway.runtime.settings.sip_trunk, self.gateway.outbound.trunk_address
-        if trunk is None or address is None:
-            return None
-        domain = trunk.from_domain or trunk.host
-        return Target(f"sip:{number}@{trunk.host}:{trunk.port}", address, f"<sip:{number}@{domain}>", trunk)
+        return self.gateway.trunk_target(number)
 
     # ------------------------------------------------------------ power dialer
 

@@ -20,15 +20,22 @@ caller the phone's answer, so their media go straight to each other.
 Transfers (S6): an agent's phone sends REFER (RFC 3515) in its dialog, Refer-To naming an
 agent's SIP username or a number. A target the engine cannot take is refused at once (404
 for a name that is nobody, 403 with the core's reason in a Warning, 501 for an attended
-transfer's Replaces) and the call stays with the agent. A transfer to an external number is
-refused before the core releases anyone (`carries_transfer`: no trunk leg from an answered call
-yet), by REFER (403 with the reason in a Warning) or by the feed (the runtime asks first).
+transfer's Replaces) and the call stays with the agent. A transfer to an external number
+without a trunk to call it by is refused before the core releases anyone (`carries_transfer`),
+by REFER (403 with the reason in a Warning) or by the feed (the runtime asks first).
 Accepted: 202, a NOTIFY "SIP/2.0 100 Trying" (message/sipfrag),
 the core rings the target; the final NOTIFY says "200 OK" when the target answers, or "480
 Temporarily Unavailable" when the transfer falls back (the transferrer's recall, voicemail,
 the end), and the engine then ends the transferrer's leg with a BYE (RFC 5589) unless the
 phone ended it first. The caller, already answered, is re-INVITEd with the target phone's
 session description (no media relay: the two phones talk directly).
+
+An external number (the core's TransferOut) is called through the trunk by the Originator,
+offered the caller's own session, caller ID the caller's number. Its 200: the final NOTIFY "200
+OK", the caller re-INVITEd with the carrier's session, the core told (external_answered); from
+then a BYE of either side ends the other. Its failure (486, any 4xx-6xx, no answer within the
+core's ring time: 408): the final NOTIFY carries that status and the core recalls the
+transferrer (external_failed). The caller hanging up while it rings cancels it.
 """
 
 from __future__ import annotations
@@ -66,10 +73,16 @@ from ringtui.vocab import Outcome
 
 if TYPE_CHECKING:
     from ringtui.engine.runtime import EngineRuntime
+    from ringtui.engine.sip.originate import Leg, Originator, Target
     from ringtui.engine.sip.registrar import Registrar
     from ringtui.engine.sip.transport import SipEndpoint
 
-EXTERNAL_TRANSFER = "the SIP engine cannot yet hand a call in progress to an external number (no trunk leg)"
+EXTERNAL_TRANSFER = "no SIP trunk to call an external number ([sip.trunk] address unset or not resolving)"
+LATE_OFFER_TRANSFER = "the caller's INVITE had no session offer to give an external number"
+EXTERNAL_FAILURES = {408: "Request Timeout", 403: "Forbidden", 404: "Not Found",
+                     480: "Temporarily Unavailable", 486: "Busy Here", 487: "Request Terminated",
+                     503: "Service Unavailable",
+                     600: "Busy Everywhere", 603: "Decline"}
 
 log = logging.getLogger("ringtui.engine.sip")
 
@@ -151,7 +164,7 @@ class Refer:
     transfer is over for the engine (the target answered, or the transfer fell back)."""
 
     leg: AgentLeg
-    target: str  # the core's: an agent's e-mail
+    target: str  # the core's: an agent's e-mail or an E.164 number
     event_id: int  # the REFER's CSeq: the id of the "refer" event package (RFC 3515 2.4.6)
 
 
@@ -169,6 +182,10 @@ class SipCalls:
         self.rings: dict[tuple[str, str], list[AgentLeg]] = {}  # (core call id, e-mail) -> forks
         self.failures: dict[tuple[str, str], Outcome] = {}  # the strongest outcome of a ring's failed forks
         self.refers: dict[str, Refer] = {}  # core call id -> the transfer its agent's phone asked for
+        # external transfers: the gateway's Originator and trunk (None: no trunk, such transfers refused)
+        self.originate: Originator | None = None
+        self.trunk_target: Callable[[str], Target | None] = lambda number: None
+        self.external: dict[str, Leg] = {}  # core call id -> the leg to the number it is transferred to
         runtime.snapshot_hooks.append(self.describe)
 
     # ------------------------------------------------------------ the caller
@@ -585,8 +602,12 @@ class SipCalls:
             self._answer(leg, answered.answer or _answer(leg.offer, self.local[0]))
 
     def _tear_down(self, call_id: str) -> None:
-        """The call is over: every agent leg of it ends (BYE when answered, CANCEL while ringing)."""
+        """The call is over: every agent leg of it ends (BYE when answered, CANCEL while ringing), and
+        the leg to an external number it was transferred to."""
         self._end_refer(call_id, 487, "Request Terminated")
+        dialled = self.external.pop(call_id, None)
+        if dialled is not None and self.originate is not None:
+            self.originate.hang_up(dialled)
         legs = [leg for leg in self.agent_legs.values() if leg.call_id == call_id and leg.state != "ended"]
         for leg in legs:
             if leg.state == "answered":
@@ -648,12 +669,16 @@ class SipCalls:
     def carries_transfer(self, call_id: str, target: str) -> str | None:
         """Why a transfer of this inbound call to `target` cannot be carried over SIP, or None.
 
-        A caller's leg can only be re-INVITEd with a registered phone's session: an external number
-        would need a leg placed through the trunk from a call in progress, which the engine does not
-        do yet. Refused up front so nobody is released and the caller is never left with nobody (the
-        302 of a forward step is only for a caller not answered yet)."""
-        if call_id in self.callers and "@" not in target and E164.fullmatch(target):
+        An external number is called through the trunk with the caller's session offer: without a
+        trunk (or an offer, a late-offer caller) it is refused up front, so nobody is released and
+        the caller is never left with nobody."""
+        leg = self.callers.get(call_id)
+        if leg is None or "@" in target or not E164.fullmatch(target):
+            return None
+        if self.originate is None or self.trunk_target(target) is None:
             return EXTERNAL_TRANSFER
+        if not leg.offer.strip():
+            return LATE_OFFER_TRANSFER
         return None
 
     async def _transfer_target(self, user: str) -> str | None:
@@ -706,6 +731,48 @@ class SipCalls:
                     and leg.email == action.agent and leg.state == "answered"]:
             if refer is None or refer.leg is not leg:
                 self._bye_agent(leg)
+
+    def _dial_external(self, leg: CallerLeg, action: act.TransferOut) -> None:
+        """Call the number a call is transferred to through the trunk, with the caller's session."""
+        target = self.trunk_target(action.number)
+        if self.originate is None or target is None or not leg.offer.strip():
+            asyncio.get_running_loop().call_soon(self._external_failed, leg.call_id, 503)
+            return
+        country = self.runtime.config.country if self.runtime.config is not None else ""
+        dialled = self.originate.place(target, caller=in_e164(_caller(leg.invite), country), offer=leg.offer,
+                                       ring_s=action.ring_s)
+        self.external[leg.call_id] = dialled
+        dialled.final.add_done_callback(lambda _: self._external_final(leg, dialled))
+        dialled.ended.add_done_callback(lambda _: self._external_ended(leg, dialled))
+
+    def _external_final(self, leg: CallerLeg, dialled: Leg) -> None:
+        if self.external.get(leg.call_id) is not dialled:  # the call ended while it rang
+            return
+        status = dialled.final.result()
+        if not 200 <= status < 300:
+            del self.external[leg.call_id]
+            self._external_failed(leg.call_id, status)
+            return
+        self._end_refer(leg.call_id, 200, "OK")
+        self._reinvite_caller(leg, new_session(leg.sdp, dialled.remote_sdp))
+        self._apply(lambda: self.runtime.center.external_answered(leg.call_id))
+
+    def _external_failed(self, call_id: str, status: int) -> None:
+        reason = EXTERNAL_FAILURES.get(status, "Failed")
+        log.info("external transfer of %s failed: %d %s", call_id, status, reason)
+        self._end_refer(call_id, status, reason)
+        self._apply(lambda: self.runtime.center.external_failed(call_id, f"{status} {reason}"))
+
+    def _external_ended(self, leg: CallerLeg, dialled: Leg) -> None:
+        """The external party hung up after answering: the caller's leg ends too."""
+        if self.external.get(leg.call_id) is not dialled or dialled.ended.result() != "remote":
+            return
+        del self.external[leg.call_id]
+        if leg.answered and leg.acked:
+            self._bye_caller(leg)
+        self._forget(leg)
+        self._apply(lambda: self.runtime.center.caller_hung_up(leg.call_id))
+        self._tear_down(leg.call_id)
 
     def _reinvite_caller(self, leg: CallerLeg, sdp: str) -> None:
         """Offer the caller the new agent's session (a re-INVITE in the caller's dialog)."""
@@ -797,6 +864,8 @@ class SipCalls:
             self.callers[action.call_id].played = True
         elif isinstance(action, act.HoldMusic) and action.call_id in self.callers:
             self._ringing(self.callers[action.call_id])
+        elif isinstance(action, act.TransferOut) and action.call_id in self.callers:
+            self._dial_external(self.callers[action.call_id], action)
         elif isinstance(action, act.ForwardTo) and action.call_id in self.callers:
             self._redirect(self.callers[action.call_id], action.number)
         # CollectDigits, Record ...: no media yet (signalling only)

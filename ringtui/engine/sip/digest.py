@@ -204,6 +204,15 @@ class Challenge:
     opaque: str | None = None
 
 
+_CHALLENGE_START = re.compile(r",\s*(?=digest\s)", re.IGNORECASE)
+
+
+def split_challenges(values: list[str]) -> list[str]:
+    """One string per challenge: the message parser splits WWW-Authenticate at every comma, as a list
+    header, so the values are joined again and cut where a challenge starts."""
+    return [part for part in _CHALLENGE_START.split(", ".join(values)) if part.strip()]
+
+
 def parse_challenge(header: str) -> Challenge:
     params = _digest_params(header, "challenge")
     if "realm" not in params or "nonce" not in params:

@@ -16,7 +16,7 @@ from ringtui.engine.core.errors import CoreError
 from ringtui.engine.sip.calls import SipCalls
 from ringtui.engine.sip.edge import EdgeLimits, SourceGuard
 from ringtui.engine.sip.message import SipRequest, reply
-from ringtui.engine.sip.originate import Originator
+from ringtui.engine.sip.originate import Originator, Target
 from ringtui.engine.sip.outbound import Outbound
 from ringtui.engine.sip.registrar import Registrar, RegistrarOptions
 from ringtui.engine.sip.transport import SipEndpoint, widen_buffers
@@ -73,8 +73,18 @@ class SipGateway:
                                  on_auth_failure=self.guard.auth_failed)
         runtime.action_sinks.append(self.outbound.act)
         runtime.transfer_checks += [self.calls.carries_transfer, self.outbound.carries_transfer]
-        self.originate = Originator(self.endpoint.send)  # the engine's own calls (campaigns)
+        self.originate = Originator(self.endpoint.send)  # campaigns, external transfers
+        self.calls.originate, self.calls.trunk_target = self.originate, self.trunk_target
         self.address: tuple[str, int] | None = None
+
+    def trunk_target(self, number: str) -> Target | None:
+        """Where a call the engine places to an external number goes: the trunk (None: there is none,
+        or its address does not resolve)."""
+        trunk, address = self.runtime.settings.sip_trunk, self.outbound.trunk_address
+        if trunk is None or address is None:
+            return None
+        domain = trunk.from_domain or trunk.host
+        return Target(f"sip:{number}@{trunk.host}:{trunk.port}", address, f"<sip:{number}@{domain}>", trunk)
 
     async def handle(self, request: SipRequest) -> bytes | None:
         if request.method == "REGISTER":

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from aiovoip.message import Response
 
 from ringtui.config import TrunkSettings
-from ringtui.engine.sip.digest import Malformed, authorization, parse_challenge
+from ringtui.engine.sip.digest import Malformed, authorization, parse_challenge, split_challenges
 from ringtui.engine.sip.message import (
     SERVER,
     SipRequest,
@@ -277,7 +277,7 @@ class Originator:
         credentials = leg.target.credentials
         header, answer_header = CHALLENGED[response.status_code]
         offers = []
-        for value in header_values(response.headers, header):
+        for value in split_challenges(header_values(response.headers, header)):
             try:
                 offers.append(parse_challenge(value))
             except Malformed:

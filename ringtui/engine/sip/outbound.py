@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
 import socket
 from collections.abc import Callable
@@ -50,6 +49,7 @@ from ringtui.engine.sip.digest import (
     parse_authorization,
     parse_challenge,
     response_matches,
+    split_challenges,
 )
 from ringtui.engine.sip.message import (
     SERVER,
@@ -76,7 +76,6 @@ OUTBOUND_TRANSFER = "an outbound SIP call cannot be transferred yet (the carrier
 
 log = logging.getLogger("ringtui.engine.sip")
 
-_CHALLENGE_START = re.compile(r",\s*(?=digest\s)", re.IGNORECASE)
 # the core's refusal of an outbound call -> the agent's phone hears: blacklisted (603) is the account's
 # rule, 403; the agent's channels all taken, 486
 REFUSALS = {603: (403, "Forbidden"), 486: (486, "Busy Here")}
@@ -374,7 +373,7 @@ class Outbound:
         assert trunk is not None
         challenge_header, answer_header = CHALLENGED[response.status_code]
         offers = []
-        for value in _split_challenges(header_values(response.headers, challenge_header)):
+        for value in split_challenges(header_values(response.headers, challenge_header)):
             try:
                 offers.append(parse_challenge(value))
             except Malformed:
@@ -708,11 +707,6 @@ def _dialled(request: SipRequest) -> str:
             if number:
                 return number
     return ""
-
-
-def _split_challenges(values: list[str]) -> list[str]:
-    """One string per challenge: the parser splits WWW-Authenticate at every comma, as a list header."""
-    return [part for part in _CHALLENGE_START.split(", ".join(values)) if part.strip()]
 
 
 def _branch() -> str:
