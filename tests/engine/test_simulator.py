@@ -408,3 +408,23 @@ def test_a_few_answered_calls_are_transferred_the_same_way_for_the_same_seed(wee
         assert call.agent == transfer.by  # the record's agent is the one who answered first
     again = simulate(12, MONDAY, 7)
     assert [c.transfers for c in again.summaries() if c.transfers] == [c.transfers for c in transferred]
+
+
+def test_a_call_the_feed_transfers_to_a_number_is_answered_there_and_ends_once():
+    """The live demo's x to an external number: the simulated number answers at once (no telephony
+    to wait for), the caller talks to it and hangs up; the transfer is recorded answered."""
+    run = start_simulation(4, TUESDAY)
+    moment, connected = TUESDAY + timedelta(hours=10), None
+    while connected is None and moment < TUESDAY + timedelta(hours=12):
+        moment += timedelta(minutes=1)
+        run.simulator.run_until(moment)
+        connected = next((call for call in run.center.calls.values() if call.agent is not None
+                          and call.direction == Direction.IN), None)
+    assert connected is not None, "between ten and noon an agent is on a call"
+    handed = run.center.transfer(connected.call_id, connected.agent, "+33698765432")
+    for action in handed.actions:
+        run.simulator.respond(action)
+    run.simulator.run_until(moment + timedelta(hours=2))
+    [summary] = [call for call in run.summaries() if call.call_id == connected.call_id]
+    assert [(t.to_number, t.answered) for t in summary.transfers] == [("+33698765432", True)]
+    assert summary.forwarded_to == "+33698765432" and summary.type == CallType.ANSWERED
