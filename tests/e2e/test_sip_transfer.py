@@ -238,6 +238,58 @@ def test_the_feed_transfers_a_sip_call_to_a_number_the_carrier_answers(center, t
     assert transfer_rows(db_url) == [(ANA, None, "blind", True, EXTERNAL)]
 
 
+def caller_hung_up_on_by_the_carrier(directory: Path) -> str:
+    """caller_given_the_carrier.xml that, instead of hanging up, takes the engine's BYE."""
+    text_ = Path(caller_given_the_carrier(directory)).read_text()
+    head, _, _ = text_.partition('  <recv request="ACK"/>\n  <pause milliseconds="500"/>')
+    path = directory / "caller_hung_up_on_by_the_carrier.xml"
+    path.write_text(head + '''  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <Reference variables="origin,media,stream"/>
+</scenario>
+''')
+    return str(path)
+
+
+def refer_ending(directory: Path, status: str) -> str:
+    """agent_refers.xml whose final NOTIFY must carry `status` (e.g. "487 Request Terminated")."""
+    path = directory / f"agent_refers_{status.split()[0]}.xml"
+    path.write_text((SCENARIOS / "agent_refers.xml").read_text().replace(
+        'regexp="SIP/2.0 200 OK" search_in="body"', f'regexp="SIP/2.0 {status}" search_in="body"'))
+    return str(path)
+
+
+def test_the_carrier_hanging_up_ends_the_callers_leg(center, trunk, db_url, tmp_path):
+    run_transfer(db_url, center, tmp_path, caller_hung_up_on_by_the_carrier(tmp_path), "agent_refers.xml",
+                 EXTERNAL, None, carrier=("trunk_carrier_hangs_up.xml", trunk))
+    assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]
+    assert transfer_rows(db_url) == [(ANA, None, "blind", True, EXTERNAL)]
+
+
+def test_the_caller_hanging_up_while_the_number_rings_cancels_it(center, trunk, db_url, tmp_path):
+    """The caller's BYE while the carrier rings: CANCEL to the carrier, Ana's final NOTIFY 487; the
+    transfer is recorded, not answered."""
+    ana = refer_ending(tmp_path, "487 Request Terminated")
+    run_transfer(db_url, center, tmp_path, slow_caller(tmp_path), ana, EXTERNAL, None,
+                 carrier=("trunk_carrier_cancelled.xml", trunk))
+    assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]
+    assert transfer_rows(db_url) == [(ANA, None, "blind", False, EXTERNAL)]
+    assert "CANCEL sip:" in messages(tmp_path, "carrier")
+
+
 # ------------------------------------------------ transfers the SIP engine cannot carry (no trunk, outbound)
 
 
