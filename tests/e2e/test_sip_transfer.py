@@ -226,6 +226,12 @@ def test_the_feed_transfers_a_sip_call_to_a_number_the_carrier_answers(center, t
             "-set", "caller", CALLER))
         call_id = await connected_call(runtime, ANA)
         runtime.transfer(call_id, ANA, EXTERNAL)
+        async with asyncio.timeout(5):  # engine status shows the leg to the number
+            while not (shown := [call.get("sip_external") for call in runtime.snapshot()["calls"]
+                                 if call.get("sip_external")]):
+                await asyncio.sleep(0.02)
+        assert shown[0]["uri"] == f"sip:{EXTERNAL}@127.0.0.1:{trunk}"
+        assert shown[0]["state"] in {"ringing", "answered"}
         for peer in (caller, ana, carrier):
             code, errors = await peer
             assert code == 0, errors

@@ -841,6 +841,11 @@ class SipCalls:
                 call.update(channel="sip", sip_call_id=str(caller.invite.headers["Call-ID"]),
                             sip_peer="{}:{}".format(*caller.invite.source),
                             sip_legs=legs.get(caller.call_id, []))
+                dialled = self.external.get(caller.call_id)
+                if dialled is not None:  # the number it is transferred to, through the trunk
+                    ringing = dialled.state in {"calling", "proceeding"}
+                    call["sip_external"] = {"uri": dialled.target.uri,
+                                            "state": "ringing" if ringing else dialled.state}
 
     # ------------------------------------------------------------ the core's actions
 

@@ -1,4 +1,5 @@
-"""Calls the engine places itself (campaigns): a user agent client on the gateway's endpoint.
+"""Calls the engine places itself (campaigns, a call transferred to an external number): a user
+agent client on the gateway's endpoint.
 
 One `Leg` is one INVITE client transaction (RFC 3261 17.1.1: Timer A
 retransmissions, Timer B) and then its dialog, to a registered agent's phone
@@ -286,7 +287,7 @@ class Originator:
             offers = [offer for offer in offers if offer.realm == credentials.realm]
         if leg.challenged or not offers or credentials is None or not credentials.username:
             why = "credentials refused" if leg.challenged else "no credentials"
-            log.warning("campaign call to %s refused: %d %s (%s)", leg.target.uri, response.status_code,
+            log.warning("engine's call to %s refused: %d %s (%s)", leg.target.uri, response.status_code,
                         response.status_message, why)
             leg.finish(403)
             leg.end("remote")
