@@ -975,7 +975,7 @@ def _attempts_of(lines: pl.DataFrame) -> pl.DataFrame:
 # Rows go straight through the driver (SQLite executemany, PostgreSQL COPY) in the session's
 # transaction, times rendered as text the database reads back exactly as SQLAlchemy writes them:
 # SQLAlchemy's per-row parameter processing cost more than the insert itself.
-_FLAGS = ("recorded", "vip", "flagged")  # all false
+_FLAGS = {"recorded": False, "vip": False, "flagged": False}  # the same for every imported call
 _ATTEMPT_COLUMNS = ("call_record_id", "user_id", "started_at", "ended_at", "outcome")
 _TIMES = ("started_at", "answered_at", "ended_at")
 _BULK_CACHE_KIB = 64 * 1024  # SQLite page cache while importing: the indexes' pages stay in memory
@@ -1066,7 +1066,7 @@ def _write(
     if indexes is not None:
         indexes.before_writing(int(calls["line"].min()))
     before = _rows(op, "SELECT coalesce(max(id), 0) FROM call_record", ())[0][0]
-    _insert(op, "call_record", calls.select(*_RECORD_COLUMNS, *(pl.lit(False).alias(f) for f in _FLAGS)))
+    _insert(op, "call_record", calls.select(_RECORD_COLUMNS), constants=_FLAGS)
     if attempts.height:
         ids = _record_ids(op, calls["call_id"], before)
         _insert(op, "ring_attempt", attempts.join(ids, on="call_id").select(_ATTEMPT_COLUMNS))
@@ -1140,13 +1140,20 @@ def _rows(op: Operation, statement: str, parameters: tuple[Any, ...]) -> list[An
     return raw.execute(statement, parameters).fetchall()
 
 
-def _insert(op: Operation, table_name: str, rows: pl.DataFrame) -> None:
-    """Insert the frame's columns (times naive UTC) into the table, in the session's transaction."""
+def _insert(
+    op: Operation, table_name: str, rows: pl.DataFrame, constants: dict[str, bool] | None = None
+) -> None:
+    """Insert the frame's columns (times naive UTC), and `constants` in every row, into the table, in
+    the session's transaction."""
     import polars as pl
 
     raw = op.session.connection().connection.dbapi_connection
-    names = ", ".join(rows.columns)
     postgres = op.session.get_bind().dialect.name == "postgresql"
+    constants = constants or {}
+    if postgres:
+        rows = rows.with_columns(pl.lit(value).alias(name) for name, value in constants.items())
+        constants = {}
+    names = ", ".join([*rows.columns, *constants])
     # SQLAlchemy stores SQLite times as 'YYYY-MM-DD HH:MM:SS.ffffff' and compares them as text, so the
     # text must be that exactly; PostgreSQL reads the same text with its UTC offset.
     rows = rows.with_columns(
@@ -1165,7 +1172,9 @@ def _insert(op: Operation, table_name: str, rows: pl.DataFrame) -> None:
     cursor = raw.cursor()
     try:
         cursor.executemany(
-            f"INSERT INTO {table_name} ({names}) VALUES ({', '.join('?' * rows.width)})",
+            # constants as SQL literals: binding them row by row cost as much as a column of data
+            f"INSERT INTO {table_name} ({names}) VALUES "
+            f"({', '.join(['?'] * rows.width + [str(int(value)) for value in constants.values()])})",
             zip(*(column.to_list() for column in rows.iter_columns()), strict=True),
         )
     finally:

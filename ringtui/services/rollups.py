@@ -299,8 +299,10 @@ def _add_rows(raw: Any, table: str, keys: list[str], rows: Any) -> None:
     """Upsert a frame's rows through SQLite's DBAPI (times as text, as SQLAlchemy stores them)."""
     import polars as pl
 
-    rows = rows.with_columns(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S%.6f") for name in ("hour", "day")
-                             if name in rows.columns)
+    # in key order: the unique key's index is then filled left to right, not at random places
+    # (agent_hour's 375,000 rows of 1M calls: 3.6 s in polars' group order)
+    rows = rows.sort(keys).with_columns(
+        pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S%.6f") for name in ("hour", "day") if name in rows.columns)
     names = rows.columns
     added = ", ".join(
         f"{name} = CASE WHEN excluded.{name} > {table}.{name} THEN excluded.{name} ELSE {table}.{name} END"
@@ -309,7 +311,7 @@ def _add_rows(raw: Any, table: str, keys: list[str], rows: Any) -> None:
     raw.executemany(
         f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}",
-        rows.iter_rows())
+        zip(*(column.to_list() for column in rows.iter_columns()), strict=True))
 
 
 Late = tuple[str, int | None, datetime, str]  # call id, user id, attempt start, new outcome
