@@ -53,13 +53,7 @@ def slow_caller(directory: Path) -> str:
     return str(path)
 
 
-def refused_refer(directory: Path, status: str) -> str:
-    """agent_refers.xml whose REFER is refused with `status`: the call stays, the caller's BYE ends it."""
-    text_ = (SCENARIOS / "agent_refers.xml").read_text()
-    head, _, _ = text_.partition('<recv response="202"/>')
-    path = directory / f"agent_refers_refused_{status}.xml"
-    path.write_text(head + f'''<recv response="{status}"/>
-  <recv request="BYE"/>
+TAKE_BYE = '''  <recv request="BYE"/>
   <send>
     <![CDATA[
 
@@ -73,8 +67,15 @@ def refused_refer(directory: Path, status: str) -> str:
 
     ]]>
   </send>
-</scenario>
-''')
+'''  # a SIPp phone's end of the call: the engine's BYE, answered 200
+
+
+def refused_refer(directory: Path, status: str) -> str:
+    """agent_refers.xml whose REFER is refused with `status`: the call stays, the caller's BYE ends it."""
+    text_ = (SCENARIOS / "agent_refers.xml").read_text()
+    head, _, _ = text_.partition('<recv response="202"/>')
+    path = directory / f"agent_refers_refused_{status}.xml"
+    path.write_text(head + f'<recv response="{status}"/>\n' + TAKE_BYE + '</scenario>\n')
     return str(path)
 
 
@@ -249,24 +250,8 @@ def caller_hung_up_on_by_the_carrier(directory: Path) -> str:
     text_ = Path(caller_given_the_carrier(directory)).read_text()
     head, _, _ = text_.partition('  <recv request="ACK"/>\n  <pause milliseconds="500"/>')
     path = directory / "caller_hung_up_on_by_the_carrier.xml"
-    path.write_text(head + '''  <recv request="ACK"/>
-  <recv request="BYE"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <Reference variables="origin,media,stream"/>
-</scenario>
-''')
+    path.write_text(head + '  <recv request="ACK"/>\n' + TAKE_BYE
+                    + '  <Reference variables="origin,media,stream"/>\n</scenario>\n')
     return str(path)
 
 
