@@ -33,7 +33,6 @@ pytestmark = [pytest.mark.e2e,
 ANA = "ana@acme.test"
 DIALLED = "0612345678"  # a French mobile in national form: the account is in FR
 CALLED = "+33612345678"
-TRUNK_USER, TRUNK_PASSWORD = "trunkuser", "trunkpass"
 
 
 @pytest.fixture
@@ -48,16 +47,6 @@ def ana(account, tmp_path, monkeypatch) -> dict[str, str]:
     outgoing = ok(account("numbers", "list", "--json")).json()[0]["number"]
     ok(account("users", "set", ANA, f"outgoing_number={outgoing}"))
     return {**credentials, "outgoing": outgoing}
-
-
-@pytest.fixture
-def trunk(monkeypatch) -> int:
-    """[sip.trunk] points at a free port of 127.0.0.1 (where the test's carrier listens), with credentials."""
-    port = free_udp_port()
-    monkeypatch.setenv("RINGTUI_SIP_TRUNK", f"127.0.0.1:{port}")
-    monkeypatch.setenv("RINGTUI_SIP_TRUNK_USERNAME", TRUNK_USER)
-    monkeypatch.setenv("RINGTUI_SIP_TRUNK_PASSWORD", TRUNK_PASSWORD)
-    return port
 
 
 def refused_scenario(tmp_path: Path, status: int) -> Path:

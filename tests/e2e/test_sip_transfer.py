@@ -19,8 +19,6 @@ from tests.conftest import ok
 from tests.e2e.test_sip_calls import ANA, CALLER, attempts, records, register, sipp
 from tests.e2e.test_sip_registrar import SCENARIOS, free_udp_port, with_engine
 
-TRUNK_USER, TRUNK_PASSWORD = "trunkuser", "trunkpass"  # what the SIPp carrier's scenarios accept
-
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("sipp") is None,
                                  reason="sipp is not on PATH (Debian sip-tester; .ci/run installs it)")]
@@ -155,16 +153,6 @@ def messages(cwd: Path, side: str) -> str:
 # ------------------------------------------------ transfers to an external number, through the trunk
 
 EXTERNAL = "+33612345678"
-
-
-@pytest.fixture
-def trunk(monkeypatch) -> int:
-    """[sip.trunk] points at a free port of 127.0.0.1 (where the test's carrier listens), with credentials."""
-    port = free_udp_port()
-    monkeypatch.setenv("RINGTUI_SIP_TRUNK", f"127.0.0.1:{port}")
-    monkeypatch.setenv("RINGTUI_SIP_TRUNK_USERNAME", TRUNK_USER)
-    monkeypatch.setenv("RINGTUI_SIP_TRUNK_PASSWORD", TRUNK_PASSWORD)
-    return port
 
 
 def caller_given_the_carrier(directory: Path, origin: str = "transferrer") -> str:
