@@ -212,6 +212,18 @@ def record_outcomes(database: Engine, outcomes: list[dict[str, Any]]) -> None:
         connection.execute(update(R).where(
             R.c.sms_message_id == bindparam("sid"), R.c.status != final[0], R.c.status != final[1])
                            .values(status=bindparam("status"), detail=bindparam("detail")), rows)
+        _finish_answered(connection, [row["sid"] for row in rows], rows[0]["now"])
+
+
+def _finish_answered(connection: Any, sms_ids: list[int], now: datetime) -> None:
+    """The campaigns whose last recipients these answers settled are finished in the same
+    transaction: a receipt-driven campaign (SMPP) must not wait for the next claim to say so."""
+    campaigns = select(M.c.campaign_id).where(M.c.id.in_(sms_ids), M.c.campaign_id.is_not(None))
+    unsettled = select(R.c.id).where(R.c.campaign_id == C.c.id, R.c.status.in_(
+        [RecipientStatus.PENDING.value, RecipientStatus.IN_PROGRESS.value]))
+    connection.execute(update(C).where(C.c.id.in_(campaigns), C.c.status == CampaignStatus.RUNNING.value,
+                                       ~unsettled.exists())
+                       .values(status=CampaignStatus.FINISHED.value, finished_at=now))
 
 
 def sms_id_of_carrier(database: Engine, carrier_id: str) -> int | None:
