@@ -23,6 +23,7 @@ from ringtui.engine.runtime import EngineRuntime
 from ringtui.engine.sip.gateway import SipGateway
 from tests.e2e import test_sip_calls as inbound
 from tests.e2e import test_sip_outbound as outbound
+from tests.e2e.conftest import TRUNK_PASSWORD, TRUNK_USER
 from tests.e2e.kamailio import HERE, MISSING, installed, kamailio
 from tests.e2e.test_sip_calls import center  # noqa: F401 - a fixture
 from tests.e2e.test_sip_outbound import ana  # noqa: F401 - a fixture
@@ -101,14 +102,14 @@ def run_through_kamailio_trunk(db_url: str, phone: dict[str, str], tmp_path: Pat
     engine got from the trunk, as (status, has a To-tag)."""
     trunk_port, callee_port = free_udp_port(), free_udp_port()
     monkeypatch.setenv("RINGTUI_SIP_TRUNK", f"127.0.0.1:{trunk_port}")
-    monkeypatch.setenv("RINGTUI_SIP_TRUNK_USERNAME", outbound.TRUNK_USER)
+    monkeypatch.setenv("RINGTUI_SIP_TRUNK_USERNAME", TRUNK_USER)
     monkeypatch.setenv("RINGTUI_SIP_TRUNK_PASSWORD", password)
     seen: list[tuple[int, bool]] = []
 
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
         spy_on_responses(gateway, seen)
         async with kamailio("trunk.cfg", tmp_path / "kamailio", port=trunk_port, callee_port=callee_port,
-                            realm=REALM, username=outbound.TRUNK_USER, password=outbound.TRUNK_PASSWORD):
+                            realm=REALM, username=TRUNK_USER, password=TRUNK_PASSWORD):
             await inbound.register(gateway, runtime, phone, tmp_path)
             callee = None
             if callee_scenario is not None:
@@ -127,7 +128,7 @@ def run_through_kamailio_trunk(db_url: str, phone: dict[str, str], tmp_path: Pat
 
 def test_kamailio_as_the_trunk_challenges_the_engine_once_and_relays_the_call(ana, db_url, tmp_path,  # noqa: F811
                                                                                monkeypatch):
-    seen = run_through_kamailio_trunk(db_url, ana, tmp_path, monkeypatch, outbound.TRUNK_PASSWORD,
+    seen = run_through_kamailio_trunk(db_url, ana, tmp_path, monkeypatch, TRUNK_PASSWORD,
                                       "trunk_agent_talks.xml", "trunk_callee.xml")
     assert (407, True) in seen  # the challenge, answered with the trunk's credentials
     assert (100, False) in seen  # Kamailio's 100 Trying has no To-tag (aiovoip gap 1)
