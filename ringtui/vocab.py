@@ -268,6 +268,10 @@ class RecipientStatus(StrEnum):
     BLACKLISTED = "blacklisted"
 
 
+# a campaign runs while any of its numbers stands here; none left: finished
+UNSETTLED_RECIPIENTS = (RecipientStatus.PENDING.value, RecipientStatus.IN_PROGRESS.value)
+
+
 class DialOrder(StrEnum):
     """K2: whom the power dialer calls first."""
 

@@ -20,7 +20,14 @@ from ringtui.config import SmsSettings
 from ringtui.models import Account, Campaign, CampaignRecipient, SmsMessage
 from ringtui.models.types import utcnow
 from ringtui.services.campaigns.sms import price_of
-from ringtui.vocab import CampaignKind, CampaignStatus, Direction, RecipientStatus, SmsStatus
+from ringtui.vocab import (
+    UNSETTLED_RECIPIENTS,
+    CampaignKind,
+    CampaignStatus,
+    Direction,
+    RecipientStatus,
+    SmsStatus,
+)
 
 log = logging.getLogger("ringtui.engine.campaigns")
 
@@ -180,13 +187,12 @@ def _link(connection: Any, status: RecipientStatus, recipient_ids: list[int], sm
         [{"rid": rid, "sid": sid} for rid, sid in zip(recipient_ids, sms_ids, strict=True)])
 
 
-UNSETTLED = (RecipientStatus.PENDING.value, RecipientStatus.IN_PROGRESS.value)  # none left: finished
 
 
 def _finish_if_done(connection: Any, campaign: SmsCampaign, now: datetime) -> None:
     left = connection.execute(select(func.count(R.c.id)).where(
         R.c.campaign_id == campaign.id,
-        R.c.status.in_(UNSETTLED))).scalar_one()
+        R.c.status.in_(UNSETTLED_RECIPIENTS))).scalar_one()
     if not left:
         connection.execute(update(C).where(C.c.id == campaign.id, C.c.status == CampaignStatus.RUNNING.value)
                            .values(status=CampaignStatus.FINISHED.value, finished_at=now))
@@ -222,7 +228,7 @@ def _finish_answered(connection: Any, sms_ids: list[int], now: datetime) -> None
     """The campaigns whose last recipients these answers settled are finished in the same
     transaction: a receipt-driven campaign (SMPP) must not wait for the next claim to say so."""
     campaigns = select(M.c.campaign_id).where(M.c.id.in_(sms_ids), M.c.campaign_id.is_not(None))
-    unsettled = select(R.c.id).where(R.c.campaign_id == C.c.id, R.c.status.in_(UNSETTLED))
+    unsettled = select(R.c.id).where(R.c.campaign_id == C.c.id, R.c.status.in_(UNSETTLED_RECIPIENTS))
     connection.execute(update(C).where(C.c.id.in_(campaigns), C.c.status == CampaignStatus.RUNNING.value,
                                        ~unsettled.exists())
                        .values(status=CampaignStatus.FINISHED.value, finished_at=now))

@@ -33,10 +33,9 @@ from ringtui.services.campaigns.recipients import load_list
 from ringtui.services.campaigns.sms import check_message, estimate_cost, money
 from ringtui.services.phones import check_country
 from ringtui.services.sms_text import analyse
-from ringtui.vocab import RecipientStatus
+from ringtui.vocab import UNSETTLED_RECIPIENTS, RecipientStatus
 
-UNFINISHED = (RecipientStatus.PENDING.value, RecipientStatus.IN_PROGRESS.value)
-RESULT_ORDER = [s.value for s in RecipientStatus if s.value not in UNFINISHED]
+RESULT_ORDER = [s.value for s in RecipientStatus if s.value not in UNSETTLED_RECIPIENTS]
 AGENT_RESULTS = ("answered", "no_answer", "busy", "invalid", "blacklisted", "failed")
 
 
