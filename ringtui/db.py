@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from ringtui.errors import Invalid
 
 if TYPE_CHECKING:  # SQLModel costs a seventh of a second to import: a bare engine does not need it
     from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+ACCEPTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DATABASE"
 
 
 def _sqlite_pragmas(busy_timeout_ms: int):
@@ -33,7 +36,7 @@ def _sqlite_pragmas(busy_timeout_ms: int):
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
-    parsed = make_url(url)
+    parsed = _database_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -41,6 +44,17 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _database_url(url: str) -> Any:
+    """The parsed URL of a database ringtui can use; Invalid naming the URL otherwise."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise Invalid(f"database URL {url!r} is not a URL: give {ACCEPTED_URLS}") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise Invalid(f"database URL {url!r}: ringtui works with SQLite or PostgreSQL: give {ACCEPTED_URLS}")
+    return parsed
 
 
 def alembic_config(engine: Engine):

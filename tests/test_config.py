@@ -43,3 +43,16 @@ def test_missing_or_broken_config_file_is_named(tmp_path: Path):
     broken.write_text("[database\n")
     with pytest.raises(Invalid, match=r"broken\.toml"):
         load_settings(config_path=str(broken))
+
+
+@pytest.mark.parametrize("url", ["foo://bar", "mysql://me@db.example/pbx", "not a url"])
+def test_a_database_url_ringtui_cannot_use_is_named_with_the_accepted_forms(url: str):
+    from typer.testing import CliRunner
+
+    from ringtui.cli import app
+
+    result = CliRunner().invoke(app, ["--db", url, "users", "list"])
+    assert result.exit_code == 1
+    assert repr(url) in result.output
+    assert "sqlite:///PATH" in result.output and "postgresql+psycopg://" in result.output
+    assert "Traceback" not in result.output
