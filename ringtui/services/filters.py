@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Float, and_, exists, false, func, or_, select
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from ringtui.errors import Invalid
@@ -261,9 +262,10 @@ def _record_conditions(op: Operation, options: FilterOptions) -> list[ColumnElem
         conditions.append(CallRecord.user_id == user_by_email(op, options.user).id)
     if options.country:
         conditions.append(CallRecord.caller_country == check_country(options.country))
-    if options.tag:
-        conditions.append(exists().where(CallTag.call_record_id == CallRecord.id,
-                                         CallTag.tag_id == tag_id(op, options.tag)))
+    if options.tag:  # an alias: a query that reads call_tag itself (stats tags) must not correlate it
+        tagged = aliased(CallTag)
+        conditions.append(exists().where(tagged.call_record_id == CallRecord.id,
+                                         tagged.tag_id == tag_id(op, options.tag)))
     conditions += transfer_conditions(options)
     return conditions
 
