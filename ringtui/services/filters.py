@@ -329,6 +329,21 @@ def with_saved_filter(op: Operation, options: FilterOptions) -> FilterOptions:
     return with_saved(op, options)
 
 
+def unusable_options(given: FilterOptions, merged: FilterOptions,
+                     usable: tuple[str, ...]) -> tuple[str, str] | None:
+    """The options of `merged` (`given` with its --filter NAME resolved) outside `usable`, as an error
+    names them: the flags, and a note naming the saved filter that holds those the user did not
+    type ("" when they typed them all); None when every option is usable."""
+    unusable = [name for name in merged.given() if name not in usable and name != "saved"]
+    if not unusable:
+        return None
+    flags = ", ".join(f"--{name.replace('_', '-')}" for name in unusable)
+    saved = [f"--{name.replace('_', '-')}" for name in unusable if getattr(given, name) is None]
+    note = (f"; saved filter {given.saved!r} holds {', '.join(saved)}: use a filter without them"
+            if saved and given.saved else "")
+    return flags, note
+
+
 def call_conditions(
     op: Operation, options: FilterOptions | None = None, *, now: datetime | None = None
 ) -> list[ColumnElement[bool]]:

@@ -301,7 +301,7 @@ def test_snooze_takes_a_saved_filter_and_refuses_call_only_options_in_it(snoozes
     ok(snoozes("filters", "save", "sales-day", "--period", NOV_2, "--ivr", "Sales"))
     with unchanged():
         refused(snoozes("stats", "snooze", "--filter", "sales-day"), "--ivr",
-                "--period, --hours, --group or --user")
+                "--period, --hours, --group or --user", "saved filter 'sales-day' holds --ivr")
 
 
 def test_an_open_snooze_counts_up_to_now(snoozes):
