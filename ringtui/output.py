@@ -84,7 +84,7 @@ def render_rows(
     for index, line in enumerate(cells):
         table.add_row(*line, style="bold reverse" if index == highlight else None)
     console = _stdout_console()
-    console.print(table)
+    console.print(table, crop=False)
     if not rows:
         info("(no rows)")
 

@@ -10,22 +10,31 @@ from typing import Annotated, Any, get_type_hints
 
 import typer
 
+from ringtui.errors import Invalid
 from ringtui.vocab import TransfersCounted
 
-Period = Annotated[str | None, typer.Option("--period", help=(
+PERIOD_HELP = "today, yesterday, this-week, last-week, this-month, last-month or YYYY-MM-DD..YYYY-MM-DD"
+
+
+def _once(flag: str, help_text: str) -> Any:
+    """A FILTERS option that takes one value. Click would keep the last of repeated values without a
+    word (`--ivr A --ivr B` answering for B alone), so the option collects every value and
+    `with_filters` refuses a repeat."""
+    return Annotated[list[str] | None, typer.Option(flag, metavar="<str>", help=help_text)]
+
+
+Period = _once("--period", (
     "today, yesterday, this-week, last-week, this-month, last-month or FIRST..LAST "
-    "(YYYY-MM-DD..YYYY-MM-DD), in the account's time zone."))]
-Hours = Annotated[str | None, typer.Option(
-    "--hours", help="HH:MM-HH:MM applied to every day of the period (account time zone).")]
-Scope = Annotated[str | None, typer.Option(
-    "--scope", help="all, ivrs (IVR calls only), direct (direct lines only) or custom.")]
-IvrName = Annotated[str | None, typer.Option("--ivr", help="Only calls of this IVR.")]
-GroupName = Annotated[str | None, typer.Option("--group", help="Only calls taken by agents of this group.")]
-UserEmail = Annotated[str | None, typer.Option("--user", help="Only calls of this user (e-mail).")]
-Country = Annotated[str | None, typer.Option("--country", help="Only customers of this country (ISO2).")]
-TagName = Annotated[str | None, typer.Option("--tag", help="Only calls with this tag.")]
-MeetingTagName = Annotated[str | None, typer.Option("--tag", help="Only meetings with this tag.")]
-CallDirection = Annotated[str | None, typer.Option("--direction", help="in or out.")]
+    "(YYYY-MM-DD..YYYY-MM-DD), in the account's time zone."))
+Hours = _once("--hours", "HH:MM-HH:MM applied to every day of the period (account time zone).")
+Scope = _once("--scope", "all, ivrs (IVR calls only), direct (direct lines only) or custom.")
+IvrName = _once("--ivr", "Only calls of this IVR.")
+GroupName = _once("--group", "Only calls taken by agents of this group.")
+UserEmail = _once("--user", "Only calls of this user (e-mail).")
+Country = _once("--country", "Only customers of this country (ISO2).")
+TagName = _once("--tag", "Only calls with this tag.")
+MeetingTagName = _once("--tag", "Only meetings with this tag.")
+CallDirection = _once("--direction", "in or out.")
 CallType = Annotated[list[str] | None, typer.Option("--type", help=(
     "answered, missed, voicemail or no-key; repeat it (or give a comma list) for several."))]
 ExcludeType = Annotated[list[str] | None, typer.Option("--exclude-type", help=(
@@ -56,8 +65,8 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-SavedFilterName = Annotated[str | None, typer.Option("--filter", help=(
-    "Start from this saved filter (see `ringtui filters list`); options given here override its values."))]
+SavedFilterName = _once("--filter", (
+    "Start from this saved filter (see `ringtui filters list`); options given here override its values."))
 
 
 # The FILTERS options in CLI.md order: option parameter name and its annotation.
@@ -70,6 +79,36 @@ FILTER_PARAMETERS: dict[str, tuple[str, Any]] = {
     "redirection": ("redirection", Redirection), "transfers": ("transfers", Transfers),
 }
 CALL_FILTERS = tuple(FILTER_PARAMETERS)
+# The options that take one value, and what each accepts (for an empty value).
+SINGLE_VALUED: dict[str, str] = {
+    "period": PERIOD_HELP, "hours": "HH:MM-HH:MM such as 09:00-18:00",
+    "scope": "all, ivrs, direct, custom", "ivr": "an IVR's name (see `ringtui ivr list`)",
+    "group": "a group's name (see `ringtui groups list`)",
+    "user": "a user's e-mail (see `ringtui users list`)",
+    "country": "an ISO 3166 two-letter code such as FR", "tag": "a tag's name (see `ringtui tags list`)",
+    "direction": "in, out", "saved": "a saved filter's name (see `ringtui filters list`)",
+}
+LISTS = {"type": "answered, missed, voicemail, no-key", "exclude_type": "answered, missed, voicemail, no-key",
+         "number": "a number of the account", "redirection": "a step of the --ivr IVR"}
+
+
+def _checked(name: str, value: Any) -> Any:
+    """One option's value as the services take it: a single-valued option given twice is a usage
+    error, an empty value (`--period ""`, say an unset shell variable) is refused rather than read
+    as no filter at all."""
+    flag = "--filter" if name == "saved" else f"--{name.replace('_', '-')}"
+    if name in SINGLE_VALUED and isinstance(value, list):
+        if len(value) > 1:
+            given = ", ".join(repr(item) for item in value)
+            raise typer.BadParameter(
+                f"given {len(value)} times ({given}); it takes one value: give {flag} once",
+                param_hint=f"'{flag}'")
+        value = value[0] if value else None
+    accepted = SINGLE_VALUED.get(name) or LISTS.get(name)
+    items = value if isinstance(value, list) else [value]
+    if accepted and any(isinstance(item, str) and not item.strip() for item in items):
+        raise Invalid(f"{flag} is empty: give {accepted}, or leave {flag} out")
+    return value
 
 
 def with_filters(*names: str, **annotations: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -91,7 +130,7 @@ def with_filters(*names: str, **annotations: Any) -> Callable[[Callable[..., Any
 
         @functools.wraps(func)
         def command(**values: Any) -> Any:
-            options = {name: values.pop(argument) for name, argument, _ in chosen}
+            options = {name: _checked(name, values.pop(argument)) for name, argument, _ in chosen}
             return func(filters=filter_options(**options), **values)
 
         command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Float, and_, exists, false, func, or_, select
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from ringtui.errors import Invalid
@@ -261,9 +262,10 @@ def _record_conditions(op: Operation, options: FilterOptions) -> list[ColumnElem
         conditions.append(CallRecord.user_id == user_by_email(op, options.user).id)
     if options.country:
         conditions.append(CallRecord.caller_country == check_country(options.country))
-    if options.tag:
-        conditions.append(exists().where(CallTag.call_record_id == CallRecord.id,
-                                         CallTag.tag_id == tag_id(op, options.tag)))
+    if options.tag:  # an alias: a query that reads call_tag itself (stats tags) must not correlate it
+        tagged = aliased(CallTag)
+        conditions.append(exists().where(tagged.call_record_id == CallRecord.id,
+                                         tagged.tag_id == tag_id(op, options.tag)))
     conditions += transfer_conditions(options)
     return conditions
 
@@ -325,6 +327,21 @@ def with_saved_filter(op: Operation, options: FilterOptions) -> FilterOptions:
     from ringtui.services.saved_filters import with_saved  # it builds on this module
 
     return with_saved(op, options)
+
+
+def unusable_options(given: FilterOptions, merged: FilterOptions,
+                     usable: tuple[str, ...]) -> tuple[str, str] | None:
+    """The options of `merged` (`given` with its --filter NAME resolved) outside `usable`, as an error
+    names them: the flags, and a note naming the saved filter that holds those the user did not
+    type ("" when they typed them all); None when every option is usable."""
+    unusable = [name for name in merged.given() if name not in usable and name != "saved"]
+    if not unusable:
+        return None
+    flags = ", ".join(f"--{name.replace('_', '-')}" for name in unusable)
+    saved = [f"--{name.replace('_', '-')}" for name in unusable if getattr(given, name) is None]
+    note = (f"; saved filter {given.saved!r} holds {', '.join(saved)}: use a filter without them"
+            if saved and given.saved else "")
+    return flags, note
 
 
 def call_conditions(

@@ -28,6 +28,7 @@ from ringtui.services.filters import (
     parse_hours,
     parse_period,
     tag_id,
+    unusable_options,
     with_saved_filter,
 )
 from ringtui.services.lookups import group_by_name, ivr_by_name, user_by_email
@@ -45,13 +46,17 @@ def choice(value: str, what: str, accepted: tuple[str, ...]) -> str:
     return clean
 
 
-def _refuse(options: FilterOptions, names: tuple[str, ...], what: str) -> None:
-    # call filters no message or meeting carries
-    call_only = ("exclude_type", "number", "redirection", "transfers")
-    given = [f"--{name.replace('_', '-')}" for name in (*names, *call_only)
-             if getattr(options, name) is not None]
-    if given:
-        raise Invalid(f"{what} take no {', '.join(given)} filter (they apply to calls)")
+# call filters no message or meeting carries
+CALL_ONLY = ("exclude_type", "number", "redirection", "transfers")
+
+
+def _refuse(given: FilterOptions, options: FilterOptions, names: tuple[str, ...], what: str) -> None:
+    """Refuse the options `names` (and the call-only ones) in `options`, `given` resolved."""
+    usable = tuple(name for name in FilterOptions.__dataclass_fields__ if name not in (*names, *CALL_ONLY))
+    unusable = unusable_options(given, options, usable)
+    if unusable:
+        flags, note = unusable
+        raise Invalid(f"{what} take no {flags} filter (they apply to calls){note}")
 
 
 def time_conditions(op: Operation, options: FilterOptions, column: Any,
@@ -90,8 +95,9 @@ def sms_conditions(op: Operation, options: FilterOptions | None = None, *,
     --scope ivrs: SMS of the IVRs' numbers; direct: of the users' direct lines (not campaigns);
     --country: customer numbers of that country's calling code.
     """
-    options = with_saved_filter(op, options or FilterOptions())
-    _refuse(options, ("tag", "type"), "SMS")
+    given = options or FilterOptions()
+    options = with_saved_filter(op, given)
+    _refuse(given, options, ("tag", "type"), "SMS")
     conditions = [*visible_records(op, user=SmsMessage.user_id, ivr=SmsMessage.ivr_id, what="SMS logs"),
                   *time_conditions(op, options, SmsMessage.sent_at, now)]
     scope = choice(options.scope, "scope", SCOPES) if options.scope else "all"
@@ -118,8 +124,9 @@ def meeting_conditions(op: Operation, options: FilterOptions | None = None, tool
                        now: datetime | None = None) -> list[ColumnElement[bool]]:
     """SQL conditions on meeting: --tool, period and hours on the start, --group, --user, --tag,
     visibility."""
-    options = with_saved_filter(op, options or FilterOptions())
-    _refuse(options, ("scope", "ivr", "country", "direction", "type"), "meetings")
+    given = options or FilterOptions()
+    options = with_saved_filter(op, given)
+    _refuse(given, options, ("scope", "ivr", "country", "direction", "type"), "meetings")
     conditions = [*visible_records(op, user=Meeting.user_id, what="Meet logs"),
                   *time_conditions(op, options, Meeting.started_at, now)]
     if tool:
@@ -137,8 +144,9 @@ def meeting_conditions(op: Operation, options: FilterOptions | None = None, tool
 def omni_conditions(op: Operation, options: FilterOptions | None = None, platform: str | None = None, *,
                     now: datetime | None = None) -> list[ColumnElement[bool]]:
     """SQL conditions on omni_message: --platform, period, hours, direction, group, user, visibility."""
-    options = with_saved_filter(op, options or FilterOptions())
-    _refuse(options, ("scope", "ivr", "country", "tag", "type"), "omnichannel messages")
+    given = options or FilterOptions()
+    options = with_saved_filter(op, given)
+    _refuse(given, options, ("scope", "ivr", "country", "tag", "type"), "omnichannel messages")
     conditions = [*visible_records(op, user=OmniMessage.user_id, group=OmniMessage.group_id,
                                    what="omnichannel messages"),
                   *time_conditions(op, options, OmniMessage.sent_at, now)]

@@ -68,6 +68,7 @@ from ringtui.services.filters import (
     parse_period,
     seconds_between,
     transferred,
+    unusable_options,
     with_saved_filter,
 )
 from ringtui.services.lookups import group_by_name, user_by_email
@@ -906,11 +907,12 @@ def snooze_figures(op: Operation, options: FilterOptions, *,
                    now: datetime | None = None) -> list[dict[str, Any]]:
     """S12 with the FILTERS options (a saved filter included); options that mean nothing for
     snoozes (an IVR, a call type ...) are refused naming them rather than ignored."""
-    options = with_saved_filter(op, options)
-    unusable = [f"--{name.replace('_', '-')}" for name in options.given() if name not in SNOOZE_FILTERS]
+    given, options = options, with_saved_filter(op, options)
+    unusable = unusable_options(given, options, SNOOZE_FILTERS)
     if unusable:
-        raise Invalid(f"snooze statistics take no {', '.join(unusable)} filter (they apply to calls); "
-                      "give --period, --hours, --group or --user")
+        flags, note = unusable
+        raise Invalid(f"snooze statistics take no {flags} filter (they apply to calls); "
+                      f"give --period, --hours, --group or --user{note}")
     return snooze_stats(op, options.period, options.group, options.user, hours=options.hours, now=now)
 
 

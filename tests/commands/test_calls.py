@@ -205,6 +205,15 @@ def test_csv_and_table_output(history):
     assert "+34612345678" in ok(cli("calls", "list")).stdout
 
 
+def test_a_table_wider_than_the_terminal_loses_no_column(history):
+    """At 80 columns the calls table is wider than the terminal: Rich cut its lines at the edge,
+    so wait, talk, tags, processed and transferred vanished without a sign; now the long lines
+    wrap in the terminal instead."""
+    cli, _ = history
+    table = ok(cli("calls", "list", "--period", NOV_2, env={"COLUMNS": "80"})).stdout
+    assert "200.0" in table and "100.0" in table  # c3's and c1's talk time, near the right edge
+
+
 def test_csv_has_every_key_of_the_json_rows(history):
     cli, _ = history
     rows = list(csv.DictReader(io.StringIO(ok(cli("calls", "list", "--csv", "--period", NOV_2)).stdout)))

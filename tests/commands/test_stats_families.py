@@ -73,6 +73,20 @@ def test_tags_sorted_by_colour_put_one_colour_together(more):
     assert [row["tag"] for row in as_json(more, "tags", "--sort", "colour")] == ["Billing", "Sale", "Urgent"]
 
 
+def test_tags_and_callers_take_the_tag_filter(more):
+    """--tag is a FILTERS option of every stats command: here the query itself reads call_tag, so
+    the filter's own call_tag must not be mistaken for it (it answered a database failure)."""
+    assert as_json(more, "tags", "--tag", "Urgent") == [
+        {"tag": "Urgent", "color": "#888888", "calls": 2, "talk_s": 240.0}]  # c3, c7
+    ok(more("calls", "tag", str(next(row["id"] for row in ok(more(
+        "calls", "list", "--tag", "Urgent", "--ivr", "Sales", "--json")).json())), "Sale"))  # c3
+    assert [(r["tag"], r["calls"]) for r in as_json(more, "tags", "--tag", "urgent")] == [
+        ("Urgent", 2), ("Sale", 1)]
+    rows = as_json(more, "callers", "--tag", "Urgent")
+    assert [(r["number"], r["calls"], r["top_tags"]) for r in rows] == [
+        ("+33611111111", 1, ["Sale", "Urgent"]), ("+33612345678", 1, ["Urgent"])]
+
+
 def test_tags_bad_sort_is_refused(more, unchanged):
     with unchanged():
         refused(more("stats", "tags", "--sort", "hue"), "'hue'", "calls, name, color")
@@ -287,7 +301,7 @@ def test_snooze_takes_a_saved_filter_and_refuses_call_only_options_in_it(snoozes
     ok(snoozes("filters", "save", "sales-day", "--period", NOV_2, "--ivr", "Sales"))
     with unchanged():
         refused(snoozes("stats", "snooze", "--filter", "sales-day"), "--ivr",
-                "--period, --hours, --group or --user")
+                "--period, --hours, --group or --user", "saved filter 'sales-day' holds --ivr")
 
 
 def test_an_open_snooze_counts_up_to_now(snoozes):

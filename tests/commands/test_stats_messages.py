@@ -158,7 +158,8 @@ def test_sms_bad_requests_are_refused(messages, unchanged):
 def test_a_saved_filter_with_call_only_options_is_refused_for_sms(messages, unchanged):
     ok(messages("filters", "save", "lost", "--exclude-type", "answered", "--number", "+33144951479"))
     with unchanged():
-        refused(messages("stats", "sms", "--filter", "lost"), "--exclude-type, --number", "apply to calls")
+        refused(messages("stats", "sms", "--filter", "lost"), "--exclude-type, --number", "apply to calls",
+                "saved filter 'lost' holds --exclude-type, --number")  # the user typed only --filter
 
 
 def test_sms_table_and_csv(messages):
