@@ -21,8 +21,19 @@ class CliState:
     acting_user: str | None = None
 
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-CsvFlag = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")]
+def _one_format(ctx: typer.Context, param: typer.CallbackParam, value: bool) -> bool:
+    """--json and --csv ask for two documents on one stdout: a usage error, not a silent choice."""
+    if value:
+        given = ctx.meta.setdefault("ringtui.output_flags", set())
+        given.add(param.opts[0])
+        if len(given) > 1:
+            raise typer.BadParameter("give --json or --csv, not both", param_hint="'--json' / '--csv'")
+    return value
+
+
+JsonFlag = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON document on stdout.", callback=_one_format)]
+CsvFlag = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.", callback=_one_format)]
 SkipInvalid = Annotated[bool, typer.Option(
     "--skip-invalid", help="Import the good lines and report the bad ones (default: all or nothing).")]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import ADMIN, ok, refused
 
 
@@ -12,6 +14,14 @@ def test_add_then_list_shows_the_user_with_contract_fields(account):
     assert {"email", "first_name", "last_name", "status", "role", "groups", "numbers"} <= set(ana)
     assert (ana["first_name"], ana["status"], ana["role"]) == ("Ana", "invited", "none")
     assert [u["email"] for u in users] == sorted(u["email"] for u in users)
+
+
+@pytest.mark.parametrize("order", [("--json", "--csv"), ("--csv", "--json")])
+def test_json_and_csv_together_are_a_usage_error(account, order):
+    result = account("users", "list", *order)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "--json or --csv, not both" in result.stderr
 
 
 def test_duplicate_user_is_refused_and_changes_nothing(account, unchanged):
