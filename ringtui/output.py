@@ -12,9 +12,10 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from ringtui.formats import cell, jsonable
+from ringtui.formats import cell, jsonable, shown_zone_name
 
 # Phone numbers, times and figures are never wrapped in human tables; text folds.
 _UNBREAKABLE = re.compile(r"[+\d][\d:.+-]{0,19}|\d{4}-\d\d-\d\d \d\d:\d\d")
@@ -74,6 +75,8 @@ def render_rows(
     from rich import box
     from rich.table import Table
 
+    if _holds_times(row.get(name) for row in rows for name in names):
+        caption = "; ".join(filter(None, [caption, _times_note()]))
     table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, header_style="bold",
                   pad_edge=False, collapse_padding=True)
     cells = [[_cell(row.get(name)) for name in names] for row in rows]
@@ -96,12 +99,22 @@ def render_object(data: Mapping[str, Any], *, as_json: bool = False, title: str 
         return
     from rich.table import Table
 
-    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    caption = _times_note() if _holds_times(data.values()) else None
+    table = Table(title=title, caption=caption, show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
     for key, value in data.items():
         table.add_row(key.replace("_", " "), _cell(value))
     _stdout_console().print(table)
+
+
+def _holds_times(values: Iterable[Any]) -> bool:
+    return any(isinstance(value, datetime) for value in values)
+
+
+def _times_note() -> str:
+    """Human tables show times in the account's zone (JSON and CSV keep UTC): the caption says which."""
+    return f"times in {shown_zone_name()}"
 
 
 def write_csv(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> None:

@@ -59,7 +59,9 @@ def settings() -> Settings:
 @contextmanager
 def operation() -> Iterator[Operation]:
     """A service operation for the acting user, in one transaction."""
+    from ringtui.formats import show_times_in
     from ringtui.services.base import operation as service_operation
 
     with service_operation(settings()) as op:
+        show_times_in(op.account.timezone)
         yield op

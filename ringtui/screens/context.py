@@ -27,7 +27,9 @@ class TuiContext:
     @contextmanager
     def operation(self) -> Iterator[Operation]:
         """One service operation for the acting user, in one transaction."""
+        from ringtui.formats import show_times_in
         from ringtui.services.base import operation
 
         with operation(self.settings, self.acting_user) as op:
+            show_times_in(op.account.timezone)
             yield op

@@ -214,6 +214,21 @@ def test_a_table_wider_than_the_terminal_loses_no_column(history):
     assert "200.0" in table and "100.0" in table  # c3's and c1's talk time, near the right edge
 
 
+def test_the_table_shows_times_on_the_accounts_clock_and_json_and_csv_stay_utc(history):
+    """The account is in Europe/Paris and --period NOV_2 means its local day: the table showed c1
+    (08:30 UTC) as 08:30, an hour off the clock the supervisor reads and the filters use."""
+    cli, ids = history
+    table = ok(cli("calls", "list", "--period", NOV_2)).stdout
+    assert "2026-11-02 09:30" in table and "2026-11-02 08:30" not in table
+    assert "2026-11-02 00:30" in table  # c0: 23:30 UTC the day before, in the local day asked for
+    assert "times in Europe/Paris" in table
+    c1 = next(row for row in listed(cli, "--period", NOV_2) if row["id"] == ids["c1"])
+    assert c1["started_at"] == "2026-11-02T08:30:00Z"
+    assert ",2026-11-02T08:30:00Z," in ok(cli("calls", "list", "--csv", "--period", NOV_2)).stdout
+    shown = ok(cli("calls", "show", str(ids["c1"]))).stdout
+    assert "2026-11-02 09:30" in shown and "times in Europe/Paris" in shown
+
+
 def test_csv_has_every_key_of_the_json_rows(history):
     cli, _ = history
     rows = list(csv.DictReader(io.StringIO(ok(cli("calls", "list", "--csv", "--period", NOV_2)).stdout)))

@@ -53,6 +53,8 @@ def _sort_key(value: Any) -> tuple[int, Any]:
         return (0, int(value))
     if isinstance(value, int | float):
         return (0, value)
+    if isinstance(value, datetime):  # by the instant: local text repeats an hour when clocks go back
+        return (1, jsonable(value))
     return (1, cell(value).lower())
 
 
