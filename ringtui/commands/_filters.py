@@ -23,17 +23,24 @@ def _once(flag: str, help_text: str) -> Any:
     return Annotated[list[str] | None, typer.Option(flag, metavar="<str>", help=help_text)]
 
 
+def _several(flag: str, help_text: str) -> Any:
+    """A FILTERS option that takes several values: repeated (--ivr A --ivr B) or a comma list (--ivr A,B),
+    read as any of them; they reach the services comma-joined."""
+    return Annotated[list[str] | None, typer.Option(flag, metavar="<str>", help=(
+        f"{help_text} Repeatable, or a comma list: any of them."))]
+
+
 Period = _once("--period", (
     "today, yesterday, this-week, last-week, this-month, last-month or FIRST..LAST "
     "(YYYY-MM-DD..YYYY-MM-DD), in the account's time zone."))
 Hours = _once("--hours", "HH:MM-HH:MM applied to every day of the period (account time zone).")
 Scope = _once("--scope", "all, ivrs (IVR calls only), direct (direct lines only) or custom.")
-IvrName = _once("--ivr", "Only calls of this IVR.")
-GroupName = _once("--group", "Only calls taken by agents of this group.")
-UserEmail = _once("--user", "Only calls of this user (e-mail).")
-Country = _once("--country", "Only customers of this country (ISO2).")
-TagName = _once("--tag", "Only calls with this tag.")
-MeetingTagName = _once("--tag", "Only meetings with this tag.")
+IvrName = _several("--ivr", "Only calls of this IVR.")
+GroupName = _several("--group", "Only calls taken by agents of this group.")
+UserEmail = _several("--user", "Only calls of this user (e-mail).")
+Country = _several("--country", "Only customers of this country (ISO2).")
+TagName = _several("--tag", "Only calls with this tag.")
+MeetingTagName = _several("--tag", "Only meetings with this tag.")
 CallDirection = _once("--direction", "in or out.")
 CallType = Annotated[list[str] | None, typer.Option("--type", help=(
     "answered, missed, voicemail or no-key; repeat it (or give a comma list) for several."))]
@@ -45,7 +52,7 @@ AccountNumber = Annotated[list[str] | None, typer.Option("--number", help=(
 Redirection = Annotated[list[str] | None, typer.Option("--redirection", help=(
     "Only calls that this step of the --ivr IVR handled last (the ring or queue step that rang "
     "agents, the voicemail, the forward...); repeatable; needs --ivr."))]
-Transfers = Annotated[TransfersCounted | None, typer.Option("--transfers", case_sensitive=False, help=(
+Transfers = Annotated[list[TransfersCounted] | None, typer.Option("--transfers", case_sensitive=False, help=(
     "How transferred calls (handed on by an agent at least once) are counted: all (the default), "
     "exclude (left out) or only."))]
 Limit = Annotated[int, typer.Option("--limit", help="At most this many calls, newest first (1..100000).")]
@@ -79,34 +86,36 @@ FILTER_PARAMETERS: dict[str, tuple[str, Any]] = {
     "redirection": ("redirection", Redirection), "transfers": ("transfers", Transfers),
 }
 CALL_FILTERS = tuple(FILTER_PARAMETERS)
-# The options that take one value, and what each accepts (for an empty value).
+# The options that take one value (a repeat makes no sense), and what each accepts (for an empty value).
 SINGLE_VALUED: dict[str, str] = {
     "period": PERIOD_HELP, "hours": "HH:MM-HH:MM such as 09:00-18:00",
-    "scope": "all, ivrs, direct, custom", "ivr": "an IVR's name (see `ringtui ivr list`)",
-    "group": "a group's name (see `ringtui groups list`)",
-    "user": "a user's e-mail (see `ringtui users list`)",
-    "country": "an ISO 3166 two-letter code such as FR", "tag": "a tag's name (see `ringtui tags list`)",
-    "direction": "in, out", "saved": "a saved filter's name (see `ringtui filters list`)",
+    "scope": "all, ivrs, direct, custom", "direction": "in, out", "transfers": "all, exclude, only",
+    "saved": "a saved filter's name (see `ringtui filters list`)",
 }
-LISTS = {"type": "answered, missed, voicemail, no-key", "exclude_type": "answered, missed, voicemail, no-key",
+# The options that take several values (repeated or a comma list), and what each accepts.
+LISTS = {"ivr": "an IVR's name (see `ringtui ivr list`)",
+         "group": "a group's name (see `ringtui groups list`)",
+         "user": "a user's e-mail (see `ringtui users list`)",
+         "country": "an ISO 3166 two-letter code such as FR", "tag": "a tag's name (see `ringtui tags list`)",
+         "type": "answered, missed, voicemail, no-key", "exclude_type": "answered, missed, voicemail, no-key",
          "number": "a number of the account", "redirection": "a step of the --ivr IVR"}
 
 
 def _checked(name: str, value: Any) -> Any:
     """One option's value as the services take it: a single-valued option given twice is a usage
-    error, an empty value (`--period ""`, say an unset shell variable) is refused rather than read
-    as no filter at all."""
+    error, an empty value (`--period ""`, say an unset shell variable, or `--ivr ,`) is refused
+    rather than read as no filter at all."""
     flag = "--filter" if name == "saved" else f"--{name.replace('_', '-')}"
     if name in SINGLE_VALUED and isinstance(value, list):
         if len(value) > 1:
-            given = ", ".join(repr(item) for item in value)
+            given = ", ".join(repr(_plain(item)) for item in value)
             raise typer.BadParameter(
                 f"given {len(value)} times ({given}); it takes one value: give {flag} once",
                 param_hint=f"'{flag}'")
         value = value[0] if value else None
     accepted = SINGLE_VALUED.get(name) or LISTS.get(name)
     items = value if isinstance(value, list) else [value]
-    if accepted and any(isinstance(item, str) and not item.strip() for item in items):
+    if accepted and any(isinstance(item, str) and not item.replace(",", "").strip() for item in items):
         raise Invalid(f"{flag} is empty: give {accepted}, or leave {flag} out")
     return value
 

@@ -11,9 +11,10 @@ the started_at index. Every condition also carries who may see which calls
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Float, and_, exists, false, func, or_, select
@@ -21,8 +22,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
-from ringtui.errors import Invalid
-from ringtui.models import CallRecord, CallTag, CallTransfer, GroupMember, IvrStep, Tag
+from ringtui.errors import Invalid, NotFound, RingtuiError
+from ringtui.models import CallRecord, CallTag, CallTransfer, GroupMember, Ivr, IvrStep, Tag, User, UserGroup
 from ringtui.services.access import visible_records
 from ringtui.services.base import Operation
 from ringtui.services.lookups import group_by_name, ivr_by_name, user_by_email
@@ -47,6 +48,8 @@ class FilterOptions:
     period: str | None = None
     hours: str | None = None
     scope: str | None = None
+    # --ivr, --group, --user, --country and --tag take several values (repeated or a comma list),
+    # comma-joined here: a call of any of them; different options combine with AND (see `named`)
     ivr: str | None = None
     group: str | None = None
     user: str | None = None
@@ -250,22 +253,20 @@ def _record_conditions(op: Operation, options: FilterOptions) -> list[ColumnElem
         conditions.append(or_(called, calling))
     if options.ivr:
         require_feature(op.account, Feature.IVR_FILTERS)
-        conditions.append(CallRecord.ivr_id == ivr_by_name(op, options.ivr).id)
+        conditions.append(CallRecord.ivr_id.in_(ivr_ids(op, options.ivr)))
     if options.redirection:
         require_feature(op.account, Feature.IVR_FILTERS)
         conditions.append(CallRecord.ivr_step.in_(redirections(op, options)))
     if options.group:
-        group = group_by_name(op, options.group)
-        conditions.append(CallRecord.user_id.in_(
-            select(GroupMember.user_id).where(GroupMember.group_id == group.id)))
+        conditions.append(CallRecord.user_id.in_(group_members(op, options.group)))
     if options.user:
-        conditions.append(CallRecord.user_id == user_by_email(op, options.user).id)
+        conditions.append(CallRecord.user_id.in_(user_ids(op, options.user)))
     if options.country:
-        conditions.append(CallRecord.caller_country == check_country(options.country))
+        conditions.append(CallRecord.caller_country.in_(countries(options.country)))
     if options.tag:  # an alias: a query that reads call_tag itself (stats tags) must not correlate it
         tagged = aliased(CallTag)
         conditions.append(exists().where(tagged.call_record_id == CallRecord.id,
-                                         tagged.tag_id == tag_id(op, options.tag)))
+                                         tagged.tag_id.in_(tag_ids(op, options.tag))))
     conditions += transfer_conditions(options)
     return conditions
 
@@ -298,7 +299,12 @@ def redirections(op: Operation, options: FilterOptions) -> list[str]:
     if not options.ivr:
         raise Invalid(f"--redirection {', '.join(given) or options.redirection!r} needs --ivr NAME: "
                       "a redirection is a step of one IVR")
-    ivr = ivr_by_name(op, options.ivr)
+    chosen_ivrs = ivrs(op, options.ivr)
+    if len(chosen_ivrs) > 1:
+        several = ", ".join(repr(ivr.name) for ivr in chosen_ivrs)
+        raise Invalid(f"--redirection {', '.join(given) or options.redirection!r} needs a single --ivr "
+                      f"(given {several}): a redirection is a step of one IVR")
+    ivr = chosen_ivrs[0]
     steps = list(op.session.execute(
         select(IvrStep.name).where(IvrStep.ivr_id == ivr.id).order_by(IvrStep.position)).scalars())
     by_lower = {name.lower(): name for name in reversed(steps)}
@@ -310,6 +316,92 @@ def redirections(op: Operation, options: FilterOptions) -> list[str]:
             raise Invalid(f"unknown redirection {name!r}: IVR {ivr.name!r} has the steps {known}")
         chosen.append(step)
     return chosen
+
+
+_T = TypeVar("_T")
+
+
+def named(value: str, lookup: Callable[[str], _T], several_unknown: str) -> list[_T]:
+    """What each value of an option that takes several stands for (`lookup` of each), in the order
+    given. The values arrive comma-joined (the option repeated, or a comma list); a name may itself
+    hold a comma ("Sales, Paris"), so the longest run of comma-separated pieces that `lookup` knows
+    is one value. Every value `lookup` does not know is named in one error: its own message for one,
+    `several_unknown` (with "{}" for the values) for more."""
+    pieces = value.split(",")
+    found: list[_T] = []
+    unknown: list[str] = []
+    refusals: list[RingtuiError] = []
+    start = 0
+    while start < len(pieces):
+        if not pieces[start].strip():  # "A,,B" or a trailing comma
+            start += 1
+            continue
+        stop = start + 1
+        refusal: RingtuiError | None = None
+        for end in range(len(pieces), start, -1):
+            try:
+                found.append(lookup(",".join(pieces[start:end])))
+            except (NotFound, Invalid) as error:
+                refusal = error
+                continue
+            stop, refusal = end, None
+            break
+        if refusal is not None:
+            unknown.append(pieces[start].strip())
+            refusals.append(refusal)
+        start = stop
+    if not found and not refusals:  # only commas
+        raise Invalid(f"{value!r} holds no value: give one, or several separated by commas")
+    if len(refusals) == 1:
+        raise refusals[0]
+    if refusals:
+        raise type(refusals[0])(several_unknown.format(", ".join(repr(name) for name in unknown)))
+    return found
+
+
+def _unique(ids: list[int]) -> list[int]:
+    return list(dict.fromkeys(ids))
+
+
+def ivrs(op: Operation, value: str) -> list[Ivr]:
+    """The IVRs of --ivr (one or several), each once."""
+    chosen = {ivr.id: ivr for ivr in named(value, lambda name: ivr_by_name(op, name),
+                                           "no IVRs {} (see `ringtui ivr list`)")}
+    return list(chosen.values())
+
+
+def ivr_ids(op: Operation, value: str) -> list[int]:
+    return [ivr.id for ivr in ivrs(op, value)]
+
+
+def group_ids(op: Operation, value: str) -> list[int]:
+    """The groups of --group (one or several)."""
+    found: list[UserGroup] = named(value, lambda name: group_by_name(op, name),
+                                   "no groups {} (see `ringtui groups list`)")
+    return _unique([group.id for group in found])
+
+
+def group_members(op: Operation, value: str) -> Any:
+    """The users in any group of --group, as a subquery."""
+    return select(GroupMember.user_id).where(GroupMember.group_id.in_(group_ids(op, value)))
+
+
+def user_ids(op: Operation, value: str) -> list[int]:
+    """The users of --user (one e-mail or several)."""
+    found: list[User] = named(value, lambda email: user_by_email(op, email),
+                              "no users {} in this account (see `ringtui users list`)")
+    return _unique([user.id for user in found])
+
+
+def countries(value: str) -> list[str]:
+    """The ISO codes of --country (one or several)."""
+    return list(dict.fromkeys(named(value, check_country, "unknown countries {}: give ISO 3166 "
+                                    "two-letter codes such as FR, ES, US")))
+
+
+def tag_ids(op: Operation, value: str) -> list[int]:
+    """The tags of --tag (one or several, any case), on calls and meetings."""
+    return _unique(named(value, lambda name: tag_id(op, name), "unknown tags {} (see `ringtui tags list`)"))
 
 
 def tag_id(op: Operation, name: str) -> int:

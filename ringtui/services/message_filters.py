@@ -24,15 +24,18 @@ from ringtui.services.filters import (
     FilterOptions,
     Period,
     account_zone,
+    countries,
+    group_ids,
+    group_members,
     hour_windows,
+    ivr_ids,
     parse_hours,
     parse_period,
-    tag_id,
+    tag_ids,
     unusable_options,
+    user_ids,
     with_saved_filter,
 )
-from ringtui.services.lookups import group_by_name, ivr_by_name, user_by_email
-from ringtui.services.phones import check_country
 from ringtui.vocab import MeetTool, OmniPlatform
 
 MEET_TOOLS = tuple(tool.value for tool in MeetTool)
@@ -79,13 +82,9 @@ def time_conditions(op: Operation, options: FilterOptions, column: Any,
     return [or_(*(and_(column >= w.start, column < w.end) for w in windows))]
 
 
-def _members(op: Operation, group: str) -> Any:
-    return select(GroupMember.user_id).where(GroupMember.group_id == group_by_name(op, group).id)
-
-
-def _country_prefix(country: str) -> str:
-    code = check_country(country)
-    return f"+{phonenumbers.country_code_for_region(code)}"
+def _country_prefixes(value: str) -> list[str]:
+    """The calling codes of --country (one or several), each once (+1 is the US and Canada)."""
+    return list(dict.fromkeys(f"+{phonenumbers.country_code_for_region(code)}" for code in countries(value)))
 
 
 def sms_conditions(op: Operation, options: FilterOptions | None = None, *,
@@ -110,13 +109,14 @@ def sms_conditions(op: Operation, options: FilterOptions | None = None, *,
     if options.direction:
         conditions.append(SmsMessage.direction == choice(options.direction, "direction", DIRECTIONS))
     if options.ivr:
-        conditions.append(SmsMessage.ivr_id == ivr_by_name(op, options.ivr).id)
+        conditions.append(SmsMessage.ivr_id.in_(ivr_ids(op, options.ivr)))
     if options.group:
-        conditions.append(SmsMessage.user_id.in_(_members(op, options.group)))
+        conditions.append(SmsMessage.user_id.in_(group_members(op, options.group)))
     if options.user:
-        conditions.append(SmsMessage.user_id == user_by_email(op, options.user).id)
+        conditions.append(SmsMessage.user_id.in_(user_ids(op, options.user)))
     if options.country:
-        conditions.append(SmsMessage.customer_number.startswith(_country_prefix(options.country)))
+        conditions.append(or_(*(SmsMessage.customer_number.startswith(prefix)
+                                for prefix in _country_prefixes(options.country))))
     return conditions
 
 
@@ -132,12 +132,12 @@ def meeting_conditions(op: Operation, options: FilterOptions | None = None, tool
     if tool:
         conditions.append(Meeting.tool == choice(tool, "meeting tool", MEET_TOOLS))
     if options.group:
-        conditions.append(Meeting.user_id.in_(_members(op, options.group)))
+        conditions.append(Meeting.user_id.in_(group_members(op, options.group)))
     if options.user:
-        conditions.append(Meeting.user_id == user_by_email(op, options.user).id)
+        conditions.append(Meeting.user_id.in_(user_ids(op, options.user)))
     if options.tag:
         conditions.append(exists().where(MeetingTag.meeting_id == Meeting.id,
-                                         MeetingTag.tag_id == tag_id(op, options.tag)))
+                                         MeetingTag.tag_id.in_(tag_ids(op, options.tag))))
     return conditions
 
 
@@ -155,9 +155,9 @@ def omni_conditions(op: Operation, options: FilterOptions | None = None, platfor
     if options.direction:
         conditions.append(OmniMessage.direction == choice(options.direction, "direction", DIRECTIONS))
     if options.group:
-        group = group_by_name(op, options.group)
-        conditions.append(or_(OmniMessage.group_id == group.id, OmniMessage.user_id.in_(
-            select(GroupMember.user_id).where(GroupMember.group_id == group.id))))
+        groups = group_ids(op, options.group)
+        conditions.append(or_(OmniMessage.group_id.in_(groups), OmniMessage.user_id.in_(
+            select(GroupMember.user_id).where(GroupMember.group_id.in_(groups)))))
     if options.user:
-        conditions.append(OmniMessage.user_id == user_by_email(op, options.user).id)
+        conditions.append(OmniMessage.user_id.in_(user_ids(op, options.user)))
     return conditions

@@ -51,13 +51,13 @@ from ringtui.services.filters import (
     Period,
     account_zone,
     hour_windows,
+    ivr_ids,
     parse_hours,
     parse_period,
     transfers_counted,
     visible_calls,
     with_saved_filter,
 )
-from ringtui.services.lookups import ivr_by_name
 from ringtui.vocab import CallKind, Outcome, TransfersCounted
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -437,8 +437,8 @@ def call_rollup(op: Operation, options: FilterOptions | None,
     conditions = _time_conditions(op, options, table.hour, now)
     if conditions is None:
         return None
-    if options.ivr:
-        conditions.append(IvrHour.ivr_id == ivr_by_name(op, options.ivr).id)
+    if options.ivr:  # one IVR or several: a call has one IVR, so their hours add up
+        conditions.append(IvrHour.ivr_id.in_(ivr_ids(op, options.ivr)))
     scope = (options.scope or "all").strip().lower()
     if scope in ("ivrs", "direct"):
         conditions.append(table.kind == (CallKind.IVR if scope == "ivrs" else CallKind.DIRECT))

@@ -63,15 +63,17 @@ from ringtui.services.filters import (
     Period,
     account_zone,
     call_conditions,
+    group_members,
     hour_windows,
+    ivr_ids,
     parse_hours,
     parse_period,
     seconds_between,
     transferred,
     unusable_options,
+    user_ids,
     with_saved_filter,
 )
-from ringtui.services.lookups import group_by_name, user_by_email
 from ringtui.services.plans import Feature, require_feature
 from ringtui.vocab import CallType, Direction, Outcome, ScopeKind
 
@@ -337,9 +339,9 @@ def single_ivr_figures(op: Operation, options: FilterOptions | None = None, *,
                        now: datetime | None = None) -> dict[str, Any]:
     """S6, when the filters show a single IVR: the maximum time before abandon and why its missed
     inbound calls were not answered (ring attempts per S5 outcome, and calls that rang no agent).
-    Empty when no single IVR is chosen."""
+    Empty when no IVR or several (--ivr A --ivr B) are chosen."""
     options = with_saved_filter(op, options or FilterOptions())
-    if not options.ivr:
+    if not options.ivr or len(ivr_ids(op, options.ivr)) != 1:
         return {}
     conditions = [ended(), missed_inbound(), *call_conditions(op, options, now=now)]
     max_abandon = op.session.execute(select(func.max(CallRecord.wait_s)).where(*conditions)).scalar()
@@ -952,7 +954,8 @@ def snooze_stats(op: Operation, period: str | None = None, group: str | None = N
                  now: datetime | None = None) -> list[dict[str, Any]]:
     """S12: per agent and reason, the snooze periods touching the period and the seconds snoozed
     within it (periods clipped to its bounds; a period still open counts up to now). With `hours`,
-    only the part of each day within those hours counts, on every day of the period."""
+    only the part of each day within those hours counts, on every day of the period. `group` and
+    `user` take one value or several, comma-joined (the agents of any of them)."""
     _require_statistics(op)
     now = now or datetime.now(UTC)
     windows = _snooze_windows(op, period, hours, now)
@@ -963,11 +966,10 @@ def snooze_stats(op: Operation, period: str | None = None, group: str | None = N
     conditions: list[ColumnElement[bool]] = [or_(*(
         and_(SnoozePeriod.started_at < _moment_literal(w.end), stop > _moment_literal(w.start))
         for w in windows)) if windows else false()]
-    if group:
-        conditions.append(SnoozePeriod.user_id.in_(select(GroupMember.user_id).where(
-            GroupMember.group_id == group_by_name(op, group).id)))
+    if group:  # one group or several, comma-joined (as --group arrives)
+        conditions.append(SnoozePeriod.user_id.in_(group_members(op, group)))
     if user:
-        conditions.append(SnoozePeriod.user_id == user_by_email(op, user).id)
+        conditions.append(SnoozePeriod.user_id.in_(user_ids(op, user)))
     groups = scope_ids(op, ScopeKind.GROUP)
     if groups is not None:  # a supervisor sees the agents of the groups granted to them
         conditions.append(SnoozePeriod.user_id.in_(

@@ -28,6 +28,20 @@ def test_a_saved_filter_gives_what_its_options_give(history):  # noqa: F811
         assert by_name == ok(cli(*command, *explicit)).json(), command
 
 
+def test_a_filter_keeps_several_tags_and_ivrs(history):  # noqa: F811
+    cli, ids_of = history
+    ok(cli("calls", "tag", str(ids_of["c3"]), "Sale"))  # c3: Urgent and Sale; c1: Sale
+    saved = ok(cli("filters", "save", "both", "--tag", "Sale", "--tag", "Urgent", "--ivr", "Support",
+                   "--ivr", "Sales", "--json")).json()
+    assert saved["options"] == {"tag": "Sale,Urgent", "ivr": "Support,Sales"}
+    assert ok(cli("filters", "list", "--json")).json()[0]["options"] == saved["options"]
+    explicit = ("--tag", "Sale", "--tag", "Urgent", "--ivr", "Support", "--ivr", "Sales")
+    assert sorted(ids(listed(cli, "--filter", "both"))) == sorted(ids(listed(cli, *explicit))) == sorted(
+        [ids_of["c1"], ids_of["c3"]])
+    assert ok(cli("stats", "calls", "--filter", "both", "--json")).json()["total_calls"] == 2
+    assert ids(listed(cli, "--filter", "both", "--tag", "Urgent")) == [ids_of["c3"]]  # given replaces saved
+
+
 def test_options_given_with_the_filter_override_its_values(history):  # noqa: F811
     cli, _ = history
     ok(cli("filters", "save", "support-day", "--ivr", "Support", "--period", NOV_2))

@@ -58,6 +58,15 @@ def test_stats_meet_by_tag(tagged):
     assert (callback["total_meetings"], callback["leaderboard"]) == (0, [])
 
 
+def test_stats_meet_with_two_tags_counts_a_meeting_with_both_once(tagged):
+    cli, _ = tagged
+    both = stats(cli, "meet", "--tag", "Sale", "--tag", "Urgent")  # m1 | m2 (both tags) | m4 open
+    assert (both["total_meetings"], both["total_duration_s"], by_agent(both)) == (
+        2, 5400.0, {ANA: (1, 1800.0), BOB: (1, 3600.0)})
+    assert stats(cli, "meet", "--tag", "urgent,Callback")["total_meetings"] == 1  # m2
+    refused(cli("stats", "meet", "--tag", "Sale", "--tag", "Nope", "--tag", "Gone"), "'Nope'", "'Gone'")
+
+
 def test_stats_meet_tag_with_group_and_user(tagged):
     cli, _ = tagged
     ok(cli("groups", "create", "Closers"))

@@ -150,6 +150,23 @@ def test_leaderboard_for_a_supervisor_and_an_ivr(history):
         (ANA, 1, 1, 0), (BOB, 0, 0, 1)]
 
 
+def test_leaderboard_for_two_ivrs_adds_up_both(history):
+    cli, _ = history
+
+    def board(*args: str) -> dict[str, dict]:
+        rows = ok(cli("stats", "leaderboard", *args, "--json")).json()
+        return {row["agent"]: row for row in rows}
+
+    both, support, sales = board("--ivr", "Support", "--ivr", "Sales"), board("--ivr", "Support"), board(
+        "--ivr", "Sales")
+    assert both == board("--ivr", "Sales,Support")
+    assert [(agent, row["answered"], row["no_answer"], row["incall"], row["rejected"], row["snooze"])
+            for agent, row in both.items()] == [(ANA, 1, 1, 1, 0, 0), (BOB, 1, 0, 0, 1, 1)]
+    for agent in (ANA, BOB):
+        for key in ("answered", "call_answered", "no_answer", "rejected", "incall", "snooze", "talk_s"):
+            assert both[agent][key] == support[agent][key] + sales[agent][key], (agent, key)
+
+
 @pytest.mark.parametrize("command", ["calls", "leaderboard"])
 def test_statistics_need_the_business_plan_and_the_statistics_area(history, command):
     cli, _ = history

@@ -273,6 +273,16 @@ def test_snooze_clipped_to_the_period(snoozes):
     ]
     assert as_json(snoozes, "snooze", "--period", NOV_2, "--user", BOB) == [
         {"agent": BOB, "reason": "break", "periods": 1, "snoozed_s": 3600.0}]
+    assert as_json(snoozes, "snooze", "--period", NOV_2, "--user", BOB, "--user", ANA) == as_json(
+        snoozes, "snooze", "--period", NOV_2)
+    ok(snoozes("groups", "create", "Front"))
+    ok(snoozes("groups", "create", "Back"))
+    ok(snoozes("groups", "add", "Front", ANA))
+    ok(snoozes("groups", "add", "Back", BOB))
+    assert [row["agent"] for row in as_json(snoozes, "snooze", "--period", NOV_2, "--group", "Back")] == [BOB]
+    assert as_json(snoozes, "snooze", "--period", NOV_2, "--group", "Front,Back") == as_json(
+        snoozes, "snooze", "--period", NOV_2)
+    refused(snoozes("stats", "snooze", "--user", ANA, "--user", "nope@acme.test"), "'nope@acme.test'")
     assert as_json(snoozes, "snooze", as_user=SUP) == []  # granted an IVR, no group: no agents to see
     assert "lunch" in ok(snoozes("stats", "snooze")).stdout
 

@@ -128,6 +128,10 @@ def test_sms_figures_by_hand(messages):
     (("--direction", "in"), 4, 2),
     (("--country", "ES"), 2, 0),
     (("--user", BOB), 2, 0),
+    (("--ivr", "Support", "--ivr", "Sales"), 3, 1),  # s3 s4 | s5
+    (("--ivr", "Sales,Support", "--direction", "in"), 2, 1),  # s3 s5
+    (("--user", ANA, "--user", BOB), 5, 0),  # s1 s2 s8 | s3 s4
+    (("--country", "ES", "--country", "DE"), 3, 1),  # s3 s4 | s5
     (("--scope", "custom", "--group", "Nobody"), None, None),
 ])
 def test_sms_filters(messages, filters, total, unanswered):
@@ -212,6 +216,7 @@ def test_meet_filters(messages, unchanged):
     zoom = stats(messages, "meet", "--tool", "Zoom")
     assert (zoom["total_meetings"], zoom["total_duration_s"], zoom["avg_participants"]) == (2, 2700.0, 3.5)
     assert stats(messages, "meet", "--user", BOB)["total_meetings"] == 1
+    assert stats(messages, "meet", "--user", BOB, "--user", ANA)["total_meetings"] == 3
     assert stats(messages, "meet", "--hours", "10:00-11:00")["total_meetings"] == 1  # m1 at 10:00 local
     assert stats(messages, "meet", "--period", "2026-11-03..2026-11-03")["avg_duration_s"] is None
     with unchanged():
@@ -248,6 +253,18 @@ def test_omnichannel_figures_by_hand(messages, db_url):
     history = stats(messages, "history", "--channel", "omnichannel", "--interval", "hour",
                     "--indicator", "unanswered_messages")
     assert history["points"][-1] == {"start": "2026-11-02T11:00:00Z", "value": 1}
+
+
+def test_omnichannel_two_users_and_two_groups(messages, db_url):
+    activate_omnichannel(db_url)
+    assert stats(messages, "omnichannel", "--user", ANA)["total_messages"] == 1  # o2
+    assert stats(messages, "omnichannel", "--user", BOB)["total_messages"] == 3  # o3 o4 o5
+    assert stats(messages, "omnichannel", "--user", ANA, "--user", BOB)["total_messages"] == 4
+    for name, member in (("Front", ANA), ("Back", BOB)):
+        ok(messages("groups", "create", name))
+        ok(messages("groups", "add", name, member))
+    assert stats(messages, "omnichannel", "--group", "Front,Back")["total_messages"] == 4
+    refused(messages("stats", "omnichannel", "--group", "Front", "--group", "Nope"), "no group 'Nope'")
 
 
 def test_omnichannel_own_logs_only(messages, db_url):

@@ -91,6 +91,8 @@ ANSWERABLE = [
     FilterOptions(hours="22:00-02:00"),
     FilterOptions(ivr="Support"),
     FilterOptions(period="this-month", ivr="Sales", type="answered"),
+    FilterOptions(ivr="Support,Sales"),  # --ivr Support --ivr Sales: both IVRs' hours added up
+    FilterOptions(period="2026-10-01..2026-10-31", hours="09:00-18:00", ivr="Sales,Support", direction="in"),
     FilterOptions(scope="ivrs", direction="in"),
     FilterOptions(scope="direct", period="last-month"),
     FilterOptions(direction="out", type="missed"),
