@@ -27,7 +27,15 @@ from ringtui.engine.sip import calls as sip_calls
 from ringtui.engine.sip.gateway import SipGateway
 from ringtui.engine.sip.message import SipRequest, header_values, parse, parse_name_addr, reply
 from tests.conftest import ok
-from tests.e2e.test_sip_registrar import RINGTUI, SCENARIOS, SIPP_TIMEOUT_S, agent, free_udp_port, with_engine
+from tests.e2e.test_sip_registrar import (
+    RINGTUI,
+    SCENARIOS,
+    SIPP_TIMEOUT_S,
+    agent,
+    free_udp_port,
+    run_sipp_in,
+    with_engine,
+)
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("sipp") is None,
@@ -71,19 +79,9 @@ async def sipp(scenario: str, cwd: Path, *args: str, calls: int = 1) -> tuple[in
     """Run `calls` SIPp calls of `scenario` (in its own directory); (exit code, its errors)."""
     cwd.mkdir(parents=True, exist_ok=True)
     timeout_s = SIPP_TIMEOUT_S * (1 if calls == 1 else 2)
-    process = await asyncio.create_subprocess_exec(
-        "sipp", *args, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-m", str(calls), "-nostdin",
-        "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err", cwd=cwd,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    try:
-        async with asyncio.timeout(timeout_s + 5):
-            _, stderr = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    errors = "".join(path.read_text(errors="replace") for path in cwd.glob("*_errors.log"))
-    return process.returncode or 0, stderr.decode(errors="replace") + errors
+    return await run_sipp_in(
+        cwd, timeout_s, *args, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-m", str(calls),
+        "-nostdin", "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err")
 
 
 async def register(gateway: SipGateway, runtime: EngineRuntime, phone: dict[str, str], cwd: Path,
