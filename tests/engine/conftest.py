@@ -1,4 +1,5 @@
-"""Helpers shared by the engine tests: a real engine running in the test's event loop."""
+"""Helpers shared by the engine tests: a real engine running in the test's event loop, and the
+fake datagram transport a SIP endpoint is given without a socket."""
 
 from __future__ import annotations
 
@@ -28,3 +29,19 @@ async def running_engine(settings: Settings,
     finally:
         stop.set()
         await task
+
+
+class Wire:
+    """Where an endpoint's datagrams go, kept for the test."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def sendto(self, data: bytes, address: tuple[str, int]) -> None:
+        self.sent.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
