@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import socket
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,15 @@ from ringtui.engine.sip import calls as sip_calls
 from ringtui.engine.sip.gateway import SipGateway
 from ringtui.engine.sip.message import SipRequest, header_values, parse, parse_name_addr, reply
 from tests.conftest import ok
-from tests.e2e.test_sip_registrar import RINGTUI, SCENARIOS, SIPP_TIMEOUT_S, agent, free_udp_port, with_engine
+from tests.e2e.test_sip_registrar import (
+    RINGTUI,
+    SCENARIOS,
+    SIPP_TIMEOUT_S,
+    agent,
+    free_udp_port,
+    run_sipp_in,
+    with_engine,
+)
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("sipp") is None,
@@ -70,19 +79,9 @@ async def sipp(scenario: str, cwd: Path, *args: str, calls: int = 1) -> tuple[in
     """Run `calls` SIPp calls of `scenario` (in its own directory); (exit code, its errors)."""
     cwd.mkdir(parents=True, exist_ok=True)
     timeout_s = SIPP_TIMEOUT_S * (1 if calls == 1 else 2)
-    process = await asyncio.create_subprocess_exec(
-        "sipp", *args, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-m", str(calls), "-nostdin",
-        "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err", cwd=cwd,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    try:
-        async with asyncio.timeout(timeout_s + 5):
-            _, stderr = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    errors = "".join(path.read_text(errors="replace") for path in cwd.glob("*_errors.log"))
-    return process.returncode or 0, stderr.decode(errors="replace") + errors
+    return await run_sipp_in(
+        cwd, timeout_s, *args, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-m", str(calls),
+        "-nostdin", "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err")
 
 
 async def register(gateway: SipGateway, runtime: EngineRuntime, phone: dict[str, str], cwd: Path,
@@ -113,6 +112,22 @@ async def call(gateway: SipGateway, phone: dict[str, str], cwd: Path, caller_sce
         assert code == 0, errors
 
 
+async def no_calls_left(runtime: EngineRuntime) -> None:
+    """Within 5 s the engine has ended every call (it ends one once both of its legs are done)."""
+    async with asyncio.timeout(5):
+        while runtime.center.calls:
+            await asyncio.sleep(0.05)
+
+
+async def peers_end(runtime: EngineRuntime, *peers: Awaitable[tuple[int, str]] | None) -> None:
+    """Every SIPp peer's run (None: that peer is not in the test) succeeds, then no call is left."""
+    for peer in peers:
+        if peer is not None:
+            code, errors = await peer
+            assert code == 0, errors
+    await no_calls_left(runtime)
+
+
 def refusing(status: str, directory: Path) -> str:
     """agent_refuses.xml answering `status`, written in `directory`; its path."""
     path = directory / f"agent_refuses_{status}.xml"
@@ -125,9 +140,7 @@ def run_call(db_url: str, phone: dict[str, str], cwd: Path, caller_scenario: str
     async def body(runtime: EngineRuntime, gateway: SipGateway) -> None:
         port = await register(gateway, runtime, phone, cwd) if agent_scenario else None
         await call(gateway, phone, cwd, caller_scenario, agent_scenario, port, agent_args)
-        async with asyncio.timeout(5):  # the engine ends the call once both legs are done
-            while runtime.center.calls:
-                await asyncio.sleep(0.05)
+        await no_calls_left(runtime)
 
     with_engine(db_url, body)
 
@@ -595,9 +608,7 @@ def test_a_caller_who_never_acks_the_200_is_hung_up_on_both_sides_after_timer_b(
                     if request.method == "BYE":
                         seen["phone"] = "BYE"
                         break
-            async with asyncio.timeout(5):
-                while runtime.center.calls:
-                    await asyncio.sleep(0.05)
+            await no_calls_left(runtime)
             seen["ana"] = agent(runtime, ANA)
         finally:
             phone.socket.close()
@@ -676,11 +687,7 @@ def test_a_caller_waiting_in_a_queue_hears_ringback_and_hangs_up_while_waiting(a
             while not runtime.center.snapshot()["waiting"]:
                 await asyncio.sleep(0.02)
         waiting.extend(row["from_number"] for row in runtime.center.snapshot()["waiting"])
-        code, errors = await caller
-        assert code == 0, errors
-        async with asyncio.timeout(5):
-            while runtime.center.calls:
-                await asyncio.sleep(0.05)
+        await peers_end(runtime, caller)
 
     with_engine(db_url, body)
     assert waiting == [CALLER]

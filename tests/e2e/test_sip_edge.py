@@ -21,7 +21,7 @@ import pytest
 
 from ringtui.engine.runtime import EngineRuntime
 from ringtui.engine.sip.gateway import SipGateway
-from tests.e2e.test_sip_calls import ANA, CALLER, attempts, call, records, register, set_up
+from tests.e2e.test_sip_calls import ANA, CALLER, attempts, call, no_calls_left, records, register, set_up
 from tests.e2e.test_sip_registrar import answer, with_engine
 
 pytestmark = [pytest.mark.e2e]
@@ -181,9 +181,7 @@ def test_a_call_is_routed_and_recorded_through_floods_garbage_and_password_guess
             seen["flooder later"] = int(served.split()[1]) if served else 0
             seen["guard"] = gateway.guard.counts()
             seen["banned"] = set(gateway.guard.banned)
-            async with asyncio.timeout(5):
-                while runtime.center.calls:
-                    await asyncio.sleep(0.05)
+            await no_calls_left(runtime)
         finally:
             flooder.close()
             guesser.close()

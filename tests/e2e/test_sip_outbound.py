@@ -23,7 +23,7 @@ from ringtui.engine.sip import outbound as outbound_legs
 from ringtui.engine.sip.digest import authorization, parse_challenge
 from ringtui.engine.sip.gateway import SipGateway
 from tests.conftest import ok
-from tests.e2e.test_sip_calls import register, sipp
+from tests.e2e.test_sip_calls import attempts, register, sipp
 from tests.e2e.test_sip_registrar import SCENARIOS, Phone, free_udp_port, with_engine
 
 pytestmark = [pytest.mark.e2e,
@@ -109,13 +109,6 @@ def records(db_url: str) -> list[tuple[Any, ...]]:
             "SELECT r.direction, r.type, r.ended_by, r.from_number, r.to_number, u.email, r.talk_s > 0, "
             "r.ended_at IS NOT NULL FROM call_record r LEFT JOIN app_user u ON u.id = r.user_id "
             "ORDER BY r.id"))]
-
-
-def attempts(db_url: str) -> list[tuple[str, str]]:
-    with engine_for(db_url).connect() as connection:
-        return [tuple(row) for row in connection.execute(text(
-            "SELECT u.email, a.outcome FROM ring_attempt a JOIN app_user u ON u.id = a.user_id "
-            "ORDER BY a.id"))]
 
 
 # ---------------------------------------------------------------- calls that go out

@@ -56,16 +56,13 @@ def free_udp_port() -> int:
         return probe.getsockname()[1]
 
 
-async def sipp(scenario: str, port: int, cwd: Path, *, user: str, password: str, expires: int = 3600,
-               local_port: int | None = None) -> tuple[int, str]:
-    """Run one SIPp call of `scenario` against 127.0.0.1:port; (exit code, its error log)."""
+async def run_sipp_in(cwd: Path, timeout_s: int, *args: str) -> tuple[int, str]:
+    """Run `sipp *args` in `cwd`, killed if it outlives its own `timeout_s` by 5 s; (exit code, its
+    stderr and the error logs it wrote)."""
     process = await asyncio.create_subprocess_exec(
-        "sipp", f"127.0.0.1:{port}", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1",
-        "-p", str(local_port or free_udp_port()), "-m", "1", "-nostdin", "-timeout", f"{SIPP_TIMEOUT_S}s",
-        "-timeout_error", "-au", user, "-ap", password, "-set", "user", user, "-set", "expires", str(expires),
-        "-trace_err", cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        "sipp", *args, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     try:
-        async with asyncio.timeout(SIPP_TIMEOUT_S + 5):
+        async with asyncio.timeout(timeout_s + 5):
             _, stderr = await process.communicate()
     except TimeoutError:
         process.kill()
@@ -73,6 +70,16 @@ async def sipp(scenario: str, port: int, cwd: Path, *, user: str, password: str,
         raise
     errors = "".join(path.read_text(errors="replace") for path in cwd.glob("*_errors.log"))
     return process.returncode or 0, stderr.decode(errors="replace") + errors
+
+
+async def sipp(scenario: str, port: int, cwd: Path, *, user: str, password: str, expires: int = 3600,
+               local_port: int | None = None) -> tuple[int, str]:
+    """Run one SIPp call of `scenario` against 127.0.0.1:port; (exit code, its error log)."""
+    return await run_sipp_in(
+        cwd, SIPP_TIMEOUT_S, f"127.0.0.1:{port}", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1",
+        "-p", str(local_port or free_udp_port()), "-m", "1", "-nostdin", "-timeout", f"{SIPP_TIMEOUT_S}s",
+        "-timeout_error", "-au", user, "-ap", password, "-set", "user", user, "-set", "expires", str(expires),
+        "-trace_err")
 
 
 Body = Callable[[EngineRuntime, SipGateway], Awaitable[Any]]

@@ -16,7 +16,7 @@ from ringtui.engine.runtime import EngineRuntime
 from ringtui.engine.sip.calls import EXTERNAL_TRANSFER
 from ringtui.engine.sip.gateway import SipGateway
 from tests.conftest import ok
-from tests.e2e.test_sip_calls import ANA, CALLER, attempts, records, register, sipp
+from tests.e2e.test_sip_calls import ANA, CALLER, attempts, peers_end, records, register, sipp
 from tests.e2e.test_sip_registrar import SCENARIOS, free_udp_port, with_engine
 
 pytestmark = [pytest.mark.e2e,
@@ -106,13 +106,7 @@ def run_transfer(db_url: str, phones: dict[str, dict[str, str]], cwd: Path, call
                                   "-p", str(free_udp_port()), "-s", phones["ana"]["number"],
                                   "-set", "caller", CALLER, "-trace_msg")
         assert code == 0, errors
-        for phone in (ana, bob, carried):
-            if phone is not None:
-                code, errors = await phone
-                assert code == 0, errors
-        async with asyncio.timeout(5):
-            while runtime.center.calls:
-                await asyncio.sleep(0.05)
+        await peers_end(runtime, ana, bob, carried)
 
     with_engine(db_url, body)
 
@@ -221,12 +215,7 @@ def test_the_feed_transfers_a_sip_call_to_a_number_the_carrier_answers(center, t
                 await asyncio.sleep(0.02)
         assert shown[0]["uri"] == f"sip:{EXTERNAL}@127.0.0.1:{trunk}"
         assert shown[0]["state"] in {"ringing", "answered"}
-        for peer in (caller, ana, carrier):
-            code, errors = await peer
-            assert code == 0, errors
-        async with asyncio.timeout(5):
-            while runtime.center.calls:
-                await asyncio.sleep(0.05)
+        await peers_end(runtime, caller, ana, carrier)
 
     with_engine(db_url, body)
     assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]
@@ -320,12 +309,7 @@ def test_without_a_trunk_the_feed_cannot_transfer_a_sip_call_to_a_number_and_the
             "-p", str(free_udp_port()), "-s", center["ana"]["number"], "-set", "caller", CALLER))
         call_id = await connected_call(runtime, ANA)
         refuse_feed_transfer(runtime, call_id, EXTERNAL, EXTERNAL_TRANSFER)
-        for peer in (caller, ana):  # the caller talks on with Ana, then hangs up
-            code, errors = await peer
-            assert code == 0, errors
-        async with asyncio.timeout(5):
-            while runtime.center.calls:
-                await asyncio.sleep(0.05)
+        await peers_end(runtime, caller, ana)  # the caller talks on with Ana, then hangs up
 
     with_engine(db_url, body)
     assert records(db_url) == [("answered", "customer", CALLER, center["ana"]["number"], True)]

@@ -11,8 +11,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 from ringtui.config import load_settings
-from ringtui.engine.runtime import EngineOptions, EngineRuntime
 from tests.conftest import ok
+from tests.engine.conftest import running_engine
 
 
 @pytest.fixture
@@ -29,25 +29,18 @@ def test_launch_from_the_cli_is_sent_by_the_running_engine_and_shown_in_the_feed
     settings = load_settings(database_url=db_url)
 
     async def scenario() -> float:
-        runtime = EngineRuntime(settings, EngineOptions(ws="127.0.0.1:0"))
-        stop = asyncio.Event()
-        running = asyncio.create_task(runtime.run(stop))
-        while runtime.address is None:
-            await asyncio.sleep(0.02)
-        token = settings.token_file.read_text().strip()
-        url = f"ws://127.0.0.1:{runtime.address[1]}"
-        async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
-            await asyncio.to_thread(sms, "campaign", "launch", "Promo")
-            launched = time.monotonic()
-            async with asyncio.timeout(5):
-                while True:
-                    message = json.loads(await ws.recv())
-                    if message["type"] == "campaign_progress":
-                        break
-            took = time.monotonic() - launched
-            assert (message["campaign"], message["sent"]) == ("Promo", 2)
-        stop.set()
-        await running
+        async with running_engine(settings) as (_, url):
+            token = settings.token_file.read_text().strip()
+            async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+                await asyncio.to_thread(sms, "campaign", "launch", "Promo")
+                launched = time.monotonic()
+                async with asyncio.timeout(5):
+                    while True:
+                        message = json.loads(await ws.recv())
+                        if message["type"] == "campaign_progress":
+                            break
+                took = time.monotonic() - launched
+                assert (message["campaign"], message["sent"]) == ("Promo", 2)
         return took
 
     took = asyncio.run(asyncio.wait_for(scenario(), timeout=30))

@@ -21,6 +21,7 @@ from ringtui.config import load_settings
 from ringtui.db import engine_for
 from ringtui.engine.runtime import EngineOptions, EngineRuntime
 from tests.conftest import ok
+from tests.engine.conftest import running_engine
 
 RINGTUI = Path(sys.executable).with_name("ringtui")
 
@@ -56,34 +57,27 @@ def test_calls_flow_to_the_feed_and_the_records_and_cli_changes_reload(center_ac
     settings = load_settings(database_url=db_url)
 
     async def scenario() -> None:
-        runtime = EngineRuntime(settings, EngineOptions(ws="127.0.0.1:0"))
-        stop = asyncio.Event()
-        running = asyncio.create_task(runtime.run(stop))
-        while runtime.address is None:
-            await asyncio.sleep(0.02)
-        url = f"ws://127.0.0.1:{runtime.address[1]}"
-        token = settings.token_file.read_text().strip()
-        with pytest.raises(InvalidStatus):
-            async with connect(url):
-                pass
-        async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
-            snapshot = await receive_until(ws, "snapshot")
-            assert {a["email"]: a["state"] for a in snapshot["agents"]}["ana@acme.test"] == "off"
-            runtime.apply(runtime.center.agent_connected("ana@acme.test", "sip"))
-            assert (await receive_until(ws, "agent_state"))["state"] == "free"
-            runtime.apply(runtime.center.call_arrived("call-1", "+34612345678", number))
-            assert (await receive_until(ws, "call_ringing"))["agents"] == ["ana@acme.test"]
-            runtime.apply(runtime.center.agent_answered("call-1", "ana@acme.test"))
-            await receive_until(ws, "call_answered")
-            runtime.apply(runtime.center.caller_hung_up("call-1"))
-            ended = await receive_until(ws, "call_ended")
-            assert ended["call"]["type"] == "answered" and ended["call"]["agent"] == "ana@acme.test"
-            # a change made with the CLI while the engine runs takes effect within a second or so
-            await asyncio.to_thread(cli, "users", "snooze", "ana@acme.test", "--reason", "Doctor")
-            changed = await receive_until(ws, "agent_state", timeout=5, state="snooze")
-            assert (changed["email"], changed["reason"]) == ("ana@acme.test", "Doctor")
-        stop.set()
-        await running
+        async with running_engine(settings) as (runtime, url):
+            token = settings.token_file.read_text().strip()
+            with pytest.raises(InvalidStatus):
+                async with connect(url):
+                    pass
+            async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+                snapshot = await receive_until(ws, "snapshot")
+                assert {a["email"]: a["state"] for a in snapshot["agents"]}["ana@acme.test"] == "off"
+                runtime.apply(runtime.center.agent_connected("ana@acme.test", "sip"))
+                assert (await receive_until(ws, "agent_state"))["state"] == "free"
+                runtime.apply(runtime.center.call_arrived("call-1", "+34612345678", number))
+                assert (await receive_until(ws, "call_ringing"))["agents"] == ["ana@acme.test"]
+                runtime.apply(runtime.center.agent_answered("call-1", "ana@acme.test"))
+                await receive_until(ws, "call_answered")
+                runtime.apply(runtime.center.caller_hung_up("call-1"))
+                ended = await receive_until(ws, "call_ended")
+                assert ended["call"]["type"] == "answered" and ended["call"]["agent"] == "ana@acme.test"
+                # a change made with the CLI while the engine runs takes effect within a second or so
+                await asyncio.to_thread(cli, "users", "snooze", "ana@acme.test", "--reason", "Doctor")
+                changed = await receive_until(ws, "agent_state", timeout=5, state="snooze")
+                assert (changed["email"], changed["reason"]) == ("ana@acme.test", "Doctor")
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=30))
     with engine_for(db_url).connect() as connection:
@@ -101,39 +95,32 @@ def test_a_feed_client_transfers_a_call_and_the_record_has_the_transfer(center_a
     settings = load_settings(database_url=db_url)
 
     async def scenario() -> None:
-        runtime = EngineRuntime(settings, EngineOptions(ws="127.0.0.1:0"))
-        stop = asyncio.Event()
-        running = asyncio.create_task(runtime.run(stop))
-        while runtime.address is None:
-            await asyncio.sleep(0.02)
-        token = settings.token_file.read_text().strip()
-        async with connect(f"ws://127.0.0.1:{runtime.address[1]}",
-                           additional_headers={"Authorization": f"Bearer {token}"}) as ws:
-            await receive_until(ws, "snapshot")
-            runtime.apply(runtime.center.agent_connected("ana@acme.test", "sip"))
-            runtime.apply(runtime.center.call_arrived("call-t", "+34612345678", number))
-            await receive_until(ws, "call_ringing")
-            runtime.apply(runtime.center.agent_answered("call-t", "ana@acme.test"))
-            await receive_until(ws, "call_answered")
-            await ws.send(json.dumps({"action": "transfer", "call_id": "call-t", "agent": "ana@acme.test",
-                                      "target": "0612345678"}))
-            error = await receive_until(ws, "error")
-            assert "'0612345678': not an agent's e-mail nor a number in E.164 form" in error["error"]
-            runtime.apply(runtime.center.agent_connected("bob@acme.test", "sip"))
-            await ws.send(json.dumps({"action": "transfer", "call_id": "call-t", "agent": "ana@acme.test",
-                                      "target": "bob@acme.test"}))
-            transferred = await receive_until(ws, "call_transferred")
-            assert (transferred["by"], transferred["to_agent"]) == ("ana@acme.test", "bob@acme.test")
-            ack = await receive_until(ws, "ack", action="transfer")
-            assert ack["target"] == "bob@acme.test"
-            runtime.apply(runtime.center.agent_answered("call-t", "bob@acme.test"))
-            await receive_until(ws, "call_answered", agent="bob@acme.test")
-            [call] = runtime.snapshot()["calls"]
-            assert (call["agent"], call["state"]) == ("bob@acme.test", "connected")
-            runtime.apply(runtime.center.caller_hung_up("call-t"))
-            await receive_until(ws, "call_ended")
-        stop.set()
-        await running
+        async with running_engine(settings) as (runtime, url):
+            token = settings.token_file.read_text().strip()
+            async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+                await receive_until(ws, "snapshot")
+                runtime.apply(runtime.center.agent_connected("ana@acme.test", "sip"))
+                runtime.apply(runtime.center.call_arrived("call-t", "+34612345678", number))
+                await receive_until(ws, "call_ringing")
+                runtime.apply(runtime.center.agent_answered("call-t", "ana@acme.test"))
+                await receive_until(ws, "call_answered")
+                await ws.send(json.dumps({"action": "transfer", "call_id": "call-t", "agent": "ana@acme.test",
+                                          "target": "0612345678"}))
+                error = await receive_until(ws, "error")
+                assert "'0612345678': not an agent's e-mail nor a number in E.164 form" in error["error"]
+                runtime.apply(runtime.center.agent_connected("bob@acme.test", "sip"))
+                await ws.send(json.dumps({"action": "transfer", "call_id": "call-t", "agent": "ana@acme.test",
+                                          "target": "bob@acme.test"}))
+                transferred = await receive_until(ws, "call_transferred")
+                assert (transferred["by"], transferred["to_agent"]) == ("ana@acme.test", "bob@acme.test")
+                ack = await receive_until(ws, "ack", action="transfer")
+                assert ack["target"] == "bob@acme.test"
+                runtime.apply(runtime.center.agent_answered("call-t", "bob@acme.test"))
+                await receive_until(ws, "call_answered", agent="bob@acme.test")
+                [call] = runtime.snapshot()["calls"]
+                assert (call["agent"], call["state"]) == ("bob@acme.test", "connected")
+                runtime.apply(runtime.center.caller_hung_up("call-t"))
+                await receive_until(ws, "call_ended")
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=30))
     with engine_for(db_url).connect() as connection:
@@ -181,19 +168,13 @@ def test_a_second_engine_on_the_same_address_fails_before_touching_the_records(c
     settings = load_settings(database_url=db_url)
 
     async def scenario() -> None:
-        first = EngineRuntime(settings, EngineOptions(ws="127.0.0.1:0"))
-        stop = asyncio.Event()
-        running = asyncio.create_task(first.run(stop))
-        while first.address is None:
-            await asyncio.sleep(0.02)
-        first.apply(first.center.agent_connected("ana@acme.test", "sip"))
-        first.apply(first.center.call_arrived("call-open", "+34612345678", number))  # ringing Ana
-        await first.flush()
-        second = EngineRuntime(settings, EngineOptions(ws=f"127.0.0.1:{first.address[1]}"))
-        with pytest.raises(OSError):
-            await second.start()
-        assert _open_and_total(db_url)[0] == 1  # the first engine's call is still in progress
-        stop.set()
-        await running
+        async with running_engine(settings) as (first, _):
+            first.apply(first.center.agent_connected("ana@acme.test", "sip"))
+            first.apply(first.center.call_arrived("call-open", "+34612345678", number))  # ringing Ana
+            await first.flush()
+            second = EngineRuntime(settings, EngineOptions(ws=f"127.0.0.1:{first.address[1]}"))
+            with pytest.raises(OSError):
+                await second.start()
+            assert _open_and_total(db_url)[0] == 1  # the first engine's call is still in progress
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=30))

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from ringtui.config import load_settings
 from ringtui.db import engine_for
 from ringtui.engine.recorder import Recorder
-from ringtui.engine.runtime import EngineOptions, EngineRuntime
+from tests.engine.conftest import running_engine
 from tests.engine.test_runtime import center_account  # noqa: F401 - a fixture
 
 ANA = "ana@acme.test"
@@ -31,12 +31,7 @@ def test_a_call_ended_just_before_the_stop_is_not_recorded_as_ended_by_the_resta
     monkeypatch.setattr(Recorder, "write", slow_write)
 
     async def scenario() -> None:
-        runtime = EngineRuntime(load_settings(database_url=db_url), EngineOptions(ws="127.0.0.1:0"))
-        stop = asyncio.Event()
-        running = asyncio.create_task(runtime.run(stop))
-        async with asyncio.timeout(10):
-            while runtime.address is None:
-                await asyncio.sleep(0.02)
+        async with asyncio.timeout(10), running_engine(load_settings(database_url=db_url)) as (runtime, _):
             runtime.apply(runtime.center.agent_connected(ANA, "sip"))
             runtime.apply(runtime.center.call_arrived("call-1", "+34612345678", number))
             runtime.apply(runtime.center.agent_answered("call-1", ANA))
@@ -45,8 +40,7 @@ def test_a_call_ended_just_before_the_stop_is_not_recorded_as_ended_by_the_resta
             runtime.apply(runtime.center.caller_hung_up("call-1"))
             while runtime.recorder.pending:  # the flush loop took the end, and writes it slowly
                 await asyncio.sleep(0.01)
-            stop.set()
-            await running
+            # leaving stops the engine while that batch is being written
 
     asyncio.run(scenario())
     with engine_for(db_url).connect() as connection:

@@ -12,6 +12,7 @@ from ringtui.engine.sip.calls import _answer, _caller, _dialled, _next_hop, ring
 from ringtui.engine.sip.message import MalformedMessage, SipRequest, parse
 from ringtui.engine.sip.transport import SipEndpoint
 from ringtui.vocab import Outcome
+from tests.engine.conftest import Wire
 
 SOURCE = ("127.0.0.1", 40123)
 
@@ -69,22 +70,6 @@ def test_a_request_in_a_dialog_goes_to_its_first_route_else_to_the_default() -> 
     assert _next_hop(["<sip:127.0.0.1:5070;lr>", "<sip:10.9.9.9;lr>"], ("x", 1)) == ("127.0.0.1", 5070)
     assert _next_hop(["<sip:proxy@192.0.2.4;lr;transport=udp>"], ("x", 1)) == ("192.0.2.4", 5060)
     assert _next_hop(["<sip:[2001:db8::1]:5080;lr>"], ("x", 1)) == ("2001:db8::1", 5080)
-
-
-class Wire:
-    """Where an endpoint's datagrams go, kept for the test."""
-
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-
-    def sendto(self, data: bytes, address: tuple[str, int]) -> None:
-        self.sent.append(data)
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
 
 
 def test_a_retransmitted_invite_gets_the_latest_response_and_runs_once() -> None:

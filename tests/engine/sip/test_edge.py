@@ -13,6 +13,7 @@ from ringtui.config import load_settings
 from ringtui.engine.sip.edge import EdgeLimits, SourceGuard
 from ringtui.engine.sip.transport import SipEndpoint
 from ringtui.errors import Invalid
+from tests.engine.conftest import Wire
 
 FLOODER, PHONE, TRUNK = "198.51.100.9", "203.0.113.7", "192.0.2.50"
 
@@ -110,20 +111,6 @@ def test_sweep_forgets_idle_sources_so_spoofed_floods_do_not_grow_memory() -> No
     edge.sweep()
     assert edge.counts() == {"limited": 0, "dropped_banned": 0, "banned": 0, "sources": 0}
     assert edge._failures == {}
-
-
-class Wire:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-
-    def sendto(self, data: bytes, address: tuple[str, int]) -> None:
-        self.sent.append(data)
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
 
 
 def options(branch: str) -> bytes:
