@@ -16,13 +16,14 @@ from textual.widgets import DataTable, Static
 
 from ringtui.config import Settings, load_settings
 from ringtui.engine.core.clock import FakeClock
-from ringtui.engine.runtime import EngineOptions, EngineRuntime
+from ringtui.engine.runtime import EngineRuntime
 from ringtui.screens.activity import ActivityScreen
 from ringtui.screens.app import RingtuiApp
 from ringtui.screens.feed import FeedConnection, LiveState
 from ringtui.screens.launch import build_context
 from ringtui.screens.wallboard import IvrCard, WallboardScreen
 from tests.conftest import ok
+from tests.engine.conftest import running_engine as engine_running
 
 SUPERVISOR, ACCOUNTANT = "sup@acme.test", "acc@acme.test"
 SALES = ("ana@acme.test", "bob@acme.test")
@@ -76,18 +77,8 @@ def center(advanced_account, db_url, tmp_path, monkeypatch) -> Center:
 async def running_engine(settings: Settings) -> AsyncIterator[tuple[EngineRuntime, FakeClock, str]]:
     """A real engine (feed, recorder, reload) on 127.0.0.1:0 whose clock moves only when told."""
     clock = FakeClock(FROZEN)
-    runtime = EngineRuntime(settings, EngineOptions(ws="127.0.0.1:0"), clock=clock)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runtime.run(stop))
-    while runtime.address is None:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield runtime, clock, f"ws://127.0.0.1:{runtime.address[1]}"
-    finally:
-        stop.set()
-        await task
+    async with engine_running(settings, clock) as (runtime, url):
+        yield runtime, clock, url
 
 
 def tui_app(settings: Settings, url: str | None = None, *, start: str | None = None,
